@@ -1,0 +1,42 @@
+# Everything runs from a local virtualenv that the first target creates.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint unit screenshots bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,demo]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The console on its embedded default: a throwaway PostgreSQL and a simulated fleet.
+demo: $(STAMP)
+	$(BIN)/novapool demo
+
+## Lint, then every test (real PostgreSQL and real Prometheus started by the fixtures).
+test: $(STAMP)
+	./scripts/ensure-prometheus
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+## Regenerate screenshots/*.svg from the same app factory the snapshot tests use.
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
+
+## Per-refresh cost against a real server with many backends (see bench/README.md).
+bench: $(STAMP)
+	$(BIN)/python bench/refresh_cost.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,217 @@
+"""The `novapool` command: tui | check | audit | export | demo.
+
+Exit codes follow the contract: check 0/1/2/3 (Nagios); 64 bad usage or input; 73 export refused.
+Every error a user can cause prints one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from console import __version__, errors
+from console import allocation as allocation_mod
+from console import settings as settings_mod
+from console.errors import InputError
+
+COMMANDS = ("tui", "check", "audit", "export", "demo")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # bad usage is 64, as sysexits(3) EX_USAGE
+        self.print_usage(sys.stderr)
+        self.exit(errors.EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS: the same option may come before or after the command without one hiding the other.
+    g = parser.add_argument_group("global options")
+    s = argparse.SUPPRESS
+    g.add_argument("--config", metavar="PATH", default=s, help="settings file")
+    g.add_argument("--allocation", metavar="PATH", default=s, help="allocation file")
+    g.add_argument("--dsn", metavar="DSN", default=s,
+                   help="PostgreSQL to inspect (default $DATABASE_URL, else PG* env)")
+    g.add_argument("--prometheus", metavar="URL", default=s, help="Prometheus URL")
+    g.add_argument("--scrape", metavar="URL", action="append", default=s,
+                   help="exporter /metrics URL (repeatable)")
+    g.add_argument("--refresh", metavar="SECONDS", type=_positive_float, default=s)
+    g.add_argument("--allow-signal", action="store_true", default=s,
+                   help="allow cancel/terminate of backends in the console (asks first)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="novapool", description="PostgreSQL connection budgets, live.")
+    parser.add_argument("--version", action="version", version=f"novapool {__version__}")
+    _global_options(parser)
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("tui", help="the live console (the default)")
+    _global_options(p)
+
+    p = sub.add_parser("check", help="one collection; exit 0 OK, 1 warning, 2 critical, 3 unknown")
+    _global_options(p)
+    p.add_argument("--json", action="store_true", help="the contract's JSON document")
+
+    p = sub.add_parser("audit", help="the written audit of the allocation (and live state)")
+    _global_options(p)
+    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    p.add_argument("--offline", action="store_true",
+                   help="use the allocation file's cluster values; contact no server")
+
+    p = sub.add_parser("export", help="write env-override files for the deployment")
+    _global_options(p)
+    p.add_argument("--set", dest="edits", action="append", default=[], metavar="SERVICE.FIELD=VALUE",
+                   help="a what-if edit: max, min, replicas, connect_timeout, acquire_timeout, "
+                        "idle_timeout, max_lifetime; or cluster.max_connections")
+    p.add_argument("--format", choices=("env", "yaml", "configmap"), default="env")
+    p.add_argument("--out", metavar="PATH", default="overrides",
+                   help="directory (env) or file/directory (yaml, configmap); '-' for stdout")
+    p.add_argument("--all", action="store_true", help="every key of every service")
+    p.add_argument("--force", action="store_true", help="overwrite files that differ")
+    p.add_argument("--allow-overcommit", action="store_true",
+                   help="write even if the edited allocation is over budget")
+
+    p = sub.add_parser("demo", help="a throwaway PostgreSQL and a simulated fleet, then the console")
+    p.add_argument("--services", type=int, default=None, metavar="N",
+                   help="how many of the allocation's services to simulate (default all)")
+    p.add_argument("--replicas", type=int, default=None, metavar="N",
+                   help="replicas of every service (default: the scenario's)")
+    p.add_argument("--scenario", default="incident", help="incident (default) | calm")
+    p.add_argument("--no-tui", action="store_true", help="run only the fleet; print DSN and URLs")
+    p.add_argument("--allocation", metavar="PATH", default=argparse.SUPPRESS)
+    return parser
+
+
+def load_settings(args: argparse.Namespace) -> settings_mod.Settings:
+    return settings_mod.load(
+        getattr(args, "config", None),
+        allocation=getattr(args, "allocation", None), dsn=getattr(args, "dsn", None),
+        prometheus=getattr(args, "prometheus", None), scrape=getattr(args, "scrape", None),
+        refresh=getattr(args, "refresh", None), allow_signal=getattr(args, "allow_signal", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "tui"
+    try:
+        if command == "demo":
+            from console.demo.run import run_demo
+            return run_demo(args)
+        settings = load_settings(args)
+        allocation = allocation_mod.load(settings.allocation_path)
+        if command == "audit":
+            return cmd_audit(args, settings, allocation)
+        if command == "export":
+            return cmd_export(args, settings, allocation)
+        if command == "check":
+            return cmd_check(args, settings, allocation)
+        from console.tui.app import run_console
+        return run_console(settings, allocation)
+    except InputError as exc:
+        print(f"novapool: {exc}", file=sys.stderr)
+        return errors.EXIT_USAGE
+    except errors.ExportRefused as exc:
+        print(f"novapool: export refused: {exc}", file=sys.stderr)
+        return errors.EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _collect_once(settings, allocation):
+    from console.sources.collect import collect_once
+    return asyncio.run(collect_once(settings, allocation))
+
+
+def cmd_check(args, settings, allocation) -> int:
+    from console import assessment, report
+    snap = _collect_once(settings, allocation)
+    a = assessment.assess(snap, allocation, settings.thresholds)
+    if args.json:
+        print(json.dumps(report.to_json(a), indent=2))
+    else:
+        print(report.check_text(a))
+    return report.exit_code(a)
+
+
+def cmd_audit(args, settings, allocation) -> int:
+    from console import assessment, report
+    from console.snapshot import Snapshot
+    live = not args.offline and (settings.postgres_configured or settings.prometheus_url
+                                 or settings.scrape)
+    snap = _collect_once(settings, allocation) if live else Snapshot(taken_at=time.time())
+    a = assessment.assess(snap, allocation, settings.thresholds)
+    offline = not live
+    if args.format == "json":
+        print(json.dumps(report.audit_json(a, offline=offline), indent=2))
+    else:
+        sys.stdout.write(report.audit_markdown(a, offline=offline))
+    return 0
+
+
+def parse_set(edit: str) -> tuple[str, str, int]:
+    target, eq, raw = edit.partition("=")
+    service, dot, field = target.rpartition(".")
+    if not eq or not dot or not service or not field:
+        raise InputError(f"--set {edit!r}: expected SERVICE.FIELD=VALUE", field="--set")
+    try:
+        value = allocation_mod.parse_edit_value(raw)
+    except allocation_mod.EditError as exc:
+        raise InputError(f"--set {edit!r}: {exc}", field="--set") from None
+    return service, field, value
+
+
+def apply_sets(allocation, edits: list[str]):
+    edited = allocation
+    for edit in edits:
+        service, field, value = parse_set(edit)
+        try:
+            edited = allocation_mod.apply_edit(edited, service, field, value)
+        except allocation_mod.EditError as exc:
+            raise InputError(f"--set {edit!r}: {exc}", field="--set") from None
+    return edited
+
+
+def cmd_export(args, settings, allocation) -> int:
+    from console import budget, export
+    edited = apply_sets(allocation, args.edits)
+    b = budget.compute(edited)
+    if b.overcommitted and not args.allow_overcommit:
+        raise errors.ExportRefused(
+            f"the allocation is overcommitted: allocated {b.allocated} > available "
+            f"{b.available} (by {-b.headroom}); use --allow-overcommit to write it anyway")
+    the_plan = export.plan(allocation, edited, all_keys=args.all)
+    source = f"{allocation.path}" + (f" with {len(args.edits)} edit(s): {' '.join(args.edits)}"
+                                     if args.edits else "")
+    files = export.render(the_plan, args.format, source, b)
+    if not the_plan:
+        print("novapool: nothing to export: no key differs from the allocation file "
+              "(replica counts are not env keys; use --all to write every key)", file=sys.stderr)
+        return 0
+    if args.out == "-":
+        for content in files.values():
+            sys.stdout.write(content)
+        return 0
+    targets = export.target_paths(files, Path(args.out), args.format)
+    for w in export.write(targets, force=args.force):
+        keys = sum(len(v) for v in the_plan.values()) if args.format != "env" else \
+            len(the_plan[w.path.name.removesuffix(".env")])
+        print(f"{w.action}: {w.path} ({keys} key(s))")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

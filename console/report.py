@@ -1,0 +1,227 @@
+"""`check` and `audit` output: the contract's JSON shape, and the audit as Markdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+
+from console import __version__
+from console.assessment import Assessment
+from console.rules import CRITICAL, RULES, WARNING
+
+SEVERITY_ICON = {"critical": "🔴 critical", "warning": "🟠 warning", "info": "🔵 info"}
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_json(a: Assessment) -> dict:
+    snap, b = a.snapshot, a.budget
+    server = snap.server
+    return {
+        "generated_at": iso(snap.taken_at),
+        "sources": {name: snap.source(name).as_dict()
+                    for name in ("postgres", "prometheus", *snap.sources)},
+        "cluster": {
+            "server_version": server.server_version if server else None,
+            "max_connections": b.slots.max_connections,
+            "superuser_reserved_connections": b.slots.superuser_reserved_connections,
+            "reserved_connections": b.slots.reserved_connections,
+            "available": b.available,
+            "client_backends": a.client_backends,
+            "by_state": a.by_state if server else None,
+            "slots_from": "server" if server else "allocation",
+        },
+        "budget": b.as_dict() | {"reserved": dict(b.reserved)},
+        "services": [row.as_dict() for row in a.services],
+        "unattributed": {"server_connections": a.unattributed.server_connections,
+                         "applications": list(a.unattributed.applications)},
+        "findings": [f.as_dict() for f in a.findings],
+    }
+
+
+def exit_code(a: Assessment) -> int:
+    """Nagios: 2 critical from the data; 3 a source unreachable; 1 warning; 0 OK."""
+    data_findings = [f for f in a.findings if f.rule != "source-unreachable"]
+    if any(f.severity == CRITICAL for f in data_findings):
+        return 2
+    if any(f.rule == "source-unreachable" for f in a.findings):
+        return 3
+    if any(f.severity == WARNING for f in data_findings):
+        return 1
+    return 0
+
+
+def check_text(a: Assessment) -> str:
+    """One status line and one line per finding, as monitoring plugins print."""
+    code = exit_code(a)
+    label = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code]
+    b = a.budget
+    backends = f"{a.client_backends}/{b.available} client backends" if a.client_backends is not None \
+        else "client backends unknown"
+    lines = [f"NOVAPOOL {label}: {backends}; allocated {b.allocated}/{b.available}, "
+             f"headroom {b.headroom}; {len(a.findings)} finding(s)"]
+    for f in a.findings:
+        lines.append(f"  {f.severity:<8} {f.rule:<26} {f.service or '-':<22} {clean(f.message)}")
+    return "\n".join(lines)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(text: str | None) -> str:
+    """Untrusted text with control characters (terminal escapes) made visible, one line."""
+    if text is None:
+        return ""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def md(text: object) -> str:
+    """A Markdown table cell: no pipes, no newlines, no HTML, no control characters."""
+    s = clean(str(text)).replace("\\", "\\\\").replace("|", "\\|")
+    return s.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _n(x) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float) and not x.is_integer():
+        return f"{x:.1f}"
+    return str(int(x))
+
+
+def audit_markdown(a: Assessment, *, offline: bool) -> str:
+    snap, b, alloc = a.snapshot, a.budget, a.allocation
+    server = snap.server
+    out: list[str] = []
+    w = out.append
+    w("# PostgreSQL connection budget audit")
+    w("")
+    source = (f"live: PostgreSQL {server.server_version}" if server
+              else "offline: cluster values from the allocation file")
+    w(f"Generated {iso(snap.taken_at)} by novapool {__version__} from "
+      f"`{md(alloc.path or 'allocation')}` ({source}).")
+    w("")
+    crit = [f for f in a.findings if f.severity == CRITICAL]
+    warn = [f for f in a.findings if f.severity == WARNING]
+    if b.overcommitted:
+        verdict = f"❌ **Overcommitted** by {-b.headroom} connections"
+    elif crit:
+        verdict = f"❌ **{len(crit)} critical finding(s)**"
+    elif warn:
+        verdict = f"⚠️ **{len(warn)} warning(s)**"
+    else:
+        verdict = "✅ **Within budget**"
+    w(f"{verdict}: {len(alloc.services)} services allocate **{b.allocated}** of **{b.available}** "
+      f"available connections ({b.allocated_pct} %); headroom **{b.headroom}** "
+      f"({b.headroom_pct} % of available); min floor **{b.min_floor}**.")
+    w("")
+
+    w("## Cluster slots")
+    w("")
+    w("| Setting | Value |")
+    w("|---|---:|")
+    w(f"| `max_connections` | {b.slots.max_connections} |")
+    w(f"| `superuser_reserved_connections` | − {b.slots.superuser_reserved_connections} |")
+    w(f"| `reserved_connections` (PostgreSQL 16+) | − {b.slots.reserved_connections} |")
+    w(f"| **available to clients** | **{b.available}** |")
+    if server:
+        w(f"| client backends now | {_n(a.client_backends)} |")
+    w("")
+    w("WAL senders, autovacuum and background workers have slots of their own "
+      "(`max_wal_senders`, `autovacuum_max_workers`, `max_worker_processes`) and are not "
+      "subtracted.")
+    w("")
+
+    w("## Budget")
+    w("")
+    w("| Allocated | Min floor | Available | Headroom | Headroom % | Overcommitted |")
+    w("|---:|---:|---:|---:|---:|:---:|")
+    w(f"| {b.allocated} | {b.min_floor} | {b.available} | {b.headroom} | {b.headroom_pct} | "
+      f"{'**yes**' if b.overcommitted else 'no'} |")
+    w("")
+    w("allocated = Σ (max × replicas) + reserved line items; min floor = Σ (min × replicas), "
+      "the connections held even when idle; headroom % is of available.")
+    w("")
+
+    w("## By tier")
+    w("")
+    w("| Tier | Services | Replicas | Allocated | Min floor | Share of available |")
+    w("|---|---:|---:|---:|---:|---:|")
+    tiers: dict[str, list] = defaultdict(list)
+    for s in b.services:
+        tiers[s.tier or "(none)"].append(s)
+    for tier, members in tiers.items():
+        alloc_sum = sum(s.allocated for s in members)
+        share = f"{100 * alloc_sum / b.available:.1f} %" if b.available > 0 else "—"
+        w(f"| {md(tier)} | {len(members)} | {sum(s.replicas for s in members)} | {alloc_sum} | "
+          f"{sum(s.floor for s in members)} | {share} |")
+    if b.reserved:
+        share = f"{100 * b.reserved_total / b.available:.1f} %" if b.available > 0 else "—"
+        w(f"| reserved line items | — | — | {b.reserved_total} | — | {share} |")
+    w(f"| **total** | **{len(b.services)}** | **{sum(s.replicas for s in b.services)}** | "
+      f"**{b.allocated}** | **{b.min_floor}** | **{b.allocated_pct} %** |")
+    w("")
+
+    w("## By service")
+    w("")
+    live = not offline and (server is not None or any(r.instances for r in a.services))
+    head = "| Service | Tier | Max | Min | Replicas | Allocated | Min floor | Source |"
+    sep = "|---|---|---:|---:|---:|---:|---:|---|"
+    if live:
+        head += " Pool size | In use | Fill % | Busy % | Server conns |"
+        sep += "---:|---:|---:|---:|---:|"
+    w(head)
+    w(sep)
+    for row, sb in zip(a.services, b.services, strict=True):
+        replicas = f"{row.replicas}" + (" (live)" if row.replicas_source == "metrics" else "")
+        source = "library default" if row.allocation_source == "library-default" else "allocation"
+        line = (f"| {md(row.name)} | {md(row.tier or '—')} | {row.allocated_max} | "
+                f"{row.allocated_min} | {replicas} | {sb.allocated} | {sb.floor} | {source} |")
+        if live:
+            line += (f" {_n(row.pool_size)} | {_n(row.in_use)} | {_n(row.fill_pct)} | "
+                     f"{_n(row.busy_pct)} | {_n(row.server_connections)} |")
+        w(line)
+    w("")
+    if b.reserved:
+        w("Reserved line items: " + ", ".join(f"{md(k)} {v}" for k, v in b.reserved) + ".")
+        w("")
+    if live and a.unattributed.server_connections:
+        w(f"Unattributed client connections: {a.unattributed.server_connections} "
+          f"({', '.join(md(x or '(no name)') for x in a.unattributed.applications)}).")
+        w("")
+
+    w("## Findings")
+    w("")
+    if not a.findings:
+        w("None.")
+    else:
+        w("| Severity | Rule | Service | Finding |")
+        w("|---|---|---|---|")
+        for f in a.findings:
+            w(f"| {SEVERITY_ICON[f.severity]} | `{f.rule}` | {md(f.service or '—')} | "
+              f"{md(f.message)} |")
+    w("")
+    w("<details><summary>Rules</summary>")
+    w("")
+    for rule, text in RULES.items():
+        w(f"- `{rule}`: {md(text)}")
+    w("")
+    w("</details>")
+    return "\n".join(out) + "\n"
+
+
+def audit_json(a: Assessment, *, offline: bool) -> dict:
+    doc = to_json(a)
+    doc["offline"] = offline
+    doc["allocation"] = a.allocation.path
+    doc["budget"]["min_floor"] = a.budget.min_floor
+    doc["tiers"] = {}
+    for s in a.budget.services:
+        t = doc["tiers"].setdefault(s.tier or "", {"services": 0, "allocated": 0, "min_floor": 0})
+        t["services"] += 1
+        t["allocated"] += s.allocated
+        t["min_floor"] += s.floor
+    return doc

@@ -1,0 +1,90 @@
+"""One collection's worth of facts, immutable. Sources build it; everything else only reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+OK, UNREACHABLE, ABSENT = "ok", "unreachable", "absent"
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    status: str = ABSENT               # ok | unreachable | absent
+    error: str | None = None           # one line, never a password
+    latency_ms: float | None = None
+    as_of: float | None = None         # epoch seconds of the newest good data
+    notes: tuple[str, ...] = ()        # e.g. a query switched off for lack of privilege
+    retry_in_s: float | None = None    # the console's reconnect countdown
+
+    def as_dict(self) -> dict:
+        return {"status": self.status, "error": self.error,
+                "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1)}
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Read once per connection."""
+
+    server_version: str
+    server_version_num: int
+    max_connections: int
+    superuser_reserved_connections: int
+    reserved_connections: int  # 0 before PostgreSQL 16
+
+
+@dataclass(frozen=True)
+class ActivityCount:
+    """Client backends grouped in SQL by application name and state."""
+
+    application_name: str
+    state: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A backend worth showing: idle in transaction, long-running, waiting, blocking, or top."""
+
+    pid: int
+    application_name: str
+    usename: str | None
+    client_addr: str | None
+    state: str
+    backend_age_s: float | None
+    xact_age_s: float | None
+    query_age_s: float | None
+    state_age_s: float | None
+    wait_event_type: str | None
+    wait_event: str | None
+    lock_wait_s: float | None
+    blocking_pids: tuple[int, ...]
+    query: str
+
+
+@dataclass(frozen=True)
+class PoolInstance:
+    """One pool (one process) as its gauges report it."""
+
+    service: str
+    instance: str
+    size: float | None
+    idle: float | None
+    max: float | None
+    sample_age_s: float | None = None
+    up: bool | None = None
+    scrape_interval_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken_at: float
+    sources: Mapping[str, SourceStatus] = field(default_factory=dict)
+    server: ServerInfo | None = None
+    activity: tuple[ActivityCount, ...] = ()
+    self_connections: int = 0          # the console's own session(s), left out of `activity`
+    backends: tuple[Backend, ...] = ()
+    pools: tuple[PoolInstance, ...] = ()
+
+    def source(self, name: str) -> SourceStatus:
+        return self.sources.get(name, SourceStatus())

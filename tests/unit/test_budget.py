@@ -1,0 +1,60 @@
+"""The budget arithmetic: the contract's figures for the shipped file, and its identities."""
+
+import dataclasses
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from console import budget
+from console.allocation import Allocation, ClusterConfig, Service
+
+
+def test_shipped_allocation_matches_the_contract(shipped_allocation):
+    b = budget.compute(shipped_allocation)
+    assert len(b.services) == 12
+    assert (b.allocated, b.min_floor, b.available, b.headroom) == (77, 28, 97, 20)
+    assert b.headroom_pct == 20.6
+    assert not b.overcommitted
+    messaging = b.service("messaging-service")
+    assert (messaging.max_connections, messaging.min_connections) == (2, 1)
+    assert messaging.allocation_source == "library-default"
+
+
+def test_live_replicas_win_over_the_file(shipped_allocation):
+    b = budget.compute(shipped_allocation, live_replicas={"auth-service": 3})
+    auth = b.service("auth-service")
+    assert (auth.replicas, auth.replicas_source, auth.allocated) == (3, "metrics", 36)
+    assert b.allocated == 77 + 24
+
+
+def test_reserved_line_items_and_pg16_reserved_slots(shipped_allocation):
+    alloc = dataclasses.replace(shipped_allocation, reserved=(("migrations", 2), ("novapool", 1)))
+    b = budget.compute(alloc, budget.Slots(100, 3, 5))
+    assert b.available == 92
+    assert b.allocated == 80
+    assert b.headroom == 12
+
+
+services = st.lists(
+    st.tuples(st.integers(1, 50), st.integers(0, 50), st.integers(1, 20)), min_size=1, max_size=15)
+
+
+@given(services, st.integers(1, 2000), st.integers(0, 10), st.integers(0, 10),
+       st.lists(st.integers(0, 10), max_size=3))
+def test_budget_identities(svcs, max_conn, su, res, reserved):
+    alloc = Allocation(
+        cluster=ClusterConfig(max_conn, su, res),
+        reserved=tuple((f"r{i}", n) for i, n in enumerate(reserved)),
+        services=tuple(Service(name=f"s{i}", max_connections=mx, min_connections=min(mn, mx),
+                               replicas=r) for i, (mx, mn, r) in enumerate(svcs)))
+    b = budget.compute(alloc)
+    assert b.available == max_conn - su - res
+    assert b.allocated == sum(mx * r for mx, _, r in svcs) + sum(reserved)
+    assert b.min_floor == sum(min(mn, mx) * r for mx, mn, r in svcs)
+    assert b.min_floor <= b.allocated
+    assert b.headroom == b.available - b.allocated
+    assert b.overcommitted == (b.headroom < 0)
+    if b.available > 0:
+        assert abs(b.headroom_pct - 100 * b.headroom / b.available) <= 0.05 + 1e-9
+    else:
+        assert b.headroom_pct is None
