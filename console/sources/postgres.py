@@ -1,0 +1,154 @@
+"""The PostgreSQL source: one read-only asyncpg connection, at most two statements per refresh.
+
+- application_name=novapool, default_transaction_read_only=on, a statement_timeout and a connect
+  timeout protect the inspected server;
+- server settings are read once per connection;
+- aggregation is done in SQL (sql/activity.sql), and only the backends worth showing come back
+  (sql/backends*.sql, bounded);
+- a statement refused for lack of privilege is switched off once, with a note, not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+
+import asyncpg
+
+from console.snapshot import ActivityCount, Backend, ServerInfo
+
+BACKEND_ROWS = 200
+QUERY_CHARS = 1000
+
+
+def sql(name: str) -> str:
+    return resources.files("console.sources").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+def mask_password(text: str, dsn: str | None = None) -> str:
+    """text with any password (URL userinfo, password=..., or the DSN's own) replaced."""
+    text = _PASSWORD_IN_URL.sub(r"\1***\3", text)
+    text = _PASSWORD_KV.sub(r"\1***", text)
+    if dsn:
+        m = _PASSWORD_IN_URL.search(dsn)
+        if m and m.group(2) and len(m.group(2)) >= 3:
+            text = text.replace(m.group(2), "***")
+    return text
+
+
+def describe_error(exc: BaseException, dsn: str | None) -> str:
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return "timed out"
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return mask_password(f"{msg}", dsn)
+
+
+@dataclass
+class PostgresReading:
+    server: ServerInfo
+    activity: tuple[ActivityCount, ...]
+    backends: tuple[Backend, ...]
+    latency_ms: float
+    statements: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class PostgresSource:
+    dsn: str | None
+    connect_timeout_s: float = 5
+    statement_timeout_ms: int = 2000
+    backend_rows: int = BACKEND_ROWS
+    conn: asyncpg.Connection | None = None
+    server: ServerInfo | None = None
+    disabled: dict[str, str] = field(default_factory=dict)   # statement → why
+    statements_total: int = 0
+
+    async def connect(self) -> None:
+        self.conn = await asyncpg.connect(
+            dsn=self.dsn or None, timeout=self.connect_timeout_s, command_timeout=None,
+            statement_cache_size=8,
+            server_settings={
+                "application_name": "novapool",
+                "default_transaction_read_only": "on",
+                "statement_timeout": str(int(self.statement_timeout_ms)),
+                "lock_timeout": str(int(self.statement_timeout_ms)),
+                "idle_in_transaction_session_timeout": "60000",
+            })
+        row = await self._fetch("server_info", sql("server_info.sql"))
+        r = row[0]
+        self.server = ServerInfo(r["server_version"].split()[0], r["server_version_num"],
+                                 r["max_connections"], r["superuser_reserved_connections"],
+                                 r["reserved_connections"])
+        # Prepared once per connection: type introspection (int[] for blocking pids) and
+        # parsing happen here, so a refresh sends exactly its two statements.
+        self._activity = await self.conn.prepare(sql("activity.sql"))
+        self._backends = None
+        if "backends" not in self.disabled:
+            try:
+                self._backends = await self.conn.prepare(
+                    sql("backends.sql" if r["server_version_num"] >= 140000
+                        else "backends_13.sql"))
+            except asyncpg.InsufficientPrivilegeError as exc:
+                self.disabled["backends"] = f"backend details off: {exc}"
+
+    async def _fetch(self, name: str, query, *args):
+        """query: SQL text or a prepared statement. The client-side timeout backs up the
+        server-side statement_timeout."""
+        self.statements_total += 1
+        call = self.conn.fetch(query, *args) if isinstance(query, str) else query.fetch(*args)
+        return await asyncio.wait_for(call, timeout=self.statement_timeout_ms / 1000 + 2)
+
+    async def read(self) -> PostgresReading:
+        """One refresh. Raises on connection trouble (the collector reconnects)."""
+        if self.conn is None or self.conn.is_closed():
+            await self.connect()
+        t0 = time.perf_counter()
+        before = self.statements_total
+        activity_rows = await self._fetch("activity", self._activity)
+        backends: tuple[Backend, ...] = ()
+        if self._backends is not None and "backends" not in self.disabled:
+            try:
+                rows = await self._fetch("backends", self._backends, self.backend_rows,
+                                         QUERY_CHARS)
+                backends = tuple(_backend(r) for r in rows)
+            except asyncpg.InsufficientPrivilegeError as exc:
+                self.disabled["backends"] = f"backend details off: {exc}"
+        latency = (time.perf_counter() - t0) * 1000
+        activity = tuple(ActivityCount(r["application_name"], r["state"], r["n"])
+                         for r in activity_rows)
+        return PostgresReading(self.server, activity, backends, latency,
+                               self.statements_total - before, tuple(self.disabled.values()))
+
+    async def signal_backend(self, pid: int, terminate: bool) -> bool:
+        """pg_cancel_backend / pg_terminate_backend (the console asks first, and only with
+        --allow-signal). Not a write: allowed in our read-only session."""
+        if self.conn is None or self.conn.is_closed():
+            await self.connect()
+        fn = "pg_terminate_backend" if terminate else "pg_cancel_backend"
+        return bool(await self.conn.fetchval(f"SELECT {fn}($1)", pid))
+
+    async def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.wait_for(conn.close(), timeout=2)
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail; drop it
+                conn.terminate()
+
+
+def _backend(r) -> Backend:
+    return Backend(
+        pid=r["pid"], application_name=r["application_name"], usename=r["usename"],
+        client_addr=r["client_addr"], state=r["state"], backend_age_s=r["backend_age_s"],
+        xact_age_s=r["xact_age_s"], query_age_s=r["query_age_s"], state_age_s=r["state_age_s"],
+        wait_event_type=r["wait_event_type"], wait_event=r["wait_event"],
+        lock_wait_s=r["lock_wait_s"], blocking_pids=tuple(r["blocking_pids"] or ()),
+        query=r["query"])

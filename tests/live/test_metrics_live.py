@@ -1,0 +1,122 @@
+"""The metrics path against a real Prometheus scraping real exporters, and the scrape source."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from console.allocation import load as load_allocation
+from console.demo.promserver import LocalPrometheus
+from console.settings import Settings
+from console.sources.collect import Collector
+from console.sources.profiles import PROFILES
+from console.sources.prometheus import PrometheusSource
+from tests.conftest import ALLOCATION
+from tests.live.conftest import novapool, rules_of, service, sessions, wait_for_series
+
+
+async def test_pools_replicas_drift_and_utilization_from_prometheus(prometheus, exporters, pg1):
+    auth = [exporters("auth-service", 8, 3, 12) for _ in range(3)]       # three replicas
+    user = exporters("user-service", 20, 0, 20)         # the wrapper's max() raised it: drift
+    feed = exporters("feed-service", 3, 2, 8)
+    prometheus.set_targets([e.url for e in (*auth, user, feed)])
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 5)
+    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 5)   # earlier targets gone
+    async with sessions(pg1.dsn, {"auth-service": 20, "user-service": 14}):
+        code, doc, err = await novapool("check", "--json", "--dsn", pg1.dsn,
+                                        "--prometheus", prometheus.url)
+    assert code == 2, err
+    assert doc["sources"]["prometheus"]["status"] == "ok"
+    a = service(doc, "auth-service")
+    assert (a["replicas"], a["replicas_source"], a["instances"]) == (3, "metrics", 3)
+    assert (a["pool_size"], a["pool_idle"], a["in_use"], a["pool_max_reported"]) == (24, 9, 15, 12)
+    assert (a["fill_pct"], a["busy_pct"]) == (66.7, 41.7)
+    assert a["server_connections"] == 20                  # ≤ 12 × 3: not over allocation
+    # 77 + 2 more replicas of auth-service × 12 = 101 > 97
+    assert doc["budget"]["allocated"] == 101 and doc["budget"]["overcommitted"] is True
+    rules = rules_of(doc)
+    assert rules["budget-overcommitted"][0]["message"].endswith("overcommitted by 4")
+    (drift,) = rules["pool-max-drift"]
+    assert drift["service"] == "user-service" and "max 20" in drift["message"]
+    (util,) = rules["pool-utilization-high"]
+    assert (util["service"], util["severity"]) == ("user-service", "critical")
+    (over,) = rules["service-over-allocation"]
+    assert over["service"] == "user-service"              # 14 > 12 × 1
+    assert "metrics-stale" not in rules
+    assert service(doc, "feed-service")["busy_pct"] == 12.5
+
+
+async def test_prometheus_queries_per_refresh_do_not_grow_with_services(prometheus, exporters):
+    src = PrometheusSource(prometheus.url, PROFILES["nova-db-pool"], timeout_s=5)
+    first = exporters("auth-service", 1, 1, 12)
+    prometheus.set_targets([first.url])
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
+    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 1)
+    src.read()                                           # warms the targets cache
+    small = src.read()
+    many = [exporters(f"svc-{i}", 1, 0, 5) for i in range(15)]
+    prometheus.set_targets([e.url for e in (first, *many)])
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 16)
+    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 16)
+    src._intervals_at = time.monotonic()                 # same cache state for both readings
+    large = src.read()
+    assert len(small.pools) == 1 and len(large.pools) == 16
+    assert small.requests == large.requests == 3
+
+
+async def test_a_target_that_goes_down_is_stale(prometheus, exporters):
+    a, b = exporters("media-service", 2, 1, 5), exporters("media-service", 2, 2, 5)
+    prometheus.set_targets([a.url, b.url])
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 2)
+    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 2)
+    b.stop()
+    await asyncio.to_thread(wait_for_series, prometheus.url, "up == 0", 1)
+    code, doc, err = await novapool("check", "--json", "--prometheus", prometheus.url)
+    assert code == 1, err
+    (f,) = rules_of(doc)["metrics-stale"]
+    assert f["service"] == "media-service" and "target down" in f["message"]
+    assert service(doc, "media-service")["replicas"] == 2
+
+
+async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
+    prom = LocalPrometheus(scrape_interval_s=1.0).start()
+    try:
+        e = exporters("events-service", 3, 1, 5)
+        prom.set_targets([e.url])
+        await asyncio.to_thread(wait_for_series, prom.url, "db_pool_max", 1)
+        settings = Settings(dsn=pg1.dsn, postgres_configured=True, prometheus_url=prom.url,
+                            prometheus_timeout_s=1)
+        collector = Collector(settings, load_allocation(ALLOCATION))
+        snap = await collector.collect()
+        assert snap.source("prometheus").status == "ok" and len(snap.pools) == 1
+        prom.pause()
+        t0 = time.monotonic()
+        snap = await collector.collect()
+        assert time.monotonic() - t0 < 5
+        assert snap.source("prometheus").status == "unreachable"
+        assert snap.source("postgres").status == "ok" and snap.server is not None
+        assert snap.pools and snap.pools[0].up is False      # last good data, marked
+        prom.resume()
+        deadline = time.monotonic() + 30
+        while snap.source("prometheus").status != "ok" and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            snap = await collector.collect()
+        assert snap.source("prometheus").status == "ok"
+        await collector.close()
+    finally:
+        prom.stop()
+
+
+async def test_scrape_source_without_prometheus(exporters):
+    a = exporters("video-service", 3, 0, 3)
+    b = exporters("video-service", 1, 1, 3)
+    dead = exporters("cdn-service", 1, 1, 2)
+    dead.stop()
+    code, doc, err = await novapool("check", "--json", "--scrape", a.url, "--scrape", b.url,
+                                    "--scrape", dead.url)
+    assert code == 3, err                      # a configured source is partly unreachable
+    assert doc["sources"]["scrape"]["status"] == "unreachable"
+    assert str(dead.port) in doc["sources"]["scrape"]["error"]
+    v = service(doc, "video-service")
+    assert (v["replicas"], v["pool_size"], v["pool_idle"], v["in_use"]) == (2, 4, 1, 3)
+    assert v["fill_pct"] == 66.7

@@ -1,0 +1,219 @@
+"""`check --json` against a real PostgreSQL with real sessions creating each situation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+
+from console.allocation import load as load_allocation
+from console.settings import Settings
+from console.sources.collect import Collector
+from console.sources.postgres import PostgresSource
+from tests.conftest import ALLOCATION
+from tests.live.conftest import (
+    FAST_THRESHOLDS,
+    novapool,
+    rules_of,
+    service,
+    sessions,
+    write_settings,
+)
+
+
+async def test_sessions_are_attributed_and_a_quiet_fleet_has_no_backend_findings(pg):
+    async with sessions(pg.dsn, {"auth-service": 3, "feed-service": 2, "psql": 1}):
+        code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn)
+    assert code == 0, err
+    assert doc["sources"]["postgres"]["status"] == "ok"
+    assert doc["cluster"]["max_connections"] == 100
+    assert doc["cluster"]["available"] == 97
+    assert doc["cluster"]["client_backends"] == 7          # 6 + our own session
+    assert doc["cluster"]["server_version"].split(".")[0] == str(pg.version)
+    assert service(doc, "auth-service")["server_connections"] == 3
+    assert service(doc, "auth-service")["states"] == {"idle": 3}
+    assert service(doc, "feed-service")["server_connections"] == 2
+    assert service(doc, "cdn-service")["server_connections"] == 0
+    assert service(doc, "auth-service")["pool_size"] is None         # no metrics: null, not 0
+    assert doc["unattributed"] == {"server_connections": 1, "applications": ["psql"]}
+    rules = rules_of(doc)
+    assert rules["unknown-application"][0]["severity"] == "info"
+    for silent in ("idle-in-transaction", "lock-wait", "long-running-query",
+                   "service-over-allocation", "cluster-near-max", "source-unreachable"):
+        assert silent not in rules
+
+
+async def test_idle_in_transaction(pg, tmp_path):
+    cfg = write_settings(tmp_path, FAST_THRESHOLDS)
+    async with sessions(pg.dsn, {"feed-service": 2}) as s:
+        leaker = s["feed-service"][0]
+        pid = await leaker.fetchval("SELECT pg_backend_pid()")
+        await leaker.execute("BEGIN; SELECT 1;")
+        await asyncio.sleep(1.5)
+        code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn, "--config", cfg)
+    assert code == 1, err
+    (f,) = rules_of(doc)["idle-in-transaction"]
+    assert (f["severity"], f["service"], f["pids"]) == ("warning", "feed-service", [pid])
+    assert f"pid {pid}" in f["message"]
+
+
+async def test_lock_wait_names_the_blocker(pg, tmp_path):
+    cfg = write_settings(tmp_path, FAST_THRESHOLDS.replace("idle_in_transaction_s: {warning: 1",
+                                                           "idle_in_transaction_s: {warning: 100"))
+    async with sessions(pg.dsn, {"auth-service": 1, "user-service": 1}) as s:
+        holder, waiter = s["auth-service"][0], s["user-service"][0]
+        await holder.execute("CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+        holder_pid = await holder.fetchval("SELECT pg_backend_pid()")
+        waiter_pid = await waiter.fetchval("SELECT pg_backend_pid()")
+        await holder.execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        blocked = asyncio.create_task(waiter.execute("UPDATE t SET id = 2"))
+        await asyncio.sleep(1.6)
+        code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn, "--config", cfg)
+        blocked.cancel()
+    assert code == 1, err
+    (f,) = rules_of(doc)["lock-wait"]
+    assert f["service"] == "user-service"
+    assert f["pids"] == [waiter_pid, holder_pid]
+    assert f"blocked by pid {holder_pid}" in f["message"]
+    assert "long-running-query" not in rules_of(doc)    # a lock wait is not a long query
+
+
+async def test_long_running_query(pg, tmp_path):
+    cfg = write_settings(tmp_path, FAST_THRESHOLDS)
+    async with sessions(pg.dsn, {"search-service": 1}) as s:
+        conn = s["search-service"][0]
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        slow = asyncio.create_task(conn.execute("SELECT pg_sleep(30)"))
+        await asyncio.sleep(1.6)
+        code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn, "--config", cfg)
+        slow.cancel()
+    assert code == 1, err
+    (f,) = rules_of(doc)["long-running-query"]
+    assert (f["service"], f["pids"]) == ("search-service", [pid])
+
+
+async def test_service_over_allocation_is_critical(pg):
+    async with sessions(pg.dsn, {"cdn-service": 3}):             # allocated 2 × 1 replica
+        code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn)
+    assert code == 2, err
+    (f,) = rules_of(doc)["service-over-allocation"]
+    assert (f["severity"], f["service"]) == ("critical", "cdn-service")
+    assert "3 server connections > allocated 2 × 1 = 2" in f["message"]
+
+
+async def test_unknown_applications_and_cluster_near_max(pg, tmp_path):
+    cfg = write_settings(tmp_path, "thresholds:\n  cluster_near_max_pct: {warning: 5, critical: 9}\n")
+    async with sessions(pg.dsn, {"adhoc-script": 6}):
+        code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn, "--config", cfg)
+        assert code == 1, err
+        rules = rules_of(doc)
+        assert rules["unknown-application"][0]["severity"] == "warning"   # 6 > 5
+        assert rules["cluster-near-max"][0]["severity"] == "warning"      # 7 of 97 ≥ 5 %
+        async with sessions(pg.dsn, {"auth-service": 2}):
+            code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn, "--config", cfg)
+    assert code == 2, err
+    assert rules_of(doc)["cluster-near-max"][0]["severity"] == "critical"  # 9 of 97 ≥ 9 %
+
+
+async def test_inspection_session_is_read_only_named_and_bounded(pg1):
+    src = PostgresSource(pg1.dsn, connect_timeout_s=3, statement_timeout_ms=1500)
+    await src.connect()
+    try:
+        assert await src.conn.fetchval("SHOW default_transaction_read_only") == "on"
+        assert await src.conn.fetchval("SHOW application_name") == "novapool"
+        assert await src.conn.fetchval("SHOW statement_timeout") == "1500ms"
+        try:
+            await src.conn.execute("CREATE TABLE nope (x int)")
+            raise AssertionError("a write went through")
+        except asyncpg.ReadOnlySQLTransactionError:
+            pass
+    finally:
+        await src.close()
+
+
+def executed_by_novapool(log: str) -> list[str]:
+    """Statements the server executed for application_name=novapool, from its own log."""
+    return [line for line in log.splitlines()
+            if line.startswith("novapool|LOG:  duration:") and " execute " in line]
+
+
+async def test_two_statements_per_refresh_whatever_the_number_of_backends():
+    from console.pgserver import LocalPostgres
+    server = LocalPostgres(extra={"log_min_duration_statement": "0",
+                                  "log_line_prefix": "%a|"}).start()
+    src = PostgresSource(server.dsn)
+    try:
+        await src.connect()
+        for n in (2, 40):
+            async with sessions(server.dsn, {f"svc-{i}": 1 for i in range(n)}):
+                await asyncio.sleep(0.3)
+                before = len(executed_by_novapool(server.log_tail(10**6)))
+                reading = await src.read()
+                await asyncio.sleep(0.3)            # the server's log is written asynchronously
+                after = len(executed_by_novapool(server.log_tail(10**6)))
+                assert after - before == 2 == reading.statements
+                assert sum(a.count for a in reading.activity) == n
+                assert len(reading.activity) == n   # one row per (application, state)
+    finally:
+        await src.close()
+        server.stop()
+
+
+async def test_postgres_restart_is_survived(pg1):
+    settings = Settings(dsn=pg1.dsn, postgres_configured=True, connect_timeout_s=2)
+    collector = Collector(settings, load_allocation(ALLOCATION))
+    try:
+        snap = await collector.collect()
+        assert snap.source("postgres").status == "ok"
+        pg1.process.send_signal(2)          # fast shutdown
+        pg1.process.wait(timeout=20)
+        snap = await collector.collect()
+        assert snap.source("postgres").status == "unreachable"
+        assert snap.server is None
+        pg1._spawn(30)
+        deadline = time.monotonic() + 20
+        while snap.source("postgres").status != "ok" and time.monotonic() < deadline:
+            await asyncio.sleep(0.3)
+            snap = await collector.collect()
+        assert snap.source("postgres").status == "ok"
+        assert snap.server is not None
+    finally:
+        await collector.close()
+
+
+async def test_unreachable_server_is_unknown_and_the_password_never_shows(tmp_path):
+    dsn = "postgresql://alice:hunter2secret@127.0.0.1:1/postgres"
+    t0 = time.monotonic()
+    code, out, err = await novapool("check", "--dsn", dsn)
+    assert code == 3
+    assert "postgres unreachable" in out
+    assert "hunter2secret" not in out + err
+    assert time.monotonic() - t0 < 15
+
+
+async def test_a_hanging_server_is_bounded_by_the_connect_timeout(tmp_path):
+    import socket
+    sink = socket.socket()
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(1)                          # accepts the TCP handshake, never answers
+    port = sink.getsockname()[1]
+    cfg = write_settings(tmp_path, "postgres:\n  connect_timeout_s: 1\nprometheus:\n  timeout_s: 1\n")
+    t0 = time.monotonic()
+    code, doc, err = await novapool("check", "--json", "--config", cfg, "--dsn",
+                                    f"postgresql://x@127.0.0.1:{port}/db",
+                                    "--prometheus", f"http://127.0.0.1:{port}")
+    elapsed = time.monotonic() - t0
+    sink.close()
+    assert code == 3, err
+    assert doc["sources"]["postgres"]["status"] == "unreachable"
+    assert doc["sources"]["prometheus"]["status"] == "unreachable"
+    assert elapsed < 10, elapsed
+
+
+async def test_offline_audit_and_live_audit(pg1):
+    async with sessions(pg1.dsn, {"auth-service": 2}):
+        code, text, err = await novapool("audit", "--dsn", pg1.dsn)
+    assert code == 0, err
+    assert f"live: PostgreSQL {pg1.version}" in text
+    assert "| auth-service | high | 12 | 4 | 1 | 12 | 4 | allocation | — | — | — | — | 2 |" in text

@@ -1,0 +1,67 @@
+"""Parsers and escapers: exposition text, PromQL strings, durations, password masking."""
+
+import string
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from console.sources.postgres import mask_password
+from console.sources.profiles import PROFILES, promql_string
+from console.sources.prometheus import _duration_s, queries
+from console.sources.scrape import parse_metrics
+
+label_values = st.text(alphabet=string.printable + "ü€[]{}", min_size=1, max_size=30)
+
+
+@given(st.dictionaries(label_values, st.tuples(st.integers(0, 500), st.integers(0, 500),
+                                               st.integers(1, 500)), min_size=1, max_size=6))
+def test_exposition_round_trip(pools):
+    def esc(v):
+        return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    lines = []
+    for metric, idx in (("db_pool_size", 0), ("db_pool_idle", 1), ("db_pool_max", 2)):
+        lines.append(f"# TYPE {metric} gauge")
+        for svc, values in pools.items():
+            lines.append(f'{metric}{{service="{esc(svc)}"}} {values[idx]}')
+    parsed = parse_metrics("\n".join(lines) + "\n", PROFILES["nova-db-pool"], "pod-1")
+    assert {p.service: (p.size, p.idle, p.max) for p in parsed} == {
+        k: tuple(float(x) for x in v) for k, v in pools.items()}
+    assert all(p.instance == "pod-1" and p.up for p in parsed)
+
+
+@given(label_values)
+def test_promql_string_is_a_closed_literal(value):
+    lit = promql_string(value)
+    assert lit.startswith('"') and lit.endswith('"')
+    body = lit[1:-1]
+    # every quote inside is escaped, so the literal cannot be closed early
+    i = 0
+    while i < len(body):
+        if body[i] == "\\":
+            i += 2
+            continue
+        assert body[i] not in '"\n'
+        i += 1
+
+
+def test_profiles_build_constant_queries():
+    for profile in PROFILES.values():
+        q = queries(profile)
+        assert len(q) == 3
+        assert profile.size in q["values"] and profile.service_label in q["up"]
+
+
+def test_durations():
+    assert _duration_s("15s") == 15
+    assert _duration_s("1m30s") == 90
+    assert _duration_s("500ms") == 0.5
+    assert _duration_s("bogus") is None
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "!%^&*()", min_size=3, max_size=20))
+def test_passwords_are_masked(password):
+    dsn = f"postgresql://alice:{password}@db.internal:5432/postgres"
+    message = f"could not connect to {dsn} (password={password})"
+    masked = mask_password(message, dsn)
+    assert password not in masked.replace("alice", "").replace("db.internal", "") \
+        .replace("postgresql", "").replace("postgres", "")
