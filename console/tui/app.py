@@ -1,0 +1,290 @@
+"""The Textual console. `make_app` is the one factory: the CLI, the tests, the snapshot tests
+and the screenshot script all build the app through it.
+
+Data flows one way: feed (sources) → snapshot → assessment (budget, rows, findings) → screens.
+All I/O runs in workers on the app's loop (asyncpg is async; Prometheus runs in a thread), so
+keys never wait on a source; a tick that arrives while a collection is in flight is dropped
+(coalesced), never queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from console import assessment as assessment_mod
+from console.allocation import Allocation
+from console.history import History
+from console.settings import Settings
+from console.sources.postgres import mask_password
+from console.tui.feed import CollectorFeed, Feed
+from console.tui.screens.confirm import ConfirmScreen
+from console.tui.screens.dashboard import DashboardScreen
+from console.tui.screens.detail import ServiceDetailScreen
+from console.tui.screens.help import HelpScreen
+from console.whatif import WhatIf
+
+log = logging.getLogger("novapool")
+
+
+class NovapoolApp(App[int]):
+    CSS_PATH = "novapool.tcss"
+    TITLE = "novapool"
+    BINDINGS = [
+        Binding("q", "quit_app", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("r", "refresh_now", "Refresh"),
+        Binding("w", "whatif", "What-if"),
+        Binding("e", "export", "Export"),
+    ]
+
+    def __init__(self, settings: Settings, allocation: Allocation, feed: Feed, *,
+                 target_label: str = "", clock: Callable[[], float] = time.time,
+                 live_refresh: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.allocation = allocation
+        self.feed = feed
+        self.target_label = target_label
+        self.clock = clock
+        self.live_refresh = live_refresh
+        self.assessment: assessment_mod.Assessment | None = None
+        self.history = History()
+        self.paused = False
+        self.whatif = WhatIf(allocation)
+        self.collecting = False
+        self.coalesced_ticks = 0
+        self.refreshes = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(DashboardScreen())
+        if self.live_refresh:
+            self.set_interval(self.settings.refresh_s, self.tick)
+        self.tick()
+        if not self.is_headless:
+            try:  # a closed terminal (SSH drop) ends the app instead of leaving it spinning
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            except (NotImplementedError, RuntimeError):
+                pass
+
+    async def on_unmount(self) -> None:
+        try:
+            await asyncio.wait_for(self.feed.close(), timeout=3)
+        except Exception:  # noqa: BLE001 - closing on the way out must not raise
+            log.exception("closing the sources")
+
+    # ---- refresh ---------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        if self.paused:
+            return
+        if self.collecting:
+            self.coalesced_ticks += 1
+            return
+        self.collecting = True
+        self.collect()
+
+    @work(exit_on_error=False, group="collect")
+    async def collect(self) -> None:
+        try:
+            snap = await self.feed.collect()
+        finally:
+            self.collecting = False
+        a = assessment_mod.assess(snap, self.allocation, self.settings.thresholds)
+        self.show(a)
+
+    def show(self, a: assessment_mod.Assessment) -> None:
+        self.assessment = a
+        self.refreshes += 1
+        self.history.add(a)
+        live = {r.name: r.replicas for r in a.services if r.replicas_source == "metrics"}
+        self.whatif.set_live(assessment_mod.slots_for(a.snapshot, self.allocation)
+                             if a.snapshot.server else None, live)
+        for screen in self.screen_stack:
+            if hasattr(screen, "show_assessment"):
+                screen.show_assessment(a)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            err = event.worker.error
+            log.error("worker %s failed", event.worker.name, exc_info=err)
+            self.notify(mask_password(f"{event.worker.name} failed: {err}", self.settings.dsn),
+                        severity="error", markup=False)
+
+    # ---- actions ---------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.notify("paused: data is frozen" if self.paused else "resumed", markup=False)
+        if self.assessment is not None:
+            self.show(self.assessment)
+        if not self.paused:
+            self.tick()
+
+    def action_refresh_now(self) -> None:
+        if self.collecting:
+            self.coalesced_ticks += 1
+            return
+        self.collecting = True
+        self.collect()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def open_detail(self, service: str | None) -> None:
+        self.push_screen(ServiceDetailScreen(service))
+
+    def action_whatif(self) -> None:
+        from console.tui.screens.whatif import WhatIfScreen
+        if not isinstance(self.screen, WhatIfScreen):
+            self.push_screen(WhatIfScreen())
+
+    def action_export(self) -> None:
+        from console.tui.screens.export_dialog import ExportDialog
+        if not isinstance(self.screen, ExportDialog):
+            self.push_screen(ExportDialog())
+
+    def action_quit_app(self) -> None:
+        if not self.whatif.dirty:
+            self.exit(0)
+            return
+        n = len(self.whatif.edits)
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.exit(0)
+
+        self.push_screen(ConfirmScreen(
+            Text(f"{n} what-if edit(s) were never exported. Quit and discard them?"),
+            yes="Discard and quit", no="Stay"), answer)
+
+    async def fetch_history(self, service: str) -> list[float] | None:
+        fetch = getattr(self.feed, "history", None)
+        if fetch is None:
+            return None
+        try:
+            return await fetch(service)
+        except Exception as exc:  # noqa: BLE001 - history is optional; say so, don't crash
+            log.warning("history for %s: %s", service, exc)
+            return None
+
+    async def fetch_peaks(self) -> tuple[dict[str, float], str]:
+        """Observed peak in-use per service: from the feed (Prometheus, 7 days) when it can,
+        else from the console's own history."""
+        fetch = getattr(self.feed, "peaks", None)
+        if fetch is not None:
+            try:
+                peaks = await fetch()
+                if peaks:
+                    return peaks, "Prometheus, max over 7 days"
+            except Exception as exc:  # noqa: BLE001
+                log.warning("peaks from Prometheus: %s", exc)
+        peaks = {name: max(self.history.values(name, "in_use"))
+                 for name in self.history.series if self.history.values(name, "in_use")}
+        return {k: v for k, v in peaks.items() if v}, "this session's history"
+
+    @work(exit_on_error=False, group="signal")
+    async def signal_backend(self, pid: int, terminate: bool) -> None:
+        verb = "terminate" if terminate else "cancel"
+        ok = await self.feed.signal_backend(pid, terminate)
+        self.notify(f"{verb} pid {pid}: {'sent' if ok else 'refused (no such backend?)'}",
+                    severity="information" if ok else "warning", markup=False)
+        self.action_refresh_now()
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Every key, colour and finding rule", self.action_help)
+        yield SystemCommand("Pause / resume", "Freeze or resume live refresh",
+                            self.action_toggle_pause)
+        yield SystemCommand("Refresh now", "Collect from every source now",
+                            self.action_refresh_now)
+        yield SystemCommand("What-if editor", "Re-balance the allocation", self.action_whatif)
+        yield SystemCommand("Export overrides", "Write env-override files", self.action_export)
+
+
+def make_app(settings: Settings, allocation: Allocation, feed: Feed | None = None, *,
+             target_label: str | None = None, clock: Callable[[], float] = time.time,
+             live_refresh: bool = True) -> NovapoolApp:
+    if feed is None:
+        from console.sources.collect import Collector
+        feed = CollectorFeed(Collector(settings, allocation))
+    if target_label is None:
+        target_label = describe_target(settings)
+    return NovapoolApp(settings, allocation, feed, target_label=target_label, clock=clock,
+                       live_refresh=live_refresh)
+
+
+def describe_target(settings: Settings) -> str:
+    """user@host:port/db of the inspected server, password never included."""
+    from urllib.parse import urlsplit
+    if settings.dsn and "://" in settings.dsn:
+        u = urlsplit(settings.dsn)
+        user = f"{u.username}@" if u.username else ""
+        port = f":{u.port}" if u.port else ""
+        return f"{user}{u.hostname or 'localhost'}{port}{u.path or ''}"
+    if settings.dsn:
+        return mask_password(settings.dsn)
+    if settings.postgres_configured:
+        env = os.environ
+        return f"{env.get('PGUSER', '')}@{env.get('PGHOST', 'localhost')}:{env.get('PGPORT', '5432')}"
+    return "no PostgreSQL configured"
+
+
+class _MaskPasswords(logging.Filter):
+    def __init__(self, dsn: str | None) -> None:
+        super().__init__()
+        self.dsn = dsn
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_password(record.getMessage(), self.dsn)
+        record.args = ()
+        return True
+
+
+def log_path() -> Path:
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "novapool" / "novapool.log"
+
+
+def setup_logging(settings: Settings) -> Path | None:
+    path = log_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_MaskPasswords(settings.dsn))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def run_console(settings: Settings, allocation: Allocation, feed: Feed | None = None,
+                target_label: str | None = None) -> int:
+    path = setup_logging(settings)
+    log.info("novapool starting; target %s", describe_target(settings))
+    app = make_app(settings, allocation, feed, target_label=target_label)
+    try:
+        code = app.run()
+    except Exception:
+        log.exception("the console failed")
+        print(f"novapool: the console stopped on an error; details in {path}")
+        return 1
+    return code or 0

@@ -1,0 +1,191 @@
+"""A service's detail: its pools per instance, its server backends, its history."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from console.assessment import Assessment
+from console.snapshot import Backend
+from console.tui.screens.confirm import ConfirmScreen
+from console.tui.text import duration, gauge, num, safe, severity
+from console.tui.widgets.cluster_header import ClusterHeader
+from console.tui.widgets.history_line import HistoryLine
+
+
+class ServiceDetailScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("c", "signal(False)", "Cancel backend"),
+        Binding("k", "signal(True)", "Terminate backend"),
+    ]
+    DEFAULT_CSS = """
+    ServiceDetailScreen #title { height: auto; padding: 0 1; background: $boost; }
+    ServiceDetailScreen #pools { height: auto; max-height: 10; }
+    ServiceDetailScreen #backends { height: 1fr; }
+    ServiceDetailScreen #history { height: 2; }
+    ServiceDetailScreen HistoryLine { width: 1fr; }
+    ServiceDetailScreen .section { height: 1; padding: 0 1; text-style: bold; }
+    """
+
+    def __init__(self, service: str | None) -> None:
+        super().__init__()
+        self.service = service
+        self._backend_rows: list[Backend] = []
+        self.remote_history: list[float] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ClusterHeader(id="header")
+        yield Static(id="title")
+        yield Static("Pools per instance", classes="section")
+        yield DataTable(id="pools", cursor_type="none")
+        yield Static("Server backends  (c: cancel, k: terminate — with --allow-signal)",
+                     classes="section", id="backends-title")
+        yield DataTable(id="backends", cursor_type="row")
+        with Horizontal(id="history"):
+            yield HistoryLine("In use (pool), this session", id="h-in-use")
+            yield HistoryLine("Server connections, this session", id="h-server")
+        yield Footer()
+
+    ready = False  # composed and mounted: safe to query widgets
+
+    def on_mount(self) -> None:
+        self.ready = True
+        pools = self.query_one("#pools", DataTable)
+        for label, w in (("Instance", 24), ("Size", 5), ("Idle", 5), ("Use", 5), ("Max", 5),
+                         ("Fill", 10), ("Busy", 10), ("Sample age", 10), ("Up", 4)):
+            pools.add_column(Text(label), width=w)
+        backends = self.query_one("#backends", DataTable)
+        for label, w in (("PID", 7), ("Application", 18), ("State", 13), ("In state", 8),
+                         ("Xact", 8), ("Wait", 14), ("Blocked by", 10), ("Client", 15),
+                         ("User", 10), ("Query", 60)):
+            backends.add_column(Text(label), width=w)
+        backends.focus()
+        if self.service is None:
+            self.query_one("#history").display = False
+            self.query_one("#pools").display = False
+        if self.app.assessment is not None:
+            self.show_assessment(self.app.assessment)
+        if self.service is not None:
+            self.load_remote_history()
+
+    @work(exit_on_error=False, group="history")
+    async def load_remote_history(self) -> None:
+        values = await self.app.fetch_history(self.service)
+        if values:
+            self.remote_history = values
+            self.query_one("#h-in-use", HistoryLine).set(values, "In use (pool), Prometheus, last hour")
+
+    def show_assessment(self, a: Assessment) -> None:
+        if not self.ready:
+            return  # on_mount shows the latest assessment
+        app = self.app
+        self.query_one(ClusterHeader).show(a, paused=app.paused, refresh_s=app.settings.refresh_s,
+                                           target=app.target_label, now=app.clock())
+        title = Text()
+        if self.service is None:
+            u = a.unattributed
+            title.append("(unattributed)", style="bold")
+            title.append(f"  {num(u.server_connections)} client connections matching no service: ")
+            title.append_text(safe(", ".join(f"{k or '(no name)'} ×{v}"
+                                              for k, v in u.by_application.items())))
+        else:
+            row = a.service(self.service)
+            title.append_text(safe(row.name, "bold"))
+            title.append(f"   tier {row.tier or '—'}  max {row.allocated_max} min "
+                         f"{row.allocated_min} × {row.replicas} replicas "
+                         f"({'live' if row.replicas_source == 'metrics' else 'allocation file'})"
+                         f"  = {row.allocated_max * row.replicas} allocated"
+                         f"  server connections {num(row.server_connections)}")
+            if row.allocation_source == "library-default":
+                title.append("  library default", style="italic yellow")
+        for f in a.findings:
+            if f.service == self.service and (self.service or f.rule == "unknown-application"):
+                title.append("\n")
+                title.append_text(severity(f.severity))
+                title.append(f"  {f.rule}: ")
+                title.append_text(safe(f.message))
+        self.query_one("#title", Static).update(title)
+        if self.service is not None:
+            self._pools(a)
+            hist = app.history
+            if self.remote_history is None:
+                self.query_one("#h-in-use", HistoryLine).set(hist.values(self.service, "in_use"))
+            self.query_one("#h-server", HistoryLine).set(
+                hist.values(self.service, "server_connections"))
+        self._backends(a)
+
+    def _pools(self, a: Assessment) -> None:
+        table = self.query_one("#pools", DataTable)
+        table.clear()
+        row = a.service(self.service)
+        for p in row.instances:
+            in_use = None if p.size is None or p.idle is None else p.size - p.idle
+            fill = None if p.size is None or not p.max else 100 * p.size / p.max
+            busy = None if in_use is None or not p.max else 100 * in_use / p.max
+            drift = p.max is not None and p.max != row.allocated_max
+            table.add_row(safe(p.instance), Text(num(p.size)), Text(num(p.idle)),
+                          Text(num(in_use)),
+                          Text(num(p.max), style="bold yellow" if drift else ""),
+                          gauge(fill), gauge(busy), Text(duration(p.sample_age_s)),
+                          Text("yes" if p.up else "—" if p.up is None else "DOWN",
+                               style="" if p.up is not False else "bold red"))
+        if not row.instances:
+            table.add_row(Text("no pool metrics for this service", style="dim"),
+                          *[Text("")] * 8)
+
+    def _backends(self, a: Assessment) -> None:
+        table = self.query_one("#backends", DataTable)
+        rows = a.backends_of(self.service)
+        cursor = table.cursor_row
+        table.clear()
+        self._backend_rows = list(rows)
+        for b in rows:
+            state_style = ("yellow" if b.state.startswith("idle in")
+                           else "green" if b.state == "active" else "dim")
+            wait = f"{b.wait_event_type}:{b.wait_event}" if b.wait_event_type else ""
+            table.add_row(Text(str(b.pid)), safe(b.application_name), Text(b.state, state_style),
+                          Text(duration(b.state_age_s)), Text(duration(b.xact_age_s)),
+                          safe(wait, "red" if b.wait_event_type == "Lock" else ""),
+                          Text(", ".join(map(str, b.blocking_pids)), style="bold red"),
+                          safe(b.client_addr or "local"), safe(b.usename or ""),
+                          safe(" ".join(b.query.split())), key=str(b.pid))
+        if rows and cursor < len(rows):
+            table.move_cursor(row=cursor, animate=False)
+
+    def selected_backend(self) -> Backend | None:
+        table = self.query_one("#backends", DataTable)
+        if not self._backend_rows or table.cursor_row >= len(self._backend_rows):
+            return None
+        return self._backend_rows[table.cursor_row]
+
+    def action_signal(self, terminate: bool) -> None:
+        verb = "terminate" if terminate else "cancel"
+        if not self.app.settings.allow_signal:
+            self.app.notify(f"{verb} is off: start novapool with --allow-signal",
+                            severity="warning", markup=False)
+            return
+        b = self.selected_backend()
+        if b is None:
+            return
+        q = Text(f"{verb.capitalize()} backend pid {b.pid}?\n\n", style="bold")
+        q.append("service: ")
+        q.append_text(safe(self.service or b.application_name or "(unattributed)"))
+        q.append("\nstate: ")
+        q.append_text(safe(b.state))
+        q.append("\nquery: ")
+        q.append_text(safe(" ".join(b.query.split())[:200]))
+        if terminate:
+            q.append("\n\nTerminating closes the connection and rolls back its transaction.",
+                     style="yellow")
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.app.signal_backend(b.pid, terminate)
+
+        self.app.push_screen(ConfirmScreen(q, yes=verb.capitalize(), no="Keep"), done)

@@ -1,0 +1,144 @@
+"""The export dialog: format and output path, a preview of exactly the files and keys it will
+write, then the same exporter as `novapool export`. Overcommit and overwriting changed files
+each need an explicit confirmation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from console import budget as budget_mod
+from console import export
+from console.errors import ExportRefused
+from console.tui.screens.confirm import ConfirmScreen
+
+
+class ExportDialog(ModalScreen[list | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    ExportDialog { align: center middle; }
+    ExportDialog > Vertical { width: 90; height: auto; max-height: 90%; border: thick $primary;
+                              background: $surface; padding: 1 2; }
+    ExportDialog RadioSet { layout: horizontal; height: auto; }
+    ExportDialog #preview { height: auto; max-height: 16; margin-top: 1; }
+    ExportDialog Horizontal { height: auto; margin-top: 1; }
+    ExportDialog Button { margin-right: 2; }
+    """
+
+    def __init__(self, default_out: str = "overrides") -> None:
+        super().__init__()
+        self.default_out = default_out
+        self.fmt = "env"
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Export db-pool overrides", style="bold"))
+            yield Label("Format")
+            with RadioSet(id="format"):
+                yield RadioButton("env", value=True, id="env")
+                yield RadioButton("yaml", id="yaml")
+                yield RadioButton("configmap", id="configmap")
+            yield Label("Output path")
+            yield Input(self.default_out, id="out")
+            yield Static(id="preview")
+            with Horizontal():
+                yield Button("Write (enter)", variant="primary", id="write")
+                yield Button("Cancel (escape)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#out", Input).focus()
+        self.update_preview()
+
+    def _plan(self):
+        w = self.app.whatif
+        the_plan = export.plan(w.base, w.current)
+        b = budget_mod.compute(w.current)
+        source = f"{w.base.path or 'allocation'}"
+        if w.edits:
+            source += " with what-if edits: " + " ".join(e.describe() for e in w.edits)
+        files = export.render(the_plan, self.fmt, source, b)
+        out = Path(self.query_one("#out", Input).value.strip() or self.default_out)
+        return the_plan, b, export.target_paths(files, out, self.fmt) if the_plan else {}
+
+    def update_preview(self) -> None:
+        the_plan, b, targets = self._plan()
+        t = Text()
+        if not the_plan:
+            t.append("Nothing to write: no key differs from the allocation file.", style="yellow")
+            rep = [e for e in self.app.whatif.edits if e.field == "replicas"]
+            if rep:
+                t.append("\nReplica counts are not env keys: scale with your deployment.",
+                         style="dim")
+        else:
+            t.append(f"Will write {len(targets)} file(s):\n", style="bold")
+            for path in targets:
+                t.append(f"  {path}\n")
+            for svc, keys in the_plan.items():
+                t.append(f"  {svc}: ", style="bold")
+                t.append(" ".join(f"{k}={v}" for k, v in keys.items()) + "\n")
+            changed = export.conflicts(targets)
+            if changed:
+                t.append(f"{len(changed)} existing file(s) differ and will need confirmation "
+                         "to overwrite.\n", style="yellow")
+        if b.overcommitted:
+            t.append(f"The allocation is OVERCOMMITTED by {-b.headroom}: writing it needs "
+                     "confirmation.", style="bold red")
+        self.query_one("#preview", Static).update(t)
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        self.fmt = event.pressed.id
+        self.update_preview()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.update_preview()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_write()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "write":
+            self.action_write()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @work(exit_on_error=False, group="export")
+    async def action_write(self) -> None:
+        the_plan, b, targets = self._plan()
+        if not the_plan:
+            self.app.notify("nothing to export", severity="warning", markup=False)
+            return
+        if b.overcommitted and not await self.app.push_screen_wait(ConfirmScreen(
+                Text(f"The edited allocation is overcommitted by {-b.headroom} "
+                     f"(allocated {b.allocated} > available {b.available}). Export anyway?"),
+                yes="Export overcommitted", no="Back")):
+            return
+        force = False
+        changed = export.conflicts(targets)
+        if changed:
+            q = Text("These files exist and differ:\n")
+            for p in changed:
+                q.append(f"  {p}\n")
+            q.append("Overwrite them?")
+            if not await self.app.push_screen_wait(ConfirmScreen(q, yes="Overwrite", no="Back")):
+                return
+            force = True
+        try:
+            written = await asyncio.to_thread(export.write, targets, force=force)
+        except (OSError, ExportRefused) as exc:
+            self.app.notify(f"export failed: {exc}", severity="error", markup=False)
+            return
+        self.app.whatif.mark_exported()
+        summary = ", ".join(f"{w.path} ({w.action})" for w in written)
+        self.app.notify(f"wrote {summary}", title="export", markup=False, timeout=10)
+        self.dismiss(written)

@@ -1,0 +1,207 @@
+"""The what-if editor: the allocation's copy, before → after per service and for the budget,
+recomputed on every edit by the same budget code as everywhere else."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from console import budget as budget_mod
+from console.allocation import EditError
+from console.tui.screens.edit_form import ClusterForm, ServiceForm
+from console.tui.text import safe
+from console.tui.widgets.budget_bar import BudgetBar
+from console.whatif import suggest
+
+CLUSTER_ROW = "__cluster__"
+
+
+def arrow(before: int, after: int) -> Text:
+    if before == after:
+        return Text(str(after), justify="right")
+    t = Text(justify="right")
+    t.append(f"{before}→", style="dim")
+    t.append(str(after), style="bold green" if after < before else "bold yellow")
+    return t
+
+
+def budget_summary(before: budget_mod.Budget, after: budget_mod.Budget) -> Text:
+    t = Text(no_wrap=True)
+    for label, b, a in (("allocated", before.allocated, after.allocated),
+                        ("available", before.available, after.available),
+                        ("headroom", before.headroom, after.headroom),
+                        ("min floor", before.min_floor, after.min_floor)):
+        t.append(f" {label} ")
+        if a != b:
+            t.append(f"{b} → ", style="dim")
+            t.append(str(a), style="bold")
+        else:
+            t.append(str(a))
+        t.append("  ")
+    if after.overcommitted:
+        t.append(f"OVERCOMMITTED by {-after.headroom}: export needs confirmation",
+                 style="bold red")
+    else:
+        t.append(f"headroom {after.headroom_pct}%", style="green")
+    return t
+
+
+class WhatIfScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("plus,equals_sign", "nudge(1)", "+1 max"),
+        Binding("minus", "nudge(-1)", "-1 max"),
+        Binding("u", "undo", "Undo"),
+        Binding("g", "suggest", "Suggest"),
+        Binding("e", "export", "Export"),
+    ]
+    DEFAULT_CSS = """
+    WhatIfScreen #title { height: 1; background: $boost; padding: 0 1; }
+    WhatIfScreen #summary { height: 1; }
+    WhatIfScreen #edits { height: auto; max-height: 3; padding: 0 1; color: $text-muted; }
+    WhatIfScreen #whatif-table { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(" What-if: edits apply to a copy of the allocation; nothing changes "
+                          "until you export.", style="bold"), id="title")
+        yield BudgetBar(id="before")
+        yield BudgetBar(id="after")
+        yield Static(id="summary")
+        yield DataTable(id="whatif-table", cursor_type="row")
+        yield Static(id="edits")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key, width in (("Service", "name", 22), ("Tier", "tier", 11),
+                                  ("Max", "max", 8), ("Min", "min", 7), ("Replicas", "replicas", 8),
+                                  ("Allocated", "allocated", 10), ("Floor", "floor", 7),
+                                  ("Timeouts c/a/i/life (s)", "timeouts", 26)):
+            table.add_column(Text(label), key=key, width=width)
+        table.focus()
+        self.refresh_view()
+
+    def show_assessment(self, a) -> None:   # live values moved: the edits are replayed on top
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        w = self.app.whatif
+        before, after = w.budget_before(), w.budget_after()
+        clients = self.app.assessment.client_backends if self.app.assessment else None
+        self.query_one("#before", BudgetBar).show(before, clients, "Before")
+        self.query_one("#after", BudgetBar).show(after, clients, "After ")
+        self.query_one("#summary", Static).update(budget_summary(before, after))
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        start, cur = w.start_point, w.current
+        for svc0, svc1 in zip(start.services, cur.services, strict=True):
+            p0, p1 = start.effective(svc0), cur.effective(svc1)
+            changed = p0 != p1 or svc0.replicas != svc1.replicas
+            timeouts = Text()
+            for f in ("connect_timeout_secs", "acquire_timeout_secs", "idle_timeout_secs",
+                      "max_lifetime_secs"):
+                a, b = getattr(p0, f), getattr(p1, f)
+                timeouts.append(str(b) if a == b else f"{a}→{b}",
+                                style="" if a == b else "bold yellow")
+                timeouts.append("/")
+            timeouts.right_crop(1)
+            table.add_row(safe(svc1.name, "bold" if changed else ""), safe(svc1.tier or "—", "dim"),
+                          arrow(p0.max_connections, p1.max_connections),
+                          arrow(p0.min_connections, p1.min_connections),
+                          arrow(svc0.replicas, svc1.replicas),
+                          arrow(p0.max_connections * svc0.replicas,
+                                p1.max_connections * svc1.replicas),
+                          arrow(p0.min_connections * svc0.replicas,
+                                p1.min_connections * svc1.replicas),
+                          timeouts, key=svc1.name)
+        c0, c1 = start.cluster, cur.cluster
+        table.add_row(Text("cluster", style="bold"), Text("max_conn", style="dim"),
+                      arrow(c0.max_connections, c1.max_connections),
+                      arrow(c0.superuser_reserved_connections, c1.superuser_reserved_connections),
+                      arrow(c0.reserved_connections, c1.reserved_connections),
+                      Text(f"avail {after.available}", justify="right"), Text(""),
+                      Text("Min: superuser reserved, Replicas: reserved (16+)", style="dim"),
+                      key=CLUSTER_ROW)
+        if cursor < table.row_count:
+            table.move_cursor(row=cursor, animate=False)
+        edits = Text()
+        if w.edits:
+            edits.append(f"{len(w.edits)} edit(s){' (exported)' if not w.dirty else ''}: ",
+                         style="bold")
+            edits.append(" ".join(e.describe() for e in w.edits[-12:]))
+        else:
+            edits.append("no edits yet: +/- max, enter edits a row, g suggests from observed peaks")
+        self.query_one("#edits", Static).update(edits)
+
+    def selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+
+    def action_nudge(self, delta: int) -> None:
+        name = self.selected()
+        if name is None or name == CLUSTER_ROW:
+            if name == CLUSTER_ROW:
+                self._apply("cluster", "max_connections",
+                            self.app.whatif.current.cluster.max_connections + delta)
+            return
+        try:
+            self.app.whatif.nudge(name, delta)
+        except EditError as exc:
+            self.app.notify(str(exc), severity="warning", markup=False)
+        self.refresh_view()
+
+    def _apply(self, target: str, field: str, value: int) -> None:
+        try:
+            self.app.whatif.apply(target, field, value)
+        except EditError as exc:
+            self.app.notify(str(exc), severity="warning", markup=False)
+        self.refresh_view()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        name = event.row_key.value
+        w = self.app.whatif
+        if name == CLUSTER_ROW:
+            self.app.push_screen(ClusterForm(w), lambda _: self.refresh_view())
+        else:
+            self.app.push_screen(ServiceForm(w, name), lambda _: self.refresh_view())
+
+    def action_undo(self) -> None:
+        last = self.app.whatif.undo()
+        self.app.notify(f"undid {last.describe()}" if last else "nothing to undo", markup=False)
+        self.refresh_view()
+
+    def action_export(self) -> None:
+        self.app.action_export()
+
+    @work(exit_on_error=False, group="suggest")
+    async def action_suggest(self) -> None:
+        app = self.app
+        peaks, where = await app.fetch_peaks()
+        if not peaks:
+            app.notify("no observed in-use figures yet: suggest needs pool metrics",
+                       severity="warning", markup=False)
+            return
+        w = app.whatif
+        proposal = suggest(w.current, peaks, w.budget_after().available)
+        n = 0
+        for name, value in proposal.items():
+            if value != w.value(w.current, name, "max"):
+                try:
+                    w.apply(name, "max", value)
+                    n += 1
+                except EditError:
+                    # min above the suggestion: lower min with it
+                    w.apply(name, "min", min(value, w.value(w.current, name, "min")))
+                    w.apply(name, "max", value)
+                    n += 1
+        app.notify(f"suggested {n} change(s) from peak in-use ({where}) + 25 %; "
+                   "u undoes them one by one", markup=False)
+        self.refresh_view()

@@ -1,0 +1,80 @@
+"""Rendering helpers. Every untrusted string goes through `safe`: a rich Text (never markup),
+with control characters (terminal escapes) made visible."""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+
+from console.rules import CRITICAL, INFO, WARNING
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+SEVERITY_STYLE = {CRITICAL: "bold red", WARNING: "yellow", INFO: "cyan"}
+SEVERITY_LABEL = {CRITICAL: "CRIT", WARNING: "WARN", INFO: "info"}
+TIER_STYLES = ["#5f87d7", "#5fafaf", "#87af5f", "#d7af5f", "#af87d7", "#d7875f", "#87afd7"]
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def clean(text: object) -> str:
+    s = "" if text is None else str(text)
+    return _CONTROL.sub(lambda m: "\\x%02x" % ord(m.group()), s)  # noqa: UP031
+
+
+def safe(text: object, style: str = "") -> Text:
+    """Untrusted text, literally: no markup, no escapes."""
+    return Text(clean(text), style=style, no_wrap=True, overflow="ellipsis")
+
+
+def num(x: float | int | None, dash: str = "—") -> str:
+    if x is None:
+        return dash
+    if isinstance(x, float) and not x.is_integer():
+        return f"{x:.1f}"
+    return str(int(x))
+
+
+def pct_style(p: float | None, warn: float = 70, crit: float = 85) -> str:
+    if p is None:
+        return "dim"
+    return "bold red" if p > crit else "yellow" if p > warn else "green"
+
+
+def gauge(p: float | None, width: int = 5, crit: float = 85) -> Text:
+    """A mini bar with its percentage: '███░░  67%'. Readable without colour too."""
+    if p is None:
+        return Text("—".rjust(width + 5), style="dim")
+    filled = max(0, min(width, round(width * p / 100)))
+    style = pct_style(p, crit=crit)
+    t = Text()
+    t.append("█" * filled, style=style)
+    t.append("░" * (width - filled), style="dim")
+    t.append(f"{p:4.0f}%", style=style)
+    return t
+
+
+def sparkline(values: list[float], width: int = 10) -> Text:
+    values = values[-width:]
+    if not values:
+        return Text(" " * width)
+    hi = max(values) or 1.0
+    chars = "".join(SPARK[min(len(SPARK) - 1, int((v / hi) * (len(SPARK) - 1)))] for v in values)
+    return Text(chars.rjust(width), style="#87afd7")
+
+
+def severity(sev: str | None) -> Text:
+    if sev is None:
+        return Text("ok", style="green")
+    return Text(SEVERITY_LABEL[sev], style=SEVERITY_STYLE[sev])
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = int(seconds)
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"

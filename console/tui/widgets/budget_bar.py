@@ -1,0 +1,95 @@
+"""The budget bar: the allocation stacked by tier against the available slots, with the live
+client backends and the min floor marked, headroom in numbers, red when overcommitted."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.budget import Budget
+from console.tui.text import TIER_STYLES
+
+
+def tier_totals(b: Budget) -> list[tuple[str, int]]:
+    totals: dict[str, int] = {}
+    for s in b.services:
+        totals[s.tier or "other"] = totals.get(s.tier or "other", 0) + s.allocated
+    if b.reserved_total:
+        totals["reserved"] = b.reserved_total
+    return list(totals.items())
+
+
+def render_budget(b: Budget, width: int, client_backends: int | None = None,
+                  label: str = "Budget") -> Text:
+    width = max(20, width)
+    scale_to = max(b.available, b.allocated, client_backends or 0, 1)
+    cells = width / scale_to
+    t = Text(no_wrap=True, overflow="crop")
+    over = b.overcommitted
+    t.append(f" {label} ", style="bold reverse red" if over else "bold reverse")
+    t.append(f" allocated {b.allocated} / available {b.available}  ")
+    if over:
+        t.append(f"OVERCOMMITTED by {-b.headroom}", style="bold red")
+    else:
+        t.append(f"headroom {b.headroom} ({b.headroom_pct}%)",
+                 style="yellow" if (b.headroom_pct or 0) < 10 else "green")
+    t.append(f"  min floor {b.min_floor}")
+    if client_backends is not None:
+        t.append(f"  clients {client_backends}")
+    t.append("\n")
+    bar = Text(no_wrap=True, overflow="crop")
+    used = 0
+    for i, (tier, n) in enumerate(tier_totals(b)):
+        start, end = round(used * cells), round((used + n) * cells)
+        seg = end - start
+        style = TIER_STYLES[i % len(TIER_STYLES)]
+        name = f" {tier} {n}"[:seg] if seg >= 4 else ""
+        bar.append(name.ljust(seg, " ") if seg else "", style=f"black on {style}")
+        used += n
+    avail_col = round(b.available * cells)
+    if over:
+        # Past the available slots the allocation cannot be served: paint that part red.
+        bar.stylize("bold white on red", avail_col, len(bar.plain))
+    else:
+        bar.append("░" * max(0, avail_col - len(bar.plain)), style="green")
+    t.append_text(bar)
+    t.append("\n")
+    marks = [" "] * (width + 1)
+    legend = []
+    if client_backends is not None:
+        col = min(width, round(client_backends * cells))
+        marks[col] = "▲"
+        legend.append("▲ clients")
+    floor_col = min(width, round(b.min_floor * cells))
+    if marks[floor_col] == " ":
+        marks[floor_col] = "△"
+    legend.append("△ min floor")
+    avail = min(width, avail_col)
+    if marks[avail] == " ":
+        marks[avail] = "┃"
+    legend.append("┃ available")
+    t.append("".join(marks).rstrip(), style="bold")
+    t.append("   " + "  ".join(legend), style="dim")
+    return t
+
+
+class BudgetBar(Static):
+    DEFAULT_CSS = "BudgetBar { height: 3; padding: 0 1; }"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._state: tuple[Budget, int | None, str] | None = None
+
+    def show(self, b: Budget, client_backends: int | None, label: str = "Budget") -> None:
+        self._state = (b, client_backends, label)
+        self._render_now()
+
+    def _render_now(self) -> None:
+        if self._state is None:
+            return
+        b, clients, label = self._state
+        width = max(20, (self.size.width or 80) - 3)
+        self.update(render_budget(b, width, clients, label))
+
+    def on_resize(self) -> None:
+        self._render_now()

@@ -1,0 +1,74 @@
+"""The top lines: the server, client backends against available slots, states, each source."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.assessment import Assessment
+from console.snapshot import ABSENT, OK
+from console.tui.text import duration, pct_style, safe
+
+
+def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: float,
+                  target: str) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(" novapool ", style="bold reverse")
+    t.append(" ")
+    t.append_text(safe(target, "bold"))
+    if a is None:
+        t.append("  waiting for the first collection…", style="dim")
+        return t
+    server = a.snapshot.server
+    if server:
+        t.append(f"  PostgreSQL {server.server_version}", style="")
+    b = a.budget
+    if a.client_backends is not None and b.available > 0:
+        p = 100 * a.client_backends / b.available
+        t.append("  clients ")
+        t.append(f"{a.client_backends}/{b.available}", style=pct_style(p, 80, 95) + " bold")
+        t.append(f" ({p:.0f}%)")
+    if a.by_state:
+        states = " ".join(f"{k.replace('idle in transaction', 'idle-in-tx')} {v}"
+                          for k, v in a.by_state.items())
+        t.append(f"  [{states}]", style="dim")
+    t.append("\n ")
+    for name, status in a.snapshot.sources.items():
+        if status.status == ABSENT:
+            t.append(f"{name} ", style="dim")
+            t.append("— not configured  ", style="dim")
+            continue
+        ok = status.status == OK
+        t.append("● " if ok else "✖ ", style="green" if ok else "bold red")
+        t.append(f"{name} ")
+        if ok:
+            t.append(f"{status.latency_ms:.0f}ms  " if status.latency_ms is not None else "ok  ",
+                     style="dim")
+        else:
+            t.append("unreachable", style="bold red")
+            if status.retry_in_s is not None:
+                t.append(f", retry in {status.retry_in_s:.0f}s", style="red")
+            if status.as_of:
+                t.append(f", data {duration(now - status.as_of)} old", style="red")
+            t.append("  ")
+        for note in status.notes:
+            t.append_text(safe(note, "yellow"))
+            t.append("  ")
+    t.append(f"refresh {refresh_s:g}s", style="dim")
+    age = now - a.snapshot.taken_at
+    if age > 2 * refresh_s + 1:
+        t.append(f"  data {duration(age)} old", style="yellow")
+    if paused:
+        t.append("  ⏸ PAUSED", style="bold yellow")
+    return t
+
+
+class ClusterHeader(Static):
+    DEFAULT_CSS = "ClusterHeader { height: 2; background: $panel; }"
+
+    def show(self, a: Assessment | None, *, paused: bool, refresh_s: float, target: str,
+             now: float | None = None) -> None:
+        self.update(render_header(a, paused=paused, refresh_s=refresh_s,
+                                  now=now if now is not None else time.time(), target=target))

@@ -1,0 +1,186 @@
+"""The services table: one row per service (and the unattributed connections), updated in place
+so the cursor and the scroll position survive every refresh."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from console.assessment import Assessment, ServiceRow
+from console.history import History
+from console.rules import SEVERITY_RANK, worst
+from console.tui.text import gauge, num, safe, severity, sparkline
+
+UNATTRIBUTED = "__unattributed__"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int
+    min_screen: int        # shown from this terminal width on
+    right: bool = True
+
+
+COLUMNS = [
+    Column("name", "Service", 22, 0, right=False),
+    Column("tier", "Tier", 11, 120, right=False),
+    Column("replicas", "Rep", 3, 0),
+    Column("max", "Max", 4, 0),
+    Column("min", "Min", 4, 110),
+    Column("size", "Size", 5, 100),
+    Column("idle", "Idle", 4, 120),
+    Column("in_use", "Use", 4, 0),
+    Column("fill", "Fill", 10, 0),
+    Column("busy", "Busy", 10, 90),
+    Column("trend", "In use (hist)", 13, 140),
+    Column("server", "Srv", 4, 0),
+    Column("states", "Server states", 18, 150, right=False),
+    Column("flags", "Flags", 8, 0, right=False),
+]
+
+SORTS: list[tuple[str, Callable[[ServiceRow, dict], object]]] = [
+    ("name", lambda r, f: r.name),
+    ("findings", lambda r, f: (-f.get(r.name, -1), r.name)),
+    ("busy", lambda r, f: (-(r.busy_pct or -1), r.name)),
+    ("server conns", lambda r, f: (-(r.server_connections or -1), r.name)),
+    ("allocated", lambda r, f: (-(r.allocated_max * r.replicas), r.name)),
+]
+
+
+def _right(t: Text | str) -> Text:
+    t = Text(t) if isinstance(t, str) else t
+    t.justify = "right"
+    return t
+
+
+def _states(states: dict[str, int]) -> Text:
+    short = {"active": "act", "idle": "idle", "idle in transaction": "iitx",
+             "idle in transaction (aborted)": "iitx!"}
+    t = Text(no_wrap=True)
+    for k, v in states.items():
+        style = "yellow" if k.startswith("idle in") else "green" if k == "active" else "dim"
+        t.append(f"{short.get(k, k[:4])} {v} ", style=style)
+    return t
+
+
+def row_cells(row: ServiceRow, keys: list[str], sev: str | None, rules: list[str],
+              history: History, threshold: float) -> list[Text]:
+    over = (row.server_connections is not None
+            and row.server_connections > row.allocated_max * row.replicas)
+    values = {
+        "name": safe(row.name, "bold" if sev == "critical" else ""),
+        "tier": safe(row.tier or "—", "dim"),
+        "replicas": _right(Text(str(row.replicas),
+                                style="bold" if row.replicas_source == "metrics" else "dim")),
+        "max": _right(Text(str(row.allocated_max),
+                           style="italic yellow" if row.allocation_source == "library-default"
+                           else "")),
+        "min": _right(str(row.allocated_min)),
+        "size": _right(num(row.pool_size)),
+        "idle": _right(num(row.pool_idle)),
+        "in_use": _right(num(row.in_use)),
+        "fill": gauge(row.fill_pct, crit=threshold),
+        "busy": gauge(row.busy_pct, crit=threshold),
+        "trend": sparkline(history.values(row.name, "in_use"), 12),
+        "server": _right(Text(num(row.server_connections),
+                              style="bold red" if over else "")),
+        "states": _states(row.states),
+        "flags": _flags(sev, rules),
+    }
+    return [values[k] for k in keys]
+
+
+def _flags(sev: str | None, rules: list[str]) -> Text:
+    if not rules:
+        return Text("")
+    t = severity(sev)
+    if len(rules) > 1:
+        t.append(f" +{len(rules) - 1}", style="dim")
+    return t
+
+
+class ServicesTable(DataTable):
+    DEFAULT_CSS = "ServicesTable { height: 1fr; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.keys: list[str] = []
+        self.filter_text = ""
+        self.sort_index = 0
+        self._rows: list[str] = []
+
+    @property
+    def sort_name(self) -> str:
+        return SORTS[self.sort_index][0]
+
+    def ensure_columns(self, screen_width: int) -> None:
+        keys = [c.key for c in COLUMNS if screen_width >= c.min_screen]
+        if keys == self.keys:
+            return
+        self.keys = keys
+        self.clear(columns=True)
+        self._rows = []
+        for c in COLUMNS:
+            if c.key in keys:
+                self.add_column(_right(c.label) if c.right else Text(c.label), key=c.key,
+                                width=c.width)
+
+    def show(self, a: Assessment, history: History, screen_width: int, threshold: float) -> None:
+        self.ensure_columns(screen_width)
+        by_service: dict[str, list] = {}
+        for f in a.findings:
+            if f.service:
+                by_service.setdefault(f.service, []).append(f)
+        sev_rank = {name: SEVERITY_RANK[worst(fs)] for name, fs in by_service.items()}
+        rows = [r for r in a.services if self.filter_text.lower() in r.name.lower()]
+        rows.sort(key=lambda r: SORTS[self.sort_index][1](r, sev_rank))
+        wanted = [r.name for r in rows] + [UNATTRIBUTED]
+        content = {}
+        for r in rows:
+            fs = by_service.get(r.name, [])
+            content[r.name] = row_cells(r, self.keys, worst(fs), [f.rule for f in fs], history,
+                                        threshold)
+        content[UNATTRIBUTED] = self._unattributed(a)
+        if wanted != self._rows:
+            selected = self._rows[self.cursor_row] if self._rows and self.cursor_row < len(
+                self._rows) else None
+            self.clear()
+            for key in wanted:
+                self.add_row(*content[key], key=key)
+            self._rows = wanted
+            if selected in wanted:
+                self.move_cursor(row=wanted.index(selected), animate=False)
+            return
+        for key in wanted:                           # same rows: update cells in place
+            for col, value in zip(self.keys, content[key], strict=True):
+                self.update_cell(key, col, value)
+
+    def _unattributed(self, a: Assessment) -> list[Text]:
+        u = a.unattributed
+        apps = ", ".join(x or "(no name)" for x in u.applications[:3])
+        values = {k: Text("") for k in self.keys}
+        values["name"] = Text("(unattributed)", style="italic dim")
+        values["server"] = _right(num(u.server_connections))
+        values["states"] = _states(u.states)
+        if "tier" in values:
+            values["tier"] = safe(apps, "dim")
+        if u.server_connections:
+            unknown = [f for f in a.findings if f.rule == "unknown-application"]
+            values["flags"] = _flags(worst(unknown), [f.rule for f in unknown])
+        return [values[k] for k in self.keys]
+
+    def selected_service(self) -> str | None:
+        if not self._rows or self.cursor_row >= len(self._rows):
+            return None
+        key = self._rows[self.cursor_row]
+        return None if key == UNATTRIBUTED else key
+
+    def selected_key(self) -> str | None:
+        if not self._rows or self.cursor_row >= len(self._rows):
+            return None
+        return self._rows[self.cursor_row]

@@ -1,0 +1,142 @@
+"""The what-if session: a copy of the allocation that edits, undoes and suggests, flowing into
+the same budget arithmetic and the same exporter as everything else. Pure."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from console import budget as budget_mod
+from console.allocation import Allocation, EditError, apply_edit
+
+
+@dataclass(frozen=True)
+class Edit:
+    target: str          # a service name, or "cluster"
+    field: str           # an EDIT_FIELDS name (max, min, replicas, ...) or a cluster field
+    value: int
+    before: int | None
+
+    def describe(self) -> str:
+        return f"{self.target}.{self.field}={self.value}"
+
+
+@dataclass
+class WhatIf:
+    base: Allocation                       # the allocation file (what exports diff against)
+    slots: budget_mod.Slots | None = None  # the live server's, when known
+    live_replicas: Mapping[str, int] = field(default_factory=dict)
+    current: Allocation | None = None
+    edits: list[Edit] = field(default_factory=list)
+    exported_at: int | None = None         # len(edits) when last exported
+
+    def __post_init__(self) -> None:
+        if self.current is None:
+            self.current = self.start()
+
+    def start(self) -> Allocation:
+        """The copy to edit: the file, with live replicas and the live max_connections."""
+        alloc = self.base
+        for name, n in self.live_replicas.items():
+            if name in alloc.names() and n != alloc.service(name).replicas:
+                alloc = alloc.replace_service(dataclasses.replace(alloc.service(name), replicas=n))
+        if self.slots is not None:
+            alloc = dataclasses.replace(alloc, cluster=dataclasses.replace(
+                alloc.cluster, max_connections=self.slots.max_connections,
+                superuser_reserved_connections=self.slots.superuser_reserved_connections,
+                reserved_connections=self.slots.reserved_connections))
+        return alloc
+
+    @property
+    def start_point(self) -> Allocation:
+        return self.start()
+
+    def budget_before(self) -> budget_mod.Budget:
+        return budget_mod.compute(self.start_point)
+
+    def budget_after(self) -> budget_mod.Budget:
+        return budget_mod.compute(self.current)
+
+    @property
+    def dirty(self) -> bool:
+        """Edits that were never exported."""
+        return bool(self.edits) and self.exported_at != len(self.edits)
+
+    def value(self, alloc: Allocation, target: str, field_name: str) -> int:
+        from console.allocation import EDIT_FIELDS
+        if target == "cluster":
+            return getattr(alloc.cluster, field_name)
+        svc = alloc.service(target)
+        attr = EDIT_FIELDS.get(field_name, field_name)
+        if attr == "replicas":
+            return svc.replicas
+        return getattr(alloc.effective(svc), attr)
+
+    def apply(self, target: str, field_name: str, value: int) -> Edit:
+        """Validated; raises EditError with the reason and changes nothing."""
+        before = self.value(self.current, target, field_name)
+        new = apply_edit(self.current, target, field_name, value)
+        edit = Edit(target, field_name, value, before)
+        self.current = new
+        self.edits.append(edit)
+        return edit
+
+    def nudge(self, service: str, delta: int) -> Edit:
+        return self.apply(service, "max", self.value(self.current, service, "max") + delta)
+
+    def undo(self) -> Edit | None:
+        if not self.edits:
+            return None
+        last = self.edits.pop()
+        self.current = self.start_point
+        replay, self.edits = self.edits, []
+        for e in replay:
+            self.apply(e.target, e.field, e.value)
+        return last
+
+    def mark_exported(self) -> None:
+        self.exported_at = len(self.edits)
+
+    def set_live(self, slots: budget_mod.Slots | None, live_replicas: Mapping[str, int]) -> None:
+        """New live values; edits are kept and replayed on top (they survive refreshes)."""
+        if slots == self.slots and dict(live_replicas) == dict(self.live_replicas):
+            return
+        self.slots, self.live_replicas = slots, dict(live_replicas)
+        replay, self.edits = self.edits, []
+        exported = self.exported_at
+        self.current = self.start_point
+        for e in replay:
+            try:
+                self.apply(e.target, e.field, e.value)
+            except EditError:
+                continue
+        self.exported_at = exported
+
+
+def suggest(alloc: Allocation, peaks: Mapping[str, float], available: int,
+            margin_pct: float = 25, minimum: int = 2) -> dict[str, int]:
+    """Per-service max from observed peak in-use per replica plus a margin, scaled down
+    proportionally if the total would not fit the available slots (reserved items kept).
+
+    peaks: service → peak in-use summed over replicas. Returns service → suggested max."""
+    wanted: dict[str, int] = {}
+    for svc in alloc.services:
+        if svc.name not in peaks:
+            continue
+        per_replica = peaks[svc.name] / max(1, svc.replicas)
+        pool = alloc.effective(svc)
+        wanted[svc.name] = max(minimum, pool.min_connections,
+                               math.ceil(per_replica * (1 + margin_pct / 100)))
+    fixed = sum(n for _, n in alloc.reserved) + sum(
+        alloc.effective(s).max_connections * s.replicas for s in alloc.services
+        if s.name not in wanted)
+    total = sum(v * alloc.service(k).replicas for k, v in wanted.items())
+    room = available - fixed
+    if total > room > 0:
+        factor = room / total
+        for k, v in wanted.items():
+            floor = max(1, alloc.effective(alloc.service(k)).min_connections)
+            wanted[k] = max(floor, math.floor(v * factor))
+    return wanted
