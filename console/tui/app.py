@@ -15,7 +15,6 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from rich.text import Text
 from textual import work
@@ -24,6 +23,7 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from console import assessment as assessment_mod
+from console import logs
 from console.allocation import Allocation
 from console.history import History
 from console.settings import Settings
@@ -245,40 +245,9 @@ def describe_target(settings: Settings) -> str:
     return "no PostgreSQL configured"
 
 
-class _MaskPasswords(logging.Filter):
-    def __init__(self, dsn: str | None) -> None:
-        super().__init__()
-        self.dsn = dsn
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_password(record.getMessage(), self.dsn)
-        record.args = ()
-        return True
-
-
-def log_path() -> Path:
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "novapool" / "novapool.log"
-
-
-def setup_logging(settings: Settings) -> Path | None:
-    path = log_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_MaskPasswords(settings.dsn))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return path
-
-
 def run_console(settings: Settings, allocation: Allocation, feed: Feed | None = None,
                 target_label: str | None = None) -> int:
-    path = setup_logging(settings)
+    path = logs.setup(settings.dsn)
     log.info("novapool starting; target %s", describe_target(settings))
     app = make_app(settings, allocation, feed, target_label=target_label)
     try:

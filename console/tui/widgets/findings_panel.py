@@ -10,7 +10,7 @@ from console.tui.text import safe, severity
 
 
 class FindingsPanel(DataTable):
-    DEFAULT_CSS = "FindingsPanel { height: auto; max-height: 12; }"
+    DEFAULT_CSS = "FindingsPanel { height: 1fr; min-height: 4; }"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", show_cursor=False, **kwargs)

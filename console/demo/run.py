@@ -1,0 +1,104 @@
+"""`novapool demo`: a throwaway PostgreSQL, a simulated fleet, then the console on them.
+
+Everything it starts is stopped on the way out — on quit, Ctrl+C, SIGTERM, a closed terminal
+(SIGHUP) or an exception; the servers also die with this process (PR_SET_PDEATHSIG) if it is
+killed outright. Nothing listens beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+
+from console import allocation as allocation_mod
+from console import logs
+from console.demo.fleet import SCENARIOS, Fleet, plan_for, scale_allocation
+from console.demo.promserver import LocalPrometheus, find_prometheus
+from console.errors import InputError
+from console.pgserver import LocalPostgres
+from console.settings import Settings
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):  # SIGTERM/SIGHUP → unwind through the finally blocks
+    raise _Stop(signum)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    if args.scenario not in SCENARIOS:
+        raise InputError(f"unknown scenario {args.scenario!r}; one of {', '.join(SCENARIOS)}",
+                         field="--scenario")
+    for name in ("services", "replicas"):
+        value = getattr(args, name)
+        if value is not None and not 1 <= value <= 200:
+            raise InputError("must be between 1 and 200", field=f"--{name}")
+    allocation = scale_allocation(
+        allocation_mod.load(getattr(args, "allocation", None) or "config/allocation.yaml"),
+        args.services)
+    plan = plan_for(args.scenario, allocation, args.replicas)
+
+    previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    # Ctrl+C stops the demo even where the shell started us with SIGINT ignored.
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    pg = prom = fleet = None
+    logs.setup()
+    try:
+        say("starting a throwaway PostgreSQL on 127.0.0.1…")
+        pg = LocalPostgres(max_connections=allocation.cluster.max_connections,
+                           superuser_reserved_connections=
+                           allocation.cluster.superuser_reserved_connections).start()
+        say(f"  PostgreSQL {pg.version} at {pg.dsn}")
+        say(f"starting the fleet: {len(allocation.services)} services, scenario {args.scenario}…")
+        fleet = Fleet(pg.dsn, allocation, plan).start()
+        settings = Settings(dsn=pg.dsn, postgres_configured=True, refresh_s=2,
+                            allow_signal=True, allocation_path=allocation.path or "")
+        if find_prometheus():
+            prom = LocalPrometheus(scrape_interval_s=2).start(fleet.exporter_urls)
+            say(f"  Prometheus at {prom.url} scraping {len(fleet.exporter_urls)} exporters")
+            settings = dataclasses.replace(settings, prometheus_url=prom.url)
+        else:
+            say(f"  no prometheus binary: reading the {len(fleet.exporter_urls)} exporters directly")
+            settings = dataclasses.replace(settings, scrape=tuple(fleet.exporter_urls))
+        if args.no_tui:
+            return _serve(pg, prom, fleet)
+        from console.tui.app import run_console
+        return run_console(settings, allocation, target_label=f"demo {pg.dsn}")
+    except (KeyboardInterrupt, _Stop):
+        return 0
+    finally:
+        say("stopping the demo…")
+        for step in (fleet.stop if fleet else None, prom.stop if prom else None,
+                     pg.stop if pg else None):
+            if step is not None:
+                try:
+                    step()
+                except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+                    say(f"  while stopping: {exc}")
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        say("stopped; nothing left running.")
+
+
+def say(text: str) -> None:
+    print(f"novapool demo: {text}", file=sys.stderr, flush=True)
+
+
+def _serve(pg: LocalPostgres, prom: LocalPrometheus | None, fleet: Fleet) -> int:
+    print(f"DATABASE_URL={pg.dsn}")
+    if prom:
+        print(f"PROMETHEUS_URL={prom.url}")
+    for url in fleet.exporter_urls:
+        print(f"SCRAPE_URL={url}")
+    metrics = f"--prometheus {prom.url}" if prom else " ".join(
+        f"--scrape {u}" for u in fleet.exporter_urls)
+    print(f"\n# in another terminal:\nnovapool --dsn {pg.dsn} {metrics}\n"
+          f"novapool check --dsn {pg.dsn} {metrics}\n", flush=True)
+    say("fleet running; Ctrl+C stops it")
+    threading.Event().wait()
+    return 0
