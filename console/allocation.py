@@ -218,7 +218,7 @@ def apply_edit(allocation: Allocation, target: str, field_name: str, value: int)
     new = dataclasses.replace(svc, **{attr: value})
     problems = validate_service(new, allocation.defaults)
     if problems:
-        raise EditError(f"{target}: {problems[0][1]}")
+        raise EditError(f"{target}.{problems[0][0]}: {problems[0][1]}")
     return allocation.replace_service(new)
 
 

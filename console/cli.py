@@ -110,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "demo":
             from console.demo.run import run_demo
-            return run_demo(args)
+            try:
+                return run_demo(args)
+            except RuntimeError as exc:      # a server that would not start: say why
+                print(f"novapool demo: {exc}", file=sys.stderr)
+                return 1
         settings = load_settings(args)
         allocation = allocation_mod.load(settings.allocation_path)
         if command == "audit":

@@ -87,6 +87,18 @@ def _run_as() -> pwd.struct_passwd | None:
     raise RuntimeError("running as root and no unprivileged user to run PostgreSQL as")
 
 
+def _tempdir_for(user: pwd.struct_passwd | None) -> str | None:
+    """The temp dir, unless the unprivileged server user cannot reach into it (a 0700 parent,
+    as pytest's); then /tmp."""
+    base = Path(tempfile.gettempdir())
+    if user is None:
+        return None
+    for p in (base, *base.parents):
+        if not os.stat(p).st_mode & 0o001:
+            return "/tmp"
+    return None
+
+
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGQUIT)
@@ -117,17 +129,20 @@ class LocalPostgres:
     def start(self, timeout: float = 60) -> LocalPostgres:
         self.bindir = self.bindir or find_bindir()
         self.version = _version_of(self.bindir)
-        self.root = Path(tempfile.mkdtemp(prefix="novapool-pg-"))
         user = _run_as()
+        self.root = Path(tempfile.mkdtemp(prefix="novapool-pg-", dir=_tempdir_for(user)))
         kwargs: dict = {}
         if user:
             os.chown(self.root, user.pw_uid, user.pw_gid)
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
-        subprocess.run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-                        "-A", "trust", "-E", "UTF8", "--no-sync"], check=True,
-                       capture_output=True, env=env, cwd=self.root, **kwargs)
+        done = subprocess.run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U",
+                               "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
+                              capture_output=True, text=True, env=env, cwd=self.root, **kwargs)
+        if done.returncode != 0:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
         self.port = self.port or free_port()
         settings = {
             "listen_addresses": "127.0.0.1",

@@ -42,7 +42,7 @@ class ServiceDetailScreen(Screen):
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
         yield Static(id="title")
-        yield Static("Pools per instance", classes="section")
+        yield Static("Pools per instance", classes="section", id="pools-title")
         yield DataTable(id="pools", cursor_type="none")
         yield Static("Server backends  (c: cancel, k: terminate — with --allow-signal)",
                      classes="section", id="backends-title")
@@ -69,6 +69,7 @@ class ServiceDetailScreen(Screen):
         if self.service is None:
             self.query_one("#history").display = False
             self.query_one("#pools").display = False
+            self.query_one("#pools-title").display = False
         if self.app.assessment is not None:
             self.show_assessment(self.app.assessment)
         if self.service is not None:

@@ -36,8 +36,9 @@ class _Form(ModalScreen[bool]):
     _Form { align: center middle; }
     _Form > Vertical { width: 72; height: auto; border: thick $primary; background: $surface;
                        padding: 1 2; }
-    _Form Grid { grid-size: 2; grid-columns: 34 1fr; height: auto; grid-gutter: 0 1; }
-    _Form Label { padding: 1 0 0 0; }
+    _Form Grid { grid-size: 2; grid-columns: 34 1fr; grid-rows: 1; height: auto;
+                 grid-gutter: 0 1; margin: 1 0; }
+    _Form Input.-invalid { background: $error 30%; }
     _Form #error { color: $error; height: auto; min-height: 1; }
     _Form Horizontal { height: auto; }
     _Form Button { margin-right: 2; }
@@ -60,7 +61,7 @@ class _Form(ModalScreen[bool]):
                 for name, label, lo, hi in self.fields:
                     yield Label(label)
                     yield Input(str(self.whatif.value(self.whatif.current, self.target, name)),
-                                id=f"f-{name}", type="integer",
+                                id=f"f-{name}", type="integer", compact=True,
                                 validators=[Integer(minimum=lo, maximum=hi)])
             yield Static("", id="error")
             with Horizontal():

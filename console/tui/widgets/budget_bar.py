@@ -33,9 +33,10 @@ def render_budget(b: Budget, width: int, client_backends: int | None = None,
     else:
         t.append(f"headroom {b.headroom} ({b.headroom_pct}%)",
                  style="yellow" if (b.headroom_pct or 0) < 10 else "green")
-    t.append(f"  min floor {b.min_floor}")
+    t.append(f"  △ min floor {b.min_floor}")
     if client_backends is not None:
-        t.append(f"  clients {client_backends}")
+        t.append(f"  ▲ clients {client_backends}")
+    t.append("  ┃ available", style="dim")
     t.append("\n")
     bar = Text(no_wrap=True, overflow="crop")
     used = 0
@@ -55,26 +56,20 @@ def render_budget(b: Budget, width: int, client_backends: int | None = None,
     t.append_text(bar)
     t.append("\n")
     marks = [" "] * (width + 1)
-    legend = []
     if client_backends is not None:
-        col = min(width, round(client_backends * cells))
-        marks[col] = "▲"
-        legend.append("▲ clients")
+        marks[min(width, round(client_backends * cells))] = "▲"
     floor_col = min(width, round(b.min_floor * cells))
     if marks[floor_col] == " ":
         marks[floor_col] = "△"
-    legend.append("△ min floor")
     avail = min(width, avail_col)
     if marks[avail] == " ":
         marks[avail] = "┃"
-    legend.append("┃ available")
     t.append("".join(marks).rstrip(), style="bold")
-    t.append("   " + "  ".join(legend), style="dim")
     return t
 
 
 class BudgetBar(Static):
-    DEFAULT_CSS = "BudgetBar { height: 3; padding: 0 1; }"
+    DEFAULT_CSS = "BudgetBar { height: 3; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }"
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -66,7 +66,7 @@ def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: 
 
 
 class ClusterHeader(Static):
-    DEFAULT_CSS = "ClusterHeader { height: 2; background: $panel; }"
+    DEFAULT_CSS = "ClusterHeader { height: 2; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }"
 
     def show(self, a: Assessment | None, *, paused: bool, refresh_s: float, target: str,
              now: float | None = None) -> None:

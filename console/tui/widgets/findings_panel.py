@@ -10,16 +10,17 @@ from console.tui.text import safe, severity
 
 
 class FindingsPanel(DataTable):
-    DEFAULT_CSS = "FindingsPanel { height: 1fr; min-height: 4; }"
+    DEFAULT_CSS = "FindingsPanel { height: 1fr; min-height: 5; }"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", show_cursor=False, **kwargs)
         self._shown: tuple = ()
 
     def on_mount(self) -> None:
+        narrow = self.app.size.width < 120
         self.add_column(Text("Sev"), key="sev", width=4)
-        self.add_column(Text("Rule"), key="rule", width=26)
-        self.add_column(Text("Service"), key="service", width=20)
+        self.add_column(Text("Rule"), key="rule", width=18 if narrow else 26)
+        self.add_column(Text("Service"), key="service", width=12 if narrow else 20)
         self.add_column(Text("Finding"), key="message")
 
     def show(self, findings: tuple[Finding, ...]) -> None:

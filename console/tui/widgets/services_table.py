@@ -105,7 +105,7 @@ def _flags(sev: str | None, rules: list[str]) -> Text:
 
 
 class ServicesTable(DataTable):
-    DEFAULT_CSS = "ServicesTable { height: auto; max-height: 1fr; }"
+    DEFAULT_CSS = "ServicesTable { height: auto; max-height: 60%; }"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)

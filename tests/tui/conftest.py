@@ -1,0 +1,50 @@
+"""UI tests build the app with the same factory the CLI uses (make_app), fed by prepared
+snapshots so every frame is deterministic."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from console.allocation import load as load_allocation
+from console.demo.sample import T0, calm_snapshot, incident_snapshot
+from console.settings import Settings
+from console.tui.app import make_app
+from console.tui.feed import ReplayFeed
+from tests.conftest import ALLOCATION
+
+
+def build_app(snapshots=None, *, allow_signal: bool = False, feed=None, **settings):
+    feed = feed or ReplayFeed(snapshots or [incident_snapshot()])
+    return make_app(Settings(allow_signal=allow_signal, **settings), load_allocation(ALLOCATION),
+                    feed, target_label="app@db.internal:5432/postgres", clock=lambda: T0 + 1,
+                    live_refresh=False)
+
+
+@pytest.fixture
+def incident_app():
+    return build_app([incident_snapshot()])
+
+
+@pytest.fixture
+def calm_app():
+    return build_app([calm_snapshot()])
+
+
+class HangingFeed:
+    """A source that never answers: the UI must not wait for it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.never = asyncio.Event()
+
+    async def collect(self):
+        self.calls += 1
+        await self.never.wait()
+
+    async def close(self) -> None:
+        return None
+
+    async def signal_backend(self, pid, terminate):
+        return False

@@ -1,0 +1,59 @@
+"""End to end: the console against a real PostgreSQL, through a restart of the server."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+from console.allocation import load as load_allocation
+from console.pgserver import LocalPostgres
+from console.settings import Settings
+from console.tui.app import make_app
+from console.tui.widgets.services_table import ServicesTable
+from tests.conftest import ALLOCATION
+from tests.live.conftest import sessions
+
+
+async def wait_until(pilot, predicate, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        await pilot.pause(0.2)
+
+
+async def test_console_against_a_real_server_survives_its_restart():
+    pg = LocalPostgres().start()
+    try:
+        settings = Settings(dsn=pg.dsn, postgres_configured=True, refresh_s=0.5,
+                            connect_timeout_s=2)
+        app = make_app(settings, load_allocation(ALLOCATION))       # the CLI's own wiring
+        async with sessions(pg.dsn, {"auth-service": 3, "weird [/] app": 1}):
+            async with app.run_test(size=(160, 48)) as pilot:
+                t0 = time.monotonic()
+                await wait_until(pilot, lambda: app.assessment is not None
+                                 and app.assessment.snapshot.server is not None)
+                first_frame_s = time.monotonic() - t0
+                await wait_until(pilot, lambda: app.assessment.service("auth-service")
+                                 .server_connections == 3)
+                assert app.screen.query_one(ServicesTable).row_count == 13
+                assert app.assessment.unattributed.applications == ("weird [/] app",)
+                assert first_frame_s < 5
+
+                pg.process.send_signal(signal.SIGINT)               # the server goes away
+                pg.process.wait(timeout=20)
+                await wait_until(pilot, lambda: app.assessment.snapshot.source("postgres")
+                                 .status == "unreachable")
+                header = app.screen.query_one("#header").render()
+                assert "unreachable" in str(header)
+                assert app.is_running
+
+                await asyncio.to_thread(pg._spawn, 30)               # and comes back
+                await wait_until(pilot, lambda: app.assessment.snapshot.source("postgres")
+                                 .status == "ok", timeout=40)
+                await pilot.press("q")
+                await pilot.pause()
+        assert app.return_value == 0
+    finally:
+        pg.stop()

@@ -1,0 +1,255 @@
+"""Behaviour by keys (Textual's Pilot): every key of the contract, and the console's promises
+(never blocks, never breaks, asks before discarding edits)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from console import export
+from console.demo.sample import incident_snapshot
+from console.snapshot import ActivityCount, Backend
+from console.tui.screens.confirm import ConfirmScreen
+from console.tui.screens.dashboard import DashboardScreen
+from console.tui.screens.detail import ServiceDetailScreen
+from console.tui.screens.edit_form import ServiceForm
+from console.tui.screens.export_dialog import ExportDialog
+from console.tui.screens.help import HelpScreen
+from console.tui.screens.whatif import WhatIfScreen
+from console.tui.widgets.services_table import ServicesTable
+from tests.tui.conftest import HangingFeed, build_app
+
+
+def table(app) -> ServicesTable:
+    return app.screen.query_one(ServicesTable)
+
+
+async def test_dashboard_shows_every_service_and_the_findings():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+        t = table(app)
+        assert t.row_count == 13                     # 12 services + unattributed
+        assert t._rows[-1] == "__unattributed__"
+        findings = app.screen.query_one("#findings")
+        assert findings.row_count == len(app.assessment.findings) > 5
+
+
+async def test_filter_and_sort():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", "f", "e", "e", "d")
+        await pilot.pause()
+        assert table(app)._rows == ["feed-service", "__unattributed__"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table(app).row_count == 13
+        first = table(app)._rows[0]
+        await pilot.press("s")                        # by findings: critical first
+        await pilot.pause()
+        assert table(app).sort_name == "findings"
+        assert table(app)._rows[0] != first
+        assert table(app)._rows[0] in ("user-service", "feed-service", "messaging-service")
+
+
+async def test_pause_refresh_and_coalescing():
+    app = build_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        served = app.feed.served
+        await pilot.press("space")
+        assert app.paused
+        app.tick()
+        await pilot.pause()
+        assert app.feed.served == served              # paused: ticks do nothing
+        await pilot.press("r")                        # refresh now still works
+        await pilot.pause()
+        assert app.feed.served == served + 1
+        await pilot.press("space")
+        await pilot.pause()
+        assert not app.paused
+
+
+async def test_a_hanging_source_never_delays_keys():
+    feed = HangingFeed()
+    app = build_app(feed=feed)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert feed.calls == 1 and app.collecting
+        for _ in range(5):
+            app.tick()                                # refreshes pile up: they coalesce
+        assert feed.calls == 1 and app.coalesced_ticks == 5
+        t0 = time.perf_counter()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        elapsed = time.perf_counter() - t0
+        assert isinstance(app.screen, HelpScreen)
+        assert elapsed < 0.5, elapsed                 # typically a few ms
+        await pilot.press("escape")
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_detail_and_help_and_back():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ServiceDetailScreen)
+        assert app.screen.service == "auth-service"
+        assert app.screen.query_one("#pools").row_count == 3      # three instances
+        assert app.screen.query_one("#backends").row_count == 1   # pid 6001
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_hostile_strings_render_literally():
+    hostile = "[bold red]boom[/] [@click=app.quit] \x1b[31mred\x1b[0m [link=x]"
+    snap = incident_snapshot()
+    snap = dataclasses.replace(
+        snap, activity=snap.activity + (ActivityCount(hostile, "idle", 7),),
+        backends=snap.backends + (Backend(9999, hostile, hostile, None, "idle", 1.0, None, None,
+                                          1.0, None, None, None, (), hostile),))
+    app = build_app([snap])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        findings = [f.message for f in app.assessment.findings if f.rule == "unknown-application"]
+        assert "[@click=app.quit]" in findings[0]
+        await pilot.press(*["down"] * 12, "enter")      # the unattributed detail
+        await pilot.pause()
+        assert isinstance(app.screen, ServiceDetailScreen) and app.screen.service is None
+        screen_text = app.export_screenshot()
+        assert "[@click=app.quit]" in screen_text       # shown, not interpreted
+        assert "\\x1b[31mred" in screen_text             # escape made visible
+        assert "\x1b[31mred" not in screen_text
+        assert app.is_running
+
+
+async def test_signal_needs_the_flag_and_a_confirmation():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "c")
+        await pilot.pause()
+        assert isinstance(app.screen, ServiceDetailScreen)     # refused: no --allow-signal
+        assert app.feed.signals == []
+    app = build_app(allow_signal=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "k")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "pid 6001" in app.screen.question.plain
+        assert "SELECT count(*)" in app.screen.question.plain
+        await pilot.press("n")
+        assert app.feed.signals == []
+        await pilot.press("c", "y")
+        await pilot.pause()
+        assert app.feed.signals == [(6001, False)]
+
+
+async def test_quit_asks_only_when_edits_are_unexported():
+    app = build_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+    app = build_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("w", "plus", "escape", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.is_running and len(app.whatif.edits) == 1
+        await pilot.press("q", "y")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_whatif_edit_undo_invalid_and_overcommit():
+    app = build_app([incident_snapshot()])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("w")
+        assert isinstance(app.screen, WhatIfScreen)
+        w = app.whatif
+        # live replicas (auth-service ×3 from metrics) are in the copy being edited
+        assert w.value(w.current, "auth-service", "replicas") == 3
+        before = w.budget_after().allocated
+        await pilot.press("plus", "plus")
+        assert w.value(w.current, "auth-service", "max") == 14
+        assert w.budget_after().allocated == before + 6          # 2 × 3 replicas
+        await pilot.press("u")
+        assert w.value(w.current, "auth-service", "max") == 13
+        await pilot.press("enter")                                 # the form
+        assert isinstance(app.screen, ServiceForm)
+        await pilot.press("0", "enter")                            # max 0: refused inline
+        assert isinstance(app.screen, ServiceForm)
+        assert "must be ≥ 1" in str(app.screen.query_one("#error").render())
+        await pilot.press("escape")
+        assert w.value(w.current, "auth-service", "max") == 13    # nothing applied
+        summary = str(app.screen.query_one("#summary").render())
+        assert "OVERCOMMITTED" in summary                          # 3 × 13 pushes it over
+
+
+async def test_whatif_export_writes_exactly_the_edits(tmp_path):
+    app = build_app([incident_snapshot()])
+    out = tmp_path / "ov"
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("w", "down", "minus", "minus")           # user-service 12 → 10
+        await pilot.press("down", "enter")                          # content-service form
+        await pilot.press("tab", "ctrl+u", "2", "tab", "tab", "tab", "ctrl+u")
+        await pilot.press(*"900", "enter")                          # min 2, acquire 900
+        await pilot.pause()
+        assert app.whatif.value(app.whatif.current, "content-service", "min") == 2
+        await pilot.press("e")
+        assert isinstance(app.screen, ExportDialog)
+        inp = app.screen.query_one("#out")
+        inp.value = str(out)
+        await pilot.pause()
+        preview = str(app.screen.query_one("#preview").render())
+        assert "user-service.env" in preview and "DB_MAX_CONNECTIONS=10" in preview
+        await pilot.press("enter")
+        await pilot.pause()
+        if isinstance(app.screen, ConfirmScreen):                   # overcommitted: confirm
+            await pilot.press("y")
+            await pilot.pause()
+        assert not app.whatif.dirty
+    files = {p.name: export.parse_env(p.read_text()) for p in out.iterdir()}
+    assert files == {
+        "user-service.env": {"DB_MAX_CONNECTIONS": "10"},
+        "content-service.env": {"DB_MIN_CONNECTIONS": "2", "DB_ACQUIRE_TIMEOUT_SECS": "900"},
+    }
+
+
+async def test_suggest_from_history_is_undoable_one_by_one():
+    app = build_app([incident_snapshot()])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("w", "g")
+        await pilot.pause()
+        await pilot.pause()
+        w = app.whatif
+        n = len(w.edits)
+        assert n > 0
+        assert w.budget_after().allocated <= w.budget_after().available   # fits
+        await pilot.press("u")
+        assert len(w.edits) == n - 1
+
+
+async def test_command_palette_opens():
+    app = build_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        from textual.command import CommandPalette
+        assert isinstance(app.screen, CommandPalette)

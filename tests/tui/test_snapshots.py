@@ -1,0 +1,51 @@
+"""How each screen looks, at 80×24 and 160×48, from deterministic snapshots."""
+
+import pytest
+
+from console.demo.sample import incident_snapshot
+from console.snapshot import UNREACHABLE, SourceStatus
+from tests.tui.conftest import build_app
+
+SIZES = [(80, 24), (160, 48)]
+ids = [f"{w}x{h}" for w, h in SIZES]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=ids)
+class TestDashboard:
+    def test_incident(self, snap_compare, size):
+        assert snap_compare(build_app(), terminal_size=size)
+
+    def test_calm(self, snap_compare, calm_app, size):
+        assert snap_compare(calm_app, terminal_size=size)
+
+    def test_prometheus_down_keeps_last_data_marked(self, snap_compare, size):
+        snap = incident_snapshot()
+        sources = dict(snap.sources)
+        sources["prometheus"] = SourceStatus(UNREACHABLE, "connection refused", None,
+                                             snap.taken_at - 42, retry_in_s=8)
+        import dataclasses
+        assert snap_compare(build_app([dataclasses.replace(snap, sources=sources)]),
+                            terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=ids)
+class TestScreens:
+    def test_service_detail(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["enter"], terminal_size=size)
+
+    def test_unattributed_detail(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["down"] * 12 + ["enter"], terminal_size=size)
+
+    def test_help(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["question_mark"], terminal_size=size)
+
+    def test_whatif_after_edits(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["w", "down", "plus", "plus", "down", "minus"],
+                            terminal_size=size)
+
+    def test_export_dialog(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["w", "down", "plus", "e"], terminal_size=size)
+
+    def test_edit_form_refuses_invalid_input(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["w", "enter", "0", "enter"],
+                            terminal_size=size)
