@@ -18,8 +18,11 @@ class SourceStatus:
     retry_in_s: float | None = None    # the console's reconnect countdown
 
     def as_dict(self) -> dict:
-        return {"status": self.status, "error": self.error,
-                "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1)}
+        d = {"status": self.status, "error": self.error,
+             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1)}
+        if self.notes:
+            d["notes"] = list(self.notes)
+        return d
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,11 @@ class CollectorFeed:
             return None
         p = prom.profile
         lbl = p.service_label
-        q = (f"max_over_time((sum by ({lbl}) ({p.size}) - sum by ({lbl}) ({p.idle}))"
-             f"[{window}:1m])")
+        in_use = f"(sum by ({lbl}) ({p.size}) - sum by ({lbl}) ({p.idle}))"
+        # The window's peak (minute steps) or the value now, whichever is higher: a `src`
+        # label keeps both sides of the `or` apart so that `max by` can compare them.
+        q = (f'max by ({lbl}) (label_replace(max_over_time({in_use}[{window}:1m]), "src", '
+             f'"window", "", "") or label_replace({in_use}, "src", "now", "", ""))')
         result = await asyncio.to_thread(prom._query, q)
         return {r["metric"].get(lbl, ""): float(r["value"][1]) for r in result
                 if r["metric"].get(lbl)}

@@ -120,3 +120,20 @@ async def test_scrape_source_without_prometheus(exporters):
     v = service(doc, "video-service")
     assert (v["replicas"], v["pool_size"], v["pool_idle"], v["in_use"]) == (2, 4, 1, 3)
     assert v["fill_pct"] == 66.7
+
+
+async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
+    from console.tui.feed import CollectorFeed
+    a = exporters("feed-service", 6, 1, 8)
+    b = exporters("feed-service", 4, 4, 8)
+    prometheus.set_targets([a.url, b.url])
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 2)
+    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 2)
+    await asyncio.sleep(2)
+    settings = Settings(prometheus_url=prometheus.url)
+    feed = CollectorFeed(Collector(settings, load_allocation(ALLOCATION)))
+    before = feed.collector.prometheus.requests_total
+    peaks = await feed.peaks()
+    assert feed.collector.prometheus.requests_total - before == 1
+    assert peaks == {"feed-service": 5.0}          # (6 − 1) + (4 − 4)
+    await feed.close()

@@ -217,3 +217,36 @@ async def test_offline_audit_and_live_audit(pg1):
     assert code == 0, err
     assert f"live: PostgreSQL {pg1.version}" in text
     assert "| auth-service | high | 12 | 4 | 1 | 12 | 4 | allocation | — | — | — | — | 2 |" in text
+
+
+async def test_a_pg_monitor_role_is_enough(pg):
+    admin = await asyncpg.connect(pg.dsn)
+    await admin.execute("CREATE ROLE novapool_ro LOGIN; GRANT pg_monitor TO novapool_ro")
+    await admin.close()
+    dsn = pg.dsn.replace("postgres@", "novapool_ro@")
+    async with sessions(pg.dsn, {"feed-service": 1}) as s:
+        await s["feed-service"][0].execute("BEGIN; SELECT 42 AS secret_query_text;")
+        code, doc, err = await novapool("check", "--json", "--dsn", dsn)
+    assert code == 0, err
+    assert doc["sources"]["postgres"]["status"] == "ok"
+    assert service(doc, "feed-service")["states"] == {"idle in transaction": 1}
+
+
+async def test_a_statement_refused_for_privilege_is_switched_off_once_with_a_note(pg1):
+    admin = await asyncpg.connect(pg1.dsn)
+    await admin.execute("CREATE ROLE limited LOGIN; REVOKE SELECT ON pg_locks FROM PUBLIC")
+    await admin.close()
+    src = PostgresSource(pg1.dsn.replace("postgres@", "limited@"))
+    try:
+        first = await src.read()
+        second = await src.read()
+        assert "backends" in src.disabled
+        assert first.notes and "backend details off" in first.notes[0]
+        assert second.statements == 1               # not retried every tick
+        assert second.activity is not None
+    finally:
+        await src.close()
+    code, doc, err = await novapool("check", "--json", "--dsn",
+                                    pg1.dsn.replace("postgres@", "limited@"))
+    assert code == 0, err
+    assert "backend details off" in doc["sources"]["postgres"]["notes"][0]
