@@ -60,8 +60,9 @@ def main() -> None:
         while "auth-service" not in pane() or "%" not in pane():
             time.sleep(0.02)
         with_gauges = time.monotonic() - t0
-        pid = int(subprocess.run(["pgrep", "-f", "novapool --refresh 1"], capture_output=True,
-                                 text=True).stdout.split()[0])
+        pid = next(int(x) for x in subprocess.run(
+            ["pgrep", "-f", "novapool --refresh 1"], capture_output=True, text=True).stdout.split()
+            if "python" in os.readlink(f"/proc/{x}/exe"))
         print(f"launch → first frame with server data: {first:.2f} s; "
               f"with pool gauges: {with_gauges:.2f} s")
         c0, w0 = cpu_seconds(pid), time.monotonic()

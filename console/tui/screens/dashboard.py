@@ -43,16 +43,13 @@ class DashboardScreen(Screen):
         if self.app.assessment is not None:
             self.show_assessment(self.app.assessment)
         else:
-            self.query_one(ClusterHeader).show(None, paused=self.app.paused,
-                                               refresh_s=self.app.settings.refresh_s,
-                                               target=self.app.target_label)
+            self.query_one(ClusterHeader).show(None)
 
     def show_assessment(self, a: Assessment) -> None:
         if not self.ready:
             return  # on_mount shows the latest assessment
         app = self.app
-        self.query_one(ClusterHeader).show(a, paused=app.paused, refresh_s=app.settings.refresh_s,
-                                           target=app.target_label, now=app.clock())
+        self.query_one(ClusterHeader).show(a)
         self.query_one(BudgetBar).show(a.budget, a.client_backends)
         table = self.query_one(ServicesTable)
         table.show(a, app.history, self.size.width or 80,

@@ -86,8 +86,7 @@ class ServiceDetailScreen(Screen):
         if not self.ready:
             return  # on_mount shows the latest assessment
         app = self.app
-        self.query_one(ClusterHeader).show(a, paused=app.paused, refresh_s=app.settings.refresh_s,
-                                           target=app.target_label, now=app.clock())
+        self.query_one(ClusterHeader).show(a)
         title = Text()
         if self.service is None:
             u = a.unattributed

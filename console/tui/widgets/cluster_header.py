@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual.widgets import Static
 
@@ -68,7 +66,8 @@ def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: 
 class ClusterHeader(Static):
     DEFAULT_CSS = "ClusterHeader { height: 2; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }"
 
-    def show(self, a: Assessment | None, *, paused: bool, refresh_s: float, target: str,
-             now: float | None = None) -> None:
-        self.update(render_header(a, paused=paused, refresh_s=refresh_s,
-                                  now=now if now is not None else time.time(), target=target))
+    def show(self, a: Assessment | None) -> None:
+        """The app's latest state: pause flag, refresh interval, target and clock."""
+        app = self.app
+        self.update(render_header(a, paused=app.paused, refresh_s=app.settings.refresh_s,
+                                  now=app.clock(), target=app.target_label))
