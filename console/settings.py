@@ -89,7 +89,6 @@ _SCHEMA: dict[str, Any] = {
                    "metrics": str},
     "scrape": list,
     "refresh_s": float,
-    "allow_signal": bool,
     "thresholds": {
         "pool_utilization_pct": float,
         "idle_in_transaction_s": Levels,
@@ -192,5 +191,6 @@ def load(config_path: str | None = None, *, env: dict[str, str] | None = None,
         scrape=tuple(expand_env(u, env) for u in scrape),
         refresh_s=float(refresh),
         thresholds=replace(Thresholds(), **th),
-        allow_signal=bool(flags.get("allow_signal") or raw.get("allow_signal", False)),
+        # Only the command-line flag turns signalling on: never a settings file.
+        allow_signal=bool(flags.get("allow_signal")),
     )

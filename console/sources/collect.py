@@ -104,9 +104,10 @@ class Collector:
             if reading is not None and sources[name].status == OK:
                 pools.extend(reading.pools)
             elif isinstance(reading, ScrapeReading | PrometheusReading):
-                # Last good pool data while the source is down, aged so metrics-stale fires.
+                # Last good pool data while the source is down, aged: metrics-stale fires
+                # once it is older than its scrape intervals allow.
                 age = now - (self.health[name].last_ok or now)
-                pools.extend(replace(p, sample_age_s=(p.sample_age_s or 0) + age, up=False)
+                pools.extend(replace(p, sample_age_s=(p.sample_age_s or 0) + age)
                              for p in reading.pools)
         return Snapshot(
             taken_at=now, sources=sources,

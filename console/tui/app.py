@@ -183,16 +183,16 @@ class NovapoolApp(App[int]):
             log.warning("history for %s: %s", service, exc)
             return None
 
-    async def fetch_peaks(self) -> tuple[dict[str, float], str]:
-        """Observed peak in-use per service: from the feed (Prometheus, 7 days) when it can,
-        else from the console's own history."""
+    async def fetch_peaks(self, window: str = "session") -> tuple[dict[str, float], str]:
+        """Observed peak in-use per service: from Prometheus over `window` (a PromQL
+        duration) when the feed can, else from the console's own history."""
         fetch = getattr(self.feed, "peaks", None)
-        if fetch is not None:
+        if fetch is not None and window != "session":
             try:
-                peaks = await fetch()
+                peaks = await fetch(window)
                 if peaks:
-                    return peaks, "Prometheus, max over 7 days"
-            except Exception as exc:  # noqa: BLE001
+                    return peaks, f"Prometheus, max over {window}"
+            except Exception as exc:  # noqa: BLE001 - fall back to the session's history
                 log.warning("peaks from Prometheus: %s", exc)
         peaks = {name: max(self.history.values(name, "in_use"))
                  for name in self.history.series if self.history.values(name, "in_use")}

@@ -95,7 +95,14 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         assert time.monotonic() - t0 < 5
         assert snap.source("prometheus").status == "unreachable"
         assert snap.source("postgres").status == "ok" and snap.server is not None
-        assert snap.pools and snap.pools[0].up is False      # last good data, marked
+        assert snap.pools and snap.pools[0].size == 3       # last good data, kept
+        await asyncio.sleep(3.5)
+        snap = await collector.collect()
+        assert snap.pools[0].sample_age_s > 3               # and aged: stale after 3 × 1 s
+        from console.assessment import assess
+        stale = [f for f in assess(snap, load_allocation(ALLOCATION)).findings
+                 if f.rule == "metrics-stale"]
+        assert stale and stale[0].service == "events-service"
         prom.resume()
         deadline = time.monotonic() + 30
         while snap.source("prometheus").status != "ok" and time.monotonic() < deadline:

@@ -236,6 +236,10 @@ async def test_suggest_from_history_is_undoable_one_by_one():
         await pilot.pause()
         await pilot.press("w", "g")
         await pilot.pause()
+        from console.tui.screens.suggest_dialog import SuggestDialog
+        assert isinstance(app.screen, SuggestDialog)
+        await pilot.press("enter")                  # this session's history, margin 25 %
+        await pilot.pause()
         await pilot.pause()
         w = app.whatif
         n = len(w.edits)
@@ -253,3 +257,40 @@ async def test_command_palette_opens():
         await pilot.pause()
         from textual.command import CommandPalette
         assert isinstance(app.screen, CommandPalette)
+
+
+async def test_cursor_and_edits_survive_refreshes_and_a_dropped_source():
+    from console.snapshot import UNREACHABLE, SourceStatus
+    good = incident_snapshot()
+    down = dataclasses.replace(good, taken_at=good.taken_at + 2, server=None, activity=(),
+                               backends=(), sources={**good.sources, "postgres": SourceStatus(
+                                   UNREACHABLE, "connection refused", None, good.taken_at)})
+    app = build_app([good, good, down, good])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "down", "down")
+        assert table(app).selected_service() == "events-service"
+        await pilot.press("r")
+        await pilot.pause()
+        assert table(app).cursor_row == 3                    # updated in place
+        await pilot.press("w", "plus", "escape")
+        await pilot.press("r")                               # the server drops
+        await pilot.pause()
+        assert app.assessment.snapshot.source("postgres").status == "unreachable"
+        assert "unreachable" in str(app.screen.query_one("#header").render())
+        assert len(app.whatif.edits) == 1                    # edits kept
+        await pilot.press("r")                               # and comes back
+        await pilot.pause()
+        assert len(app.whatif.edits) == 1
+        assert table(app).selected_service() == "events-service"
+
+
+async def test_readable_without_colour(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.no_color
+        text = app.export_screenshot()
+        for word in ("CRIT", "WARN", "OVERCOMMITTED", "info"):
+            assert word in text                              # states are written out

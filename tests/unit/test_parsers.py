@@ -65,3 +65,32 @@ def test_passwords_are_masked(password):
     masked = mask_password(message, dsn)
     assert password not in masked.replace("alice", "").replace("db.internal", "") \
         .replace("postgresql", "").replace("postgres", "")
+
+
+def test_naming_profiles_parse_their_own_metrics():
+    hikari = ('hikaricp_connections{pool="orders"} 7\nhikaricp_connections_idle{pool="orders"} 2\n'
+              'hikaricp_connections_max{pool="orders"} 10\n')
+    (p,) = parse_metrics(hikari, PROFILES["hikaricp"], "pod")
+    assert (p.service, p.size, p.idle, p.max) == ("orders", 7, 2, 10)
+    go = ('go_sql_stats_connections_open{db_name="feed"} 4\n'
+          'go_sql_stats_connections_idle{db_name="feed"} 1\n'
+          'go_sql_stats_connections_max_open{db_name="feed"} 8\n')
+    (p,) = parse_metrics(go, PROFILES["go-sql"], "pod")
+    assert (p.service, p.size, p.idle, p.max) == ("feed", 4, 1, 8)
+
+
+def test_the_log_never_holds_a_password(tmp_path, monkeypatch):
+    import logging
+
+    from console import logs
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    dsn = "postgresql://alice:s3cr3t-pw@db:5432/x"
+    path = logs.setup(dsn)
+    try:
+        raise ConnectionError(f"could not connect to {dsn}")
+    except ConnectionError:
+        logging.getLogger("novapool").exception("connect %s", dsn)
+    for h in logging.getLogger().handlers:
+        h.flush()
+    text = path.read_text()
+    assert "could not connect" in text and "s3cr3t-pw" not in text

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 from console import budget as budget_mod
 from console.allocation import EditError
 from console.tui.screens.edit_form import ClusterForm, ServiceForm
+from console.tui.screens.suggest_dialog import SuggestDialog, SuggestRequest
 from console.tui.text import safe
 from console.tui.widgets.budget_bar import BudgetBar
 from console.whatif import suggest
@@ -181,27 +182,32 @@ class WhatIfScreen(Screen):
     def action_export(self) -> None:
         self.app.action_export()
 
+    def action_suggest(self) -> None:
+        have_prometheus = getattr(self.app.feed, "peaks", None) is not None and \
+            getattr(getattr(self.app.feed, "collector", None), "prometheus", None) is not None
+        self.app.push_screen(SuggestDialog(have_prometheus), self._suggest)
+
     @work(exit_on_error=False, group="suggest")
-    async def action_suggest(self) -> None:
+    async def _suggest(self, request: SuggestRequest | None) -> None:
+        if request is None:
+            return
         app = self.app
-        peaks, where = await app.fetch_peaks()
+        peaks, where = await app.fetch_peaks(request.window)
         if not peaks:
-            app.notify("no observed in-use figures yet: suggest needs pool metrics",
+            app.notify("no observed in-use figures for that window: suggest needs pool metrics",
                        severity="warning", markup=False)
             return
         w = app.whatif
-        proposal = suggest(w.current, peaks, w.budget_after().available)
+        proposal = suggest(w.current, peaks, w.budget_after().available,
+                           margin_pct=request.margin_pct)
         n = 0
         for name, value in proposal.items():
-            if value != w.value(w.current, name, "max"):
-                try:
-                    w.apply(name, "max", value)
-                    n += 1
-                except EditError:
-                    # min above the suggestion: lower min with it
-                    w.apply(name, "min", min(value, w.value(w.current, name, "min")))
-                    w.apply(name, "max", value)
-                    n += 1
-        app.notify(f"suggested {n} change(s) from peak in-use ({where}) + 25 %; "
-                   "u undoes them one by one", markup=False)
+            if value == w.value(w.current, name, "max"):
+                continue
+            if value < w.value(w.current, name, "min"):
+                w.apply(name, "min", value)        # the min comes down with the max
+            w.apply(name, "max", value)
+            n += 1
+        app.notify(f"suggested {n} change(s) from peak in-use ({where}) + "
+                   f"{request.margin_pct} %; u undoes them one by one", markup=False)
         self.refresh_view()

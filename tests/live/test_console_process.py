@@ -1,0 +1,48 @@
+"""The console as a process on a real terminal (a pty): it draws, and a closed terminal
+(SIGHUP) ends it instead of leaving it spinning."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import ALLOCATION, ROOT
+
+
+def test_sighup_ends_the_console(pg1, tmp_path):
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40",
+           "XDG_STATE_HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "console", "--dsn", pg1.dsn, "--allocation",
+                             str(ALLOCATION), "--refresh", "0.5"], cwd=ROOT, env=env,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 20
+    try:
+        while b"PostgreSQL" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                seen += os.read(master, 65536)
+        assert b"PostgreSQL" in seen                       # a frame with server data
+        proc.send_signal(signal.SIGHUP)
+        t0 = time.monotonic()
+        while proc.poll() is None and time.monotonic() - t0 < 10:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+        assert proc.wait(timeout=10) is not None
+        assert time.monotonic() - t0 < 10
+        assert b"Traceback" not in seen
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
