@@ -4,6 +4,7 @@ atomic all-or-nothing writer. Never DATABASE_URL, never a password: only the poo
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from dataclasses import dataclass
@@ -115,7 +116,6 @@ def parse_files(files: dict[str, str], fmt: str) -> Plan:
 
 def apply_plan(base: Allocation, the_plan: Plan) -> Allocation:
     """base with the plan's values applied: what a deployment gets from the overrides."""
-    import dataclasses
     result = base
     for svc, keys in the_plan.items():
         fields = {FIELD_OF_KEY[k]: int(v) for k, v in keys.items()}

@@ -217,7 +217,6 @@ def audit_json(a: Assessment, *, offline: bool) -> dict:
     doc = to_json(a)
     doc["offline"] = offline
     doc["allocation"] = a.allocation.path
-    doc["budget"]["min_floor"] = a.budget.min_floor
     doc["tiers"] = {}
     for s in a.budget.services:
         t = doc["tiers"].setdefault(s.tier or "", {"services": 0, "allocated": 0, "min_floor": 0})

@@ -34,9 +34,10 @@ class WhatIf:
 
     def __post_init__(self) -> None:
         if self.current is None:
-            self.current = self.start()
+            self.current = self.start_point
 
-    def start(self) -> Allocation:
+    @property
+    def start_point(self) -> Allocation:
         """The copy to edit: the file, with live replicas and the live max_connections."""
         alloc = self.base
         for name, n in self.live_replicas.items():
@@ -48,10 +49,6 @@ class WhatIf:
                 superuser_reserved_connections=self.slots.superuser_reserved_connections,
                 reserved_connections=self.slots.reserved_connections))
         return alloc
-
-    @property
-    def start_point(self) -> Allocation:
-        return self.start()
 
     def budget_before(self) -> budget_mod.Budget:
         return budget_mod.compute(self.start_point)
@@ -117,26 +114,30 @@ class WhatIf:
 
 def suggest(alloc: Allocation, peaks: Mapping[str, float], available: int,
             margin_pct: float = 25, minimum: int = 2) -> dict[str, int]:
-    """Per-service max from observed peak in-use per replica plus a margin, scaled down
-    proportionally if the total would not fit the available slots (reserved items kept).
+    """Per-service max from observed peak in-use per replica plus a margin; if the total would
+    not fit the available slots (reserved items and other services kept), the part above each
+    service's floor (its min, at least 1) is scaled down proportionally, so the result fits
+    whenever the floors do.
 
     peaks: service → peak in-use summed over replicas. Returns service → suggested max."""
     wanted: dict[str, int] = {}
+    floor: dict[str, int] = {}
     for svc in alloc.services:
         if svc.name not in peaks:
             continue
-        per_replica = peaks[svc.name] / max(1, svc.replicas)
         pool = alloc.effective(svc)
-        wanted[svc.name] = max(minimum, pool.min_connections,
+        per_replica = peaks[svc.name] / max(1, svc.replicas)
+        floor[svc.name] = max(1, pool.min_connections)
+        wanted[svc.name] = max(minimum, floor[svc.name],
                                math.ceil(per_replica * (1 + margin_pct / 100)))
+    replicas = {name: alloc.service(name).replicas for name in wanted}
     fixed = sum(n for _, n in alloc.reserved) + sum(
         alloc.effective(s).max_connections * s.replicas for s in alloc.services
         if s.name not in wanted)
-    total = sum(v * alloc.service(k).replicas for k, v in wanted.items())
-    room = available - fixed
-    if total > room > 0:
-        factor = room / total
-        for k, v in wanted.items():
-            floor = max(1, alloc.effective(alloc.service(k)).min_connections)
-            wanted[k] = max(floor, math.floor(v * factor))
+    room_above_floors = available - fixed - sum(floor[k] * replicas[k] for k in wanted)
+    above = sum((wanted[k] - floor[k]) * replicas[k] for k in wanted)
+    if above > max(0, room_above_floors):
+        factor = max(0, room_above_floors) / above
+        for k in wanted:
+            wanted[k] = floor[k] + math.floor((wanted[k] - floor[k]) * factor)
     return wanted

@@ -82,7 +82,7 @@ class PostgresSource:
                 "lock_timeout": str(int(self.statement_timeout_ms)),
                 "idle_in_transaction_session_timeout": "60000",
             })
-        row = await self._fetch("server_info", sql("server_info.sql"))
+        row = await self._fetch(sql("server_info.sql"))
         r = row[0]
         self.server = ServerInfo(r["server_version"].split()[0], r["server_version_num"],
                                  r["max_connections"], r["superuser_reserved_connections"],
@@ -99,7 +99,7 @@ class PostgresSource:
             except asyncpg.InsufficientPrivilegeError as exc:
                 self.disabled["backends"] = f"backend details off: {exc}"
 
-    async def _fetch(self, name: str, query, *args):
+    async def _fetch(self, query, *args):
         """query: SQL text or a prepared statement. The client-side timeout backs up the
         server-side statement_timeout."""
         self.statements_total += 1
@@ -112,11 +112,11 @@ class PostgresSource:
             await self.connect()
         t0 = time.perf_counter()
         before = self.statements_total
-        activity_rows = await self._fetch("activity", self._activity)
+        activity_rows = await self._fetch(self._activity)
         backends: tuple[Backend, ...] = ()
         if self._backends is not None and "backends" not in self.disabled:
             try:
-                rows = await self._fetch("backends", self._backends, self.backend_rows,
+                rows = await self._fetch(self._backends, self.backend_rows,
                                          QUERY_CHARS)
                 backends = tuple(_backend(r) for r in rows)
             except asyncpg.InsufficientPrivilegeError as exc:
