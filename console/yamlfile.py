@@ -52,7 +52,14 @@ def parse(text: str, path: str) -> Document:
         raise InputError("the file is empty", file=path, line=1)
     doc = Document(path=path, data=None)
     constructor = yaml.SafeLoader("")
-    doc.data = _build(root, (), doc, constructor)
+    try:
+        doc.data = _build(root, (), doc, constructor)
+    except yaml.MarkedYAMLError as exc:     # e.g. an unknown tag (`!foo`) or a bad merge key
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(f"not valid YAML: {exc.problem or exc.context}", file=path,
+                         line=mark.line + 1 if mark else None) from None
+    except (yaml.YAMLError, TypeError, ValueError) as exc:
+        raise InputError(f"not valid YAML: {exc}", file=path) from None
     return doc
 
 

@@ -144,3 +144,16 @@ async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
     assert feed.collector.prometheus.requests_total - before == 1
     assert peaks == {"feed-service": 5.0}          # (6 − 1) + (4 − 4)
     await feed.close()
+
+
+async def test_history_range_query_escapes_label_values(prometheus, exporters):
+    from console.sources.prometheus import history_query
+    odd = 'we"ird\\svc'
+    e = exporters(odd, 5, 2, 8)
+    prometheus.set_targets([e.url])
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
+    await asyncio.sleep(2.5)
+    src = PrometheusSource(prometheus.url, PROFILES["nova-db-pool"])
+    points = await asyncio.to_thread(src.range, history_query(src.profile, odd), 60, 1)
+    assert points and {v for _, v in points} == {3.0}          # in use = 5 − 2
+    assert await asyncio.to_thread(src.range, history_query(src.profile, 'we"ird'), 60, 1) == []

@@ -86,3 +86,34 @@ def test_edits_are_validated(shipped_allocation):
     edited = allocation.apply_edit(shipped_allocation, "cluster", "max_connections", 200)
     assert edited.cluster.max_connections == 200
     assert shipped_allocation.cluster.max_connections == 100
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+yaml_ish = st.text(alphabet=st.sampled_from(list("servicsmax_conn: {}[]-,'\"\n 0123456789#&*!|>")),
+                   max_size=120)
+
+
+@settings(max_examples=300)
+@given(yaml_ish)
+def test_any_text_is_an_allocation_or_a_located_input_error(text):
+    try:
+        allocation.parse(text, "fuzz.yaml")
+    except InputError as err:
+        assert err.file == "fuzz.yaml"
+        assert err.line is None or err.line >= 1
+
+
+@given(st.sampled_from(["max_connections", "min_connections", "replicas", "idle_timeout_secs"]),
+       st.one_of(st.integers(-5, 0), st.text(max_size=5), st.booleans(), st.floats(0.5, 3)))
+def test_bad_values_name_their_field(field, value):
+    text = GOOD.replace("    min_connections: 3\n", "    min_connections: 3\n") + \
+        f"  bad-service:\n    max_connections: 4\n    {field}: {value!r}\n"
+    if field == "max_connections":
+        text = GOOD + f"  bad-service:\n    {field}: {value!r}\n"
+    try:
+        allocation.parse(text, "a.yaml")
+    except InputError as err:
+        assert err.field and err.field.startswith("services.bad-service")
+        assert err.line and err.line >= 9
