@@ -23,6 +23,8 @@ SHOTS = [
     ("service-detail.svg", (160, 48), ["down", "down", "down", "down", "enter"]),
     ("whatif.svg", (160, 48), ["w", "down", "minus", "minus", "down", "down", "down", "plus"]),
     ("export.svg", (160, 48), ["w", "down", "minus", "minus", "e"]),
+    ("edit-form.svg", (160, 48), ["w", "down", "down", "enter", "tab", "ctrl+u", "9"]),
+    ("suggest.svg", (160, 48), ["w", "g"]),
     ("help.svg", (160, 48), ["question_mark"]),
 ]
 

@@ -49,3 +49,6 @@ class TestScreens:
     def test_edit_form_refuses_invalid_input(self, snap_compare, size):
         assert snap_compare(build_app(), press=["w", "enter", "0", "enter"],
                             terminal_size=size)
+
+    def test_suggest_dialog(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["w", "g"], terminal_size=size)

@@ -25,7 +25,7 @@ class ExportDialog(ModalScreen[list | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
     ExportDialog { align: center middle; }
-    ExportDialog > Vertical { width: 90; height: auto; max-height: 90%; border: thick $primary;
+    ExportDialog > Vertical { width: 96%; max-width: 90; height: auto; max-height: 90%; border: thick $primary;
                               background: $surface; padding: 1 2; }
     ExportDialog RadioSet { layout: horizontal; height: auto; }
     ExportDialog #preview { height: auto; max-height: 16; margin-top: 1; }
