@@ -131,8 +131,8 @@ async def test_scrape_source_without_prometheus(exporters):
 
 async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
     from console.tui.feed import CollectorFeed
-    a = exporters("feed-service", 6, 1, 8)
-    b = exporters("feed-service", 4, 4, 8)
+    a = exporters("peaks-svc", 6, 1, 8)          # a name no other test uses: the shared
+    b = exporters("peaks-svc", 4, 4, 8)          # Prometheus keeps earlier tests' series
     prometheus.set_targets([a.url, b.url])
     await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 2)
     await asyncio.to_thread(wait_for_series, prometheus.url, "up", 2)
@@ -142,7 +142,7 @@ async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
     before = feed.collector.prometheus.requests_total
     peaks = await feed.peaks()
     assert feed.collector.prometheus.requests_total - before == 1
-    assert peaks == {"feed-service": 5.0}          # (6 − 1) + (4 − 4)
+    assert peaks["peaks-svc"] == 5.0             # (6 − 1) + (4 − 4)
     await feed.close()
 
 
