@@ -210,7 +210,11 @@ def cmd_export(args, settings, allocation) -> int:
             sys.stdout.write(content)
         return 0
     targets = export.target_paths(files, Path(args.out), args.format)
-    for w in export.write(targets, force=args.force):
+    try:
+        written = export.write(targets, force=args.force)
+    except OSError as exc:               # EX_CANTCREAT: the output cannot be created
+        raise errors.ExportRefused(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    for w in written:
         keys = sum(len(v) for v in the_plan.values()) if args.format != "env" else \
             len(the_plan[w.path.name.removesuffix(".env")])
         print(f"{w.action}: {w.path} ({keys} key(s))")

@@ -145,8 +145,8 @@ def conflicts(targets: dict[Path, str]) -> list[Path]:
         try:
             if path.read_text(encoding="utf-8") != content:
                 out.append(path)
-        except FileNotFoundError:
-            pass
+        except (FileNotFoundError, NotADirectoryError):
+            pass                                 # nothing there to overwrite
         except OSError:
             out.append(path)
     return out

@@ -96,8 +96,10 @@ class Collector:
         }
         if self.scrape is not None:
             sources["scrape"] = self._status("scrape", self.scrape, scr, now)
+        # The console (backoff mode) keeps the last good server data on screen while the
+        # server is unreachable; its status says so and how old it is. `check` never does.
         pg_data: PostgresReading | None = self.last.get("postgres") \
-            if sources["postgres"].status == OK else None
+            if sources["postgres"].status == OK or self.backoff else None
         pools = []
         for name in ("prometheus", "scrape"):
             reading = self.last.get(name)

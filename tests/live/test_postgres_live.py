@@ -170,7 +170,8 @@ async def test_postgres_restart_is_survived(pg1):
         pg1.process.wait(timeout=20)
         snap = await collector.collect()
         assert snap.source("postgres").status == "unreachable"
-        assert snap.server is None
+        assert snap.server is not None                  # the last good data, kept …
+        assert snap.source("postgres").as_of < snap.taken_at   # … and dated
         pg1._spawn(30)
         deadline = time.monotonic() + 20
         while snap.source("postgres").status != "ok" and time.monotonic() < deadline:

@@ -109,3 +109,12 @@ def test_round_trip_written_files_parse_back_to_the_edit(shipped_allocation, edi
     for name in base.names():
         assert applied.effective(applied.service(name)) .__dict__ | {"source": None} == \
             edited.effective(edited.service(name)).__dict__ | {"source": None}
+
+
+def test_unwritable_target_is_73_with_a_message(tmp_path, capsys):
+    blocker = tmp_path / "ov"
+    blocker.write_text("a file where the directory should be")
+    assert main(["export", "--allocation", str(ALLOCATION), "--set", "auth-service.max=16",
+                 "--out", str(blocker)]) == 73
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err

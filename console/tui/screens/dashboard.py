@@ -100,9 +100,6 @@ class DashboardScreen(Screen):
         box.display = False
         self.query_one(ServicesTable).focus()
 
-    def key_escape(self) -> None:
-        self.action_clear_filter()
-
     def action_sort(self) -> None:
         table = self.query_one(ServicesTable)
         table.sort_index = (table.sort_index + 1) % len(SORTS)
