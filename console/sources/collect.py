@@ -14,7 +14,7 @@ from console.settings import Settings
 from console.snapshot import ABSENT, OK, UNREACHABLE, Snapshot, SourceStatus
 from console.sources.postgres import PostgresReading, PostgresSource, describe_error
 from console.sources.profiles import PROFILES
-from console.sources.prometheus import PrometheusReading, PrometheusSource
+from console.sources.prometheus import PrometheusSource
 from console.sources.scrape import ScrapeReading, ScrapeSource
 
 BACKOFF_MAX_S = 30.0
@@ -103,14 +103,13 @@ class Collector:
         pools = []
         for name in ("prometheus", "scrape"):
             reading = self.last.get(name)
-            if reading is not None and sources[name].status == OK:
-                pools.extend(reading.pools)
-            elif isinstance(reading, ScrapeReading | PrometheusReading):
-                # Last good pool data while the source is down, aged: metrics-stale fires
-                # once it is older than its scrape intervals allow.
-                age = now - (self.health[name].last_ok or now)
-                pools.extend(replace(p, sample_age_s=(p.sample_age_s or 0) + age)
-                             for p in reading.pools)
+            if reading is None:
+                continue
+            # While a source is down its last good pools stay, aged: metrics-stale fires once
+            # they are older than their scrape intervals allow.
+            age = now - (self.health[name].last_ok or now)
+            pools.extend(replace(p, sample_age_s=(p.sample_age_s or 0) + age) if age else p
+                         for p in reading.pools)
         return Snapshot(
             taken_at=now, sources=sources,
             server=pg_data.server if pg_data else None,
@@ -135,8 +134,6 @@ class Collector:
                 return SourceStatus(UNREACHABLE, f"{url}: {err}{more}", result.latency_ms, now)
             notes = getattr(result, "notes", ())
             return SourceStatus(OK, None, result.latency_ms, now, tuple(notes))
-        if h.failures == 0 and name in self.last:
-            return SourceStatus(OK, None, None, h.last_ok)
         return SourceStatus(UNREACHABLE, h.last_error or "not reached yet", None, h.last_ok,
                             retry_in_s=max(0.0, h.next_try - now) if self.backoff else None)
 
