@@ -77,7 +77,10 @@ class WhatIfScreen(Screen):
         yield Static(id="edits")
         yield Footer()
 
+    ready = False  # composed and mounted: safe to query widgets
+
     def on_mount(self) -> None:
+        self.ready = True
         table = self.query_one(DataTable)
         for label, key, width in (("Service", "name", 22), ("Tier", "tier", 11),
                                   ("Max", "max", 8), ("Min", "min", 7), ("Replicas", "replicas", 8),
@@ -87,8 +90,10 @@ class WhatIfScreen(Screen):
         table.focus()
         self.refresh_view()
 
-    def show_assessment(self, a) -> None:   # live values moved: the edits are replayed on top
-        self.refresh_view()
+    def show_assessment(self, a) -> None:
+        """Live values may have moved (the app replays the edits on top of them)."""
+        if self.ready:
+            self.refresh_view()
 
     def refresh_view(self) -> None:
         w = self.app.whatif
