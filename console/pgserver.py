@@ -99,6 +99,22 @@ def _tempdir_for(user: pwd.struct_passwd | None) -> str | None:
     return None
 
 
+def make_root(prefix: str, parent: str | None = None) -> Path:
+    """A temp dir owned by this process (an `owner.pid` inside). Dirs of earlier runs whose
+    owner died without cleaning up (SIGKILL, power loss) are removed first."""
+    base = Path(parent or tempfile.gettempdir())
+    for old in base.glob(f"{prefix}*"):
+        try:
+            pid = int((old / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=str(base)))
+    (root / "owner.pid").write_text(str(os.getpid()))
+    return root
+
+
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGQUIT)
@@ -130,7 +146,7 @@ class LocalPostgres:
         self.bindir = self.bindir or find_bindir()
         self.version = _version_of(self.bindir)
         user = _run_as()
-        self.root = Path(tempfile.mkdtemp(prefix="novapool-pg-", dir=_tempdir_for(user)))
+        self.root = make_root("novapool-pg-", _tempdir_for(user))
         kwargs: dict = {}
         if user:
             os.chown(self.root, user.pw_uid, user.pw_gid)
@@ -166,8 +182,10 @@ class LocalPostgres:
 
     def _spawn(self, timeout: float) -> None:
         with open(self.root / "server.log", "ab") as log:
+            # Its own session: the terminal's Ctrl+C or hang-up reach us, and we stop it.
             self.process = subprocess.Popen(self._args, stdout=log, stderr=log, env=self._env,
                                             cwd=self.root, preexec_fn=_die_with_parent,
+                                            start_new_session=True,
                                             **self._kwargs)
         self._wait_ready(timeout)
 

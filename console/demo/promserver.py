@@ -11,13 +11,12 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.pgserver import _die_with_parent, free_port
+from console.pgserver import _die_with_parent, free_port, make_root
 
 
 def find_prometheus() -> str | None:
@@ -50,7 +49,7 @@ class LocalPrometheus:
         binary = find_prometheus()
         if not binary:
             raise RuntimeError("no `prometheus` binary (Debian package `prometheus`)")
-        self.root = Path(tempfile.mkdtemp(prefix="novapool-prom-"))
+        self.root = make_root("novapool-prom-")
         self.port = self.port or free_port()
         interval = f"{int(self.scrape_interval_s * 1000)}ms"
         (self.root / "prometheus.yml").write_text(
@@ -74,7 +73,7 @@ class LocalPrometheus:
     def _spawn(self, timeout: float) -> None:
         with open(self.root / "prometheus.log", "ab") as log:
             self.process = subprocess.Popen(self._args, stdout=log, stderr=log, cwd=self.root,
-                                            preexec_fn=_die_with_parent)
+                                            preexec_fn=_die_with_parent, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -86,7 +86,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def say(text: str) -> None:
-    print(f"novapool demo: {text}", file=sys.stderr, flush=True)
+    try:
+        print(f"novapool demo: {text}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # a closed terminal or pipe must not stop the clean-up that follows
 
 
 def _serve(pg: LocalPostgres, prom: LocalPrometheus | None, fleet: Fleet) -> int:
