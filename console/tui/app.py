@@ -89,34 +89,43 @@ class NovapoolApp(App[int]):
 
     # ---- refresh ---------------------------------------------------------------------------
 
-    def tick(self) -> None:
-        if self.paused:
+    def tick(self, *, forced: bool = False) -> None:
+        """Start a collection unless one is in flight (then this tick is coalesced away).
+        While paused only a forced tick (`r`) collects."""
+        if self.paused and not forced:
             return
         if self.collecting:
             self.coalesced_ticks += 1
             return
         self.collecting = True
-        self.collect()
+        self.collect(forced)
 
     @work(exit_on_error=False, group="collect")
-    async def collect(self) -> None:
+    async def collect(self, forced: bool = False) -> None:
         try:
             snap = await self.feed.collect()
         finally:
             self.collecting = False
-        a = assessment_mod.assess(snap, self.allocation, self.settings.thresholds)
-        self.show(a)
+        if self.paused and not forced:
+            return  # paused while this collection was in flight: the screen stays frozen
+        self.record(assessment_mod.assess(snap, self.allocation, self.settings.thresholds))
 
-    def show(self, a: assessment_mod.Assessment) -> None:
+    def record(self, a: assessment_mod.Assessment) -> None:
+        """A new assessment: into the history and the what-if's live values, then on screen."""
         self.assessment = a
         self.refreshes += 1
         self.history.add(a)
         live = {r.name: r.replicas for r in a.services if r.replicas_source == "metrics"}
         self.whatif.set_live(assessment_mod.slots_for(a.snapshot, self.allocation)
                              if a.snapshot.server else None, live)
+        self.redraw()
+
+    def redraw(self) -> None:
+        if self.assessment is None:
+            return
         for screen in self.screen_stack:
             if hasattr(screen, "show_assessment"):
-                screen.show_assessment(a)
+                screen.show_assessment(self.assessment)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -130,17 +139,11 @@ class NovapoolApp(App[int]):
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self.notify("paused: data is frozen" if self.paused else "resumed", markup=False)
-        if self.assessment is not None:
-            self.show(self.assessment)
-        if not self.paused:
-            self.tick()
+        self.redraw()
+        self.tick()
 
     def action_refresh_now(self) -> None:
-        if self.collecting:
-            self.coalesced_ticks += 1
-            return
-        self.collecting = True
-        self.collect()
+        self.tick(forced=True)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -304,3 +304,36 @@ async def test_readable_without_colour(monkeypatch):
         text = app.export_screenshot()
         for word in ("CRIT", "WARN", "OVERCOMMITTED", "info"):
             assert word in text                              # states are written out
+
+
+async def test_pause_freezes_a_collection_already_in_flight():
+    import asyncio
+
+    from console.demo.sample import calm_snapshot
+    from console.tui.feed import ReplayFeed
+
+    class GatedFeed(ReplayFeed):
+        gate: asyncio.Event
+
+        async def collect(self):
+            await self.gate.wait()
+            return await super().collect()
+
+    feed = GatedFeed([incident_snapshot(), calm_snapshot()])
+    feed.gate = asyncio.Event()
+    app = build_app(feed=feed)
+    async with app.run_test() as pilot:
+        feed.gate.set()
+        await pilot.pause()
+        first = app.assessment
+        feed.gate.clear()
+        app.tick()                                  # a collection starts, then we pause
+        await pilot.press("space")
+        feed.gate.set()
+        await pilot.pause()
+        await pilot.pause()
+        assert app.assessment is first              # the screen stayed frozen
+        await pilot.press("r")                      # an explicit refresh still applies
+        await pilot.pause()
+        await pilot.pause()
+        assert app.assessment is not first
