@@ -78,6 +78,21 @@ class PoolInstance:
     up: bool | None = None
     scrape_interval_s: float | None = None
 
+    @property
+    def in_use(self) -> float | None:
+        return None if self.size is None or self.idle is None else self.size - self.idle
+
+    @property
+    def fill_pct(self) -> float | None:
+        """size / max: the seed's 'utilization', which counts idle connections."""
+        return None if self.size is None or not self.max else 100.0 * self.size / self.max
+
+    @property
+    def busy_pct(self) -> float | None:
+        """(size − idle) / max: how much of the pool is really working."""
+        in_use = self.in_use
+        return None if in_use is None or not self.max else 100.0 * in_use / self.max
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -337,3 +337,25 @@ async def test_pause_freezes_a_collection_already_in_flight():
         await pilot.pause()
         await pilot.pause()
         assert app.assessment is not first
+
+
+async def test_backend_cursor_follows_the_pid_across_refreshes():
+    snap = incident_snapshot()
+    reordered = dataclasses.replace(snap, backends=tuple(reversed(snap.backends)))
+    app = build_app([snap, snap, reordered], allow_signal=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        app.screen.query_one(ServicesTable).move_cursor(
+            row=table(app)._rows.index("user-service"))
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("down")                    # the second user-service backend
+        chosen = app.screen.selected_backend().pid
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("r")                       # now listed in the other order
+        await pilot.pause()
+        assert app.screen.selected_backend().pid == chosen
+        await pilot.press("c", "y")
+        await pilot.pause()
+        assert app.feed.signals == [(chosen, False)]

@@ -125,14 +125,11 @@ class ServiceDetailScreen(Screen):
         table.clear()
         row = a.service(self.service)
         for p in row.instances:
-            in_use = None if p.size is None or p.idle is None else p.size - p.idle
-            fill = None if p.size is None or not p.max else 100 * p.size / p.max
-            busy = None if in_use is None or not p.max else 100 * in_use / p.max
             drift = p.max is not None and p.max != row.allocated_max
             table.add_row(safe(p.instance), Text(num(p.size)), Text(num(p.idle)),
-                          Text(num(in_use)),
+                          Text(num(p.in_use)),
                           Text(num(p.max), style="bold yellow" if drift else ""),
-                          gauge(fill), gauge(busy), Text(duration(p.sample_age_s)),
+                          gauge(p.fill_pct), gauge(p.busy_pct), Text(duration(p.sample_age_s)),
                           Text("yes" if p.up else "—" if p.up is None else "DOWN",
                                style="" if p.up is not False else "bold red"))
         if not row.instances:
@@ -142,21 +139,24 @@ class ServiceDetailScreen(Screen):
     def _backends(self, a: Assessment) -> None:
         table = self.query_one("#backends", DataTable)
         rows = a.backends_of(self.service)
-        cursor = table.cursor_row
+        # Keep the cursor on the same backend (by pid), never on whatever row moved under it:
+        # c / k act on the selected backend.
+        selected = self.selected_backend()
         table.clear()
         self._backend_rows = list(rows)
         for b in rows:
             state_style = ("yellow" if b.state.startswith("idle in")
                            else "green" if b.state == "active" else "dim")
             wait = f"{b.wait_event_type}:{b.wait_event}" if b.wait_event_type else ""
-            table.add_row(Text(str(b.pid)), safe(b.application_name), Text(b.state, state_style),
+            table.add_row(Text(str(b.pid)), safe(b.application_name), safe(b.state, state_style),
                           Text(duration(b.state_age_s)), Text(duration(b.xact_age_s)),
                           safe(wait, "red" if b.wait_event_type == "Lock" else ""),
                           Text(", ".join(map(str, b.blocking_pids)), style="bold red"),
                           safe(b.client_addr or "local"), safe(b.usename or ""),
                           safe(" ".join(b.query.split())), key=str(b.pid))
-        if rows and cursor < len(rows):
-            table.move_cursor(row=cursor, animate=False)
+        pids = [b.pid for b in rows]
+        if selected is not None and selected.pid in pids:
+            table.move_cursor(row=pids.index(selected.pid), animate=False)
 
     def selected_backend(self) -> Backend | None:
         table = self.query_one("#backends", DataTable)
