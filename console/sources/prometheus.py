@@ -146,6 +146,23 @@ class PrometheusSource:
             return []
         return [(float(t), float(v)) for t, v in result[0]["values"]]
 
+    def peak_in_use(self, window: str) -> dict[str, float]:
+        """Peak in-use per service over `window` (a PromQL duration): one query for all.
+        The window's peak (minute steps) or the value now, whichever is higher: a `src` label
+        keeps both sides of the `or` apart so that `max by` can compare them. Blocking."""
+        p, lbl = self.profile, self.profile.service_label
+        in_use = f"(sum by ({lbl}) ({p.size}) - sum by ({lbl}) ({p.idle}))"
+        q = (f'max by ({lbl}) (label_replace(max_over_time({in_use}[{window}:1m]), "src", '
+             f'"window", "", "") or label_replace({in_use}, "src", "now", "", ""))')
+        return {r["metric"][lbl]: float(r["value"][1]) for r in self._query(q)
+                if r["metric"].get(lbl)}
+
+    def in_use_history(self, service: str, seconds: float = 3600) -> list[float]:
+        """One service's in-use over the last `seconds` (one range query). Blocking."""
+        points = self.range(history_query(self.profile, service), seconds,
+                            max(15, seconds / 120))
+        return [v for _, v in points]
+
     def close(self) -> None:
         if self._client is not None:
             self._client._session.close()

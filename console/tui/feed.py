@@ -3,6 +3,7 @@ prepared snapshots (screenshots, snapshot tests, and a demo of any state without
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -57,31 +58,15 @@ class CollectorFeed:
         return await self.collector.postgres.signal_backend(pid, terminate)
 
     async def history(self, service: str, seconds: float = 3600) -> list[float] | None:
-        """In-use over the last hour from Prometheus (one range query), if configured."""
-        import asyncio
-
-        from console.sources.prometheus import history_query
+        """In-use over the last hour from Prometheus, if configured."""
         prom = self.collector.prometheus
         if prom is None:
             return None
-        points = await asyncio.to_thread(prom.range, history_query(prom.profile, service),
-                                         seconds, max(15, seconds / 120))
-        return [v for _, v in points]
+        return await asyncio.to_thread(prom.in_use_history, service, seconds)
 
     async def peaks(self, window: str = "7d") -> dict[str, float] | None:
-        """Peak in-use per service over the window: one query for every service."""
-        import asyncio
-
+        """Peak in-use per service over the window, from Prometheus if configured."""
         prom = self.collector.prometheus
         if prom is None:
             return None
-        p = prom.profile
-        lbl = p.service_label
-        in_use = f"(sum by ({lbl}) ({p.size}) - sum by ({lbl}) ({p.idle}))"
-        # The window's peak (minute steps) or the value now, whichever is higher: a `src`
-        # label keeps both sides of the `or` apart so that `max by` can compare them.
-        q = (f'max by ({lbl}) (label_replace(max_over_time({in_use}[{window}:1m]), "src", '
-             f'"window", "", "") or label_replace({in_use}, "src", "now", "", ""))')
-        result = await asyncio.to_thread(prom._query, q)
-        return {r["metric"].get(lbl, ""): float(r["value"][1]) for r in result
-                if r["metric"].get(lbl)}
+        return await asyncio.to_thread(prom.peak_in_use, window)
