@@ -221,12 +221,14 @@ class LocalPostgres:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
 
-    def restart(self, down_s: float = 0.0, timeout: float = 60) -> None:
-        """Stop and start again on the same port and data (tests of a server restart)."""
-        assert self.process and self.root
-        self.process.send_signal(signal.SIGINT)
+    def pause(self) -> None:
+        """Stop the server, keeping its data and port — an outage, for tests."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)          # fast shutdown
         self.process.wait(timeout=20)
-        time.sleep(down_s)
+
+    def resume(self, timeout: float = 60) -> None:
+        """Start it again after `pause`."""
         self._spawn(timeout)
 
     def __enter__(self) -> LocalPostgres:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 
 from console.allocation import load as load_allocation
@@ -41,15 +40,14 @@ async def test_console_against_a_real_server_survives_its_restart():
                 assert app.assessment.unattributed.applications == ("weird [/] app",)
                 assert first_frame_s < 5
 
-                pg.process.send_signal(signal.SIGINT)               # the server goes away
-                pg.process.wait(timeout=20)
+                pg.pause()                                          # the server goes away
                 await wait_until(pilot, lambda: app.assessment.snapshot.source("postgres")
                                  .status == "unreachable")
                 header = app.screen.query_one("#header").render()
                 assert "unreachable" in str(header)
                 assert app.is_running
 
-                await asyncio.to_thread(pg._spawn, 30)               # and comes back
+                await asyncio.to_thread(pg.resume)                  # and comes back
                 await wait_until(pilot, lambda: app.assessment.snapshot.source("postgres")
                                  .status == "ok", timeout=40)
                 await pilot.press("q")
