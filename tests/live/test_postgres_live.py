@@ -250,3 +250,36 @@ async def test_a_statement_refused_for_privilege_is_switched_off_once_with_a_not
                                     pg1.dsn.replace("postgres@", "limited@"))
     assert code == 0, err
     assert "backend details off" in doc["sources"]["postgres"]["notes"][0]
+
+
+async def test_libpq_environment_and_pgpass_are_used(pg1, tmp_path):
+    import json
+    import os
+    import sys
+
+    from tests.conftest import ROOT
+    admin = await asyncpg.connect(pg1.dsn)
+    await admin.execute("CREATE ROLE envuser LOGIN PASSWORD 'from-pgpass'")
+    hba = pg1.datadir / "pg_hba.conf"                 # make envuser really need the password
+    hba.write_text("host all envuser 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+    await admin.execute("SELECT pg_reload_conf()")
+    await admin.close()
+    await asyncio.sleep(0.5)
+    try:
+        await asyncpg.connect(pg1.dsn.replace("postgres@", "envuser@"))
+        raise AssertionError("no password was needed")
+    except asyncpg.InvalidPasswordError:
+        pass
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{pg1.port}:*:envuser:from-pgpass\n")
+    pgpass.chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(PGHOST="127.0.0.1", PGPORT=str(pg1.port), PGUSER="envuser",
+               PGDATABASE="postgres", PGPASSFILE=str(pgpass))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "console", "check", "--json", "--allocation", str(ALLOCATION),
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    doc = json.loads(out)
+    assert doc["sources"]["postgres"]["status"] == "ok", err
+    assert "from-pgpass" not in out.decode() + err.decode()
