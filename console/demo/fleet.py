@@ -8,6 +8,7 @@ console's own work.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import logging
 import math
@@ -83,7 +84,8 @@ def plan_for(scenario: str, allocation: Allocation, replicas: int | None) -> Pla
 
 class Fleet:
     def __init__(self, dsn: str, allocation: Allocation, plan: Plan, *, seed: int = 7) -> None:
-        self.dsn = dsn
+        self.dsn = dsn                                   # the superuser's, for the set-up
+        self.app_dsn = dsn.replace("://postgres@", "://app@", 1)
         self.allocation = allocation
         self.plan = plan
         self.rng = random.Random(seed)
@@ -129,9 +131,11 @@ class Fleet:
             self.loop.call_soon_threadsafe(self.loop.stop)
         if self.thread is not None:
             self.thread.join(timeout=10)
-        for pod in self.pods:
-            if pod.exporter:
-                pod.exporter.stop()
+        # Each exporter's HTTP server takes up to its 0.5 s poll to stop: stop them together.
+        exporters = [pod.exporter for pod in self.pods if pod.exporter]
+        if exporters:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=min(64, len(exporters))) as ex:
+                list(ex.map(PoolExporter.stop, exporters))
 
     # ---- the fleet's own loop ----------------------------------------------------------------
 
@@ -153,16 +157,21 @@ class Fleet:
 
     async def _open(self, pod: Pod) -> None:
         pod.pool = await asyncpg.create_pool(
-            self.dsn, min_size=pod.min_size, max_size=pod.max_size,
+            self.app_dsn, min_size=pod.min_size, max_size=pod.max_size,
             max_inactive_connection_lifetime=15,
             server_settings={"application_name": pod.service})
 
     async def _start_pools(self) -> None:
         self.started_at = time.monotonic()
         conn = await asyncpg.connect(self.dsn)
+        # The services log in as an ordinary role, as real ones do: when they exhaust the
+        # server, the superuser-reserved slots still let the console (and you) in.
         await conn.execute("CREATE TABLE IF NOT EXISTS demo_orders (id int PRIMARY KEY, "
                            "state text); INSERT INTO demo_orders VALUES (1, 'new') "
-                           "ON CONFLICT DO NOTHING")
+                           "ON CONFLICT DO NOTHING; "
+                           "DO $$ BEGIN CREATE ROLE app LOGIN; "
+                           "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+                           "GRANT SELECT, UPDATE ON demo_orders TO app")
         await conn.close()
         await asyncio.gather(*(self._open(p) for p in self.pods if p.active))
         for pod in self.pods:
@@ -279,7 +288,7 @@ class Fleet:
         await asyncio.sleep(4)
         conns = []
         for app in ("metabase [prod]", "metabase [prod]", "psql"):
-            conns.append(await asyncpg.connect(self.dsn, server_settings={
+            conns.append(await asyncpg.connect(self.app_dsn, server_settings={
                 "application_name": app}))
         self._note("unbudgeted connections: metabase ×2, psql")
         try:

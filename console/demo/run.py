@@ -50,7 +50,12 @@ def run_demo(args: argparse.Namespace) -> int:
     logs.setup()
     try:
         say("starting a throwaway PostgreSQL on 127.0.0.1…")
-        pg = LocalPostgres(max_connections=allocation.cluster.max_connections,
+        # The allocation's own slots (100 for the seed), unless a large --services/--replicas
+        # fleet could not even open its minimum pools in them.
+        floor = sum(allocation.effective(svc).min_connections
+                    * max(plan.replicas[svc.name], plan.scale_up.get(svc.name, 0))
+                    for svc in allocation.services)
+        pg = LocalPostgres(max_connections=max(allocation.cluster.max_connections, floor + 30),
                            superuser_reserved_connections=
                            allocation.cluster.superuser_reserved_connections).start()
         say(f"  PostgreSQL {pg.version} at {pg.dsn}")
