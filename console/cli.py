@@ -22,9 +22,11 @@ COMMANDS = ("tui", "check", "audit", "export", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # bad usage is 64, as sysexits(3) EX_USAGE
+    usage_exit = errors.EXIT_USAGE   # bad usage is 64, as sysexits(3) EX_USAGE
+
+    def error(self, message: str):
         self.print_usage(sys.stderr)
-        self.exit(errors.EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(self.usage_exit, f"{self.prog}: error: {message}\n")
 
 
 def _positive_float(text: str) -> float:
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(p)
 
     p = sub.add_parser("check", help="one collection; exit 0 OK, 1 warning, 2 critical, 3 unknown")
+    p.usage_exit = errors.EXIT_UNKNOWN   # a monitoring plugin never answers 64: it is UNKNOWN
     _global_options(p)
     p.add_argument("--json", action="store_true", help="the contract's JSON document")
 
@@ -105,8 +108,13 @@ def load_settings(args: argparse.Namespace) -> settings_mod.Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
     command = args.command or "tui"
+    if extra:
+        if command == "check":
+            parser.usage_exit = errors.EXIT_UNKNOWN
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if command == "demo":
             from console.demo.run import run_demo
@@ -127,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_console(settings, allocation)
     except InputError as exc:
         print(f"novapool: {exc}", file=sys.stderr)
+        if command == "check":           # the contract: an invalid configuration is UNKNOWN
+            if not getattr(args, "json", False):
+                print(f"NOVAPOOL UNKNOWN: invalid configuration: {exc}")
+            return errors.EXIT_UNKNOWN
         return errors.EXIT_USAGE
     except errors.ExportRefused as exc:
         print(f"novapool: export refused: {exc}", file=sys.stderr)

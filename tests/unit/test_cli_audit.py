@@ -41,3 +41,18 @@ def test_bad_usage_is_64(capsys):
     with pytest.raises(SystemExit) as info:
         main(["audit", "--format", "pdf"])
     assert info.value.code == 64
+
+
+def test_check_never_answers_64_an_invalid_configuration_is_unknown(tmp_path, capsys):
+    import pytest
+    assert main(["check", "--allocation", str(tmp_path / "missing.yaml")]) == 3
+    out = capsys.readouterr()
+    assert out.out.startswith("NOVAPOOL UNKNOWN: invalid configuration")
+    assert "missing.yaml: file not found" in out.err
+    for argv in (["check", "--bogus"], ["check", "--refresh", "-1"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 3
+    with pytest.raises(SystemExit) as info:
+        main(["audit", "--bogus"])
+    assert info.value.code == 64
