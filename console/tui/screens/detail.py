@@ -61,7 +61,7 @@ class ServiceDetailScreen(Screen):
                          ("Fill", 10), ("Busy", 10), ("Sample age", 10), ("Up", 4)):
             pools.add_column(Text(label), width=w)
         backends = self.query_one("#backends", DataTable)
-        for label, w in (("PID", 7), ("Application", 18), ("State", 13), ("In state", 8),
+        for label, w in (("PID", 7), ("Application", 18), ("State", 19), ("In state", 8),
                          ("Xact", 8), ("Wait", 14), ("Blocked by", 10), ("Client", 15),
                          ("User", 10), ("Query", 60)):
             backends.add_column(Text(label), width=w)
