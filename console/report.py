@@ -71,11 +71,11 @@ def check_text(a: Assessment) -> str:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def clean(text: str | None) -> str:
+def clean(text: object) -> str:
     """Untrusted text with control characters (terminal escapes) made visible, one line."""
     if text is None:
         return ""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def md(text: object) -> str:

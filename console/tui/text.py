@@ -3,23 +3,15 @@ with control characters (terminal escapes) made visible."""
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
+from console.report import clean  # one definition of 'untrusted text, made visible'
 from console.rules import CRITICAL, INFO, WARNING
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 SEVERITY_STYLE = {CRITICAL: "bold red", WARNING: "yellow", INFO: "cyan"}
 SEVERITY_LABEL = {CRITICAL: "CRIT", WARNING: "WARN", INFO: "info"}
 TIER_STYLES = ["#5f87d7", "#5fafaf", "#87af5f", "#d7af5f", "#af87d7", "#d7875f", "#87afd7"]
 SPARK = "▁▂▃▄▅▆▇█"
-
-
-def clean(text: object) -> str:
-    s = "" if text is None else str(text)
-    return _CONTROL.sub(lambda m: "\\x%02x" % ord(m.group()), s)  # noqa: UP031
 
 
 def safe(text: object, style: str = "") -> Text:

@@ -13,7 +13,7 @@ from console.assessment import Assessment
 from console.tui.widgets.budget_bar import BudgetBar
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.findings_panel import FindingsPanel
-from console.tui.widgets.services_table import SORTS, ServicesTable
+from console.tui.widgets.services_table import SORTS, UNATTRIBUTED, ServicesTable
 
 
 class DashboardScreen(Screen):
@@ -76,7 +76,7 @@ class DashboardScreen(Screen):
             return
         key = event.row_key.value
         if key:
-            self.app.open_detail(None if key == "__unattributed__" else key)
+            self.app.open_detail(None if key == UNATTRIBUTED else key)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

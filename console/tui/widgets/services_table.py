@@ -147,8 +147,7 @@ class ServicesTable(DataTable):
                                         threshold)
         content[UNATTRIBUTED] = self._unattributed(a)
         if wanted != self._rows:
-            selected = self._rows[self.cursor_row] if self._rows and self.cursor_row < len(
-                self._rows) else None
+            selected = self.selected_key()
             self.clear()
             for key in wanted:
                 self.add_row(*content[key], key=key)
@@ -174,13 +173,12 @@ class ServicesTable(DataTable):
             values["flags"] = _flags(worst(unknown), [f.rule for f in unknown])
         return [values[k] for k in self.keys]
 
-    def selected_service(self) -> str | None:
-        if not self._rows or self.cursor_row >= len(self._rows):
-            return None
-        key = self._rows[self.cursor_row]
-        return None if key == UNATTRIBUTED else key
-
     def selected_key(self) -> str | None:
+        """The row under the cursor: a service name, or UNATTRIBUTED."""
         if not self._rows or self.cursor_row >= len(self._rows):
             return None
         return self._rows[self.cursor_row]
+
+    def selected_service(self) -> str | None:
+        key = self.selected_key()
+        return None if key == UNATTRIBUTED else key
