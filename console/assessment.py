@@ -77,10 +77,6 @@ class Assessment:
         return tuple(b for b in self.snapshot.backends
                      if self.allocation.service_for_application(b.application_name) == name)
 
-    @property
-    def worst_severity(self) -> str | None:
-        return rules.worst(self.findings)
-
 
 def _num(x: float | None) -> float | int | None:
     if x is None:

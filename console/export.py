@@ -103,7 +103,7 @@ def parse_env(text: str) -> dict[str, str]:
 
 
 def parse_files(files: dict[str, str], fmt: str) -> Plan:
-    """Read rendered files back into a plan (round-trip tests, and `export` previews)."""
+    """Read rendered files back into a plan (what a deployment would read; the round-trip tests)."""
     if fmt == "env":
         return {name.removesuffix(".env"): parse_env(text) for name, text in files.items()}
     (text,) = files.values()

@@ -29,8 +29,6 @@ class History:
                 continue
             buf.append(Point(t, row.in_use, row.busy_pct, row.server_connections))
 
-    def values(self, service: str, attr: str, last: int | None = None) -> list[float]:
-        points = list(self.series.get(service, ()))
-        if last:
-            points = points[-last:]
+    def values(self, service: str, attr: str) -> list[float]:
+        points = self.series.get(service, ())
         return [getattr(p, attr) or 0.0 for p in points]

@@ -51,11 +51,7 @@ class Finding:
 
 
 def worst(findings) -> str | None:
-    best = None
-    for f in findings:
-        if best is None or SEVERITY_RANK[f.severity] > SEVERITY_RANK[best]:
-            best = f.severity
-    return best
+    return max((f.severity for f in findings), key=SEVERITY_RANK.__getitem__, default=None)
 
 
 def level(value: float, levels: Levels) -> str | None:

@@ -66,7 +66,6 @@ class NovapoolApp(App[int]):
         self.whatif = WhatIf(allocation)
         self.collecting = False
         self.coalesced_ticks = 0
-        self.refreshes = 0
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -113,7 +112,6 @@ class NovapoolApp(App[int]):
     def record(self, a: assessment_mod.Assessment) -> None:
         """A new assessment: into the history and the what-if's live values, then on screen."""
         self.assessment = a
-        self.refreshes += 1
         self.history.add(a)
         live = {r.name: r.replicas for r in a.services if r.replicas_source == "metrics"}
         self.whatif.set_live(assessment_mod.slots_for(a.snapshot, self.allocation)
