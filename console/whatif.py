@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from console import budget as budget_mod
-from console.allocation import Allocation, EditError, apply_edit
+from console.allocation import EDIT_FIELDS, Allocation, EditError, apply_edit
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,14 @@ class WhatIf:
     current: Allocation | None = None
     edits: list[Edit] = field(default_factory=list)
     exported_at: int | None = None         # len(edits) when last exported
+    start_point: Allocation | None = None  # what the edits apply to; see _live_copy
 
     def __post_init__(self) -> None:
+        self.start_point = self._live_copy()
         if self.current is None:
             self.current = self.start_point
 
-    @property
-    def start_point(self) -> Allocation:
+    def _live_copy(self) -> Allocation:
         """The copy to edit: the file, with live replicas and the live max_connections."""
         alloc = self.base
         for name, n in self.live_replicas.items():
@@ -62,7 +63,6 @@ class WhatIf:
         return bool(self.edits) and self.exported_at != len(self.edits)
 
     def value(self, alloc: Allocation, target: str, field_name: str) -> int:
-        from console.allocation import EDIT_FIELDS
         if target == "cluster":
             return getattr(alloc.cluster, field_name)
         svc = alloc.service(target)
@@ -87,10 +87,7 @@ class WhatIf:
         if not self.edits:
             return None
         last = self.edits.pop()
-        self.current = self.start_point
-        replay, self.edits = self.edits, []
-        for e in replay:
-            self.apply(e.target, e.field, e.value)
+        self._replay()
         return last
 
     def mark_exported(self) -> None:
@@ -101,6 +98,12 @@ class WhatIf:
         if slots == self.slots and dict(live_replicas) == dict(self.live_replicas):
             return
         self.slots, self.live_replicas = slots, dict(live_replicas)
+        self.start_point = self._live_copy()
+        self._replay()
+
+    def _replay(self) -> None:
+        """Rebuild `current` from the start point and the edits; an edit that the new live
+        values make invalid is dropped rather than applied."""
         replay, self.edits = self.edits, []
         exported = self.exported_at
         self.current = self.start_point

@@ -78,6 +78,7 @@ class WhatIfScreen(Screen):
         yield Footer()
 
     ready = False  # composed and mounted: safe to query widgets
+    _drawn: tuple | None = None  # what the table and the edits line show now
 
     def on_mount(self) -> None:
         self.ready = True
@@ -102,6 +103,10 @@ class WhatIfScreen(Screen):
         self.query_one("#before", BudgetBar).show(before, clients, "Before")
         self.query_one("#after", BudgetBar).show(after, clients, "After ")
         self.query_one("#summary", Static).update(budget_summary(before, after))
+        drawn = (w.start_point, w.current, len(w.edits), w.dirty)
+        if drawn == self._drawn:
+            return      # a refresh that moved no live value: only the bars' clients changed
+        self._drawn = drawn
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
