@@ -48,6 +48,7 @@ class Collector:
     scrape: ScrapeSource | None = None
     health: dict[str, _Health] = field(default_factory=dict)
     last: dict[str, object] = field(default_factory=dict)   # last good reading per source
+    inflight: dict[str, asyncio.Future] = field(default_factory=dict)  # reads in worker threads
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -78,11 +79,16 @@ class Collector:
     async def _thread(self, name: str, source, now: float):
         if source is None or not self._due(name, now):
             return None
+        # A thread cannot be cancelled: if the last read outlived our wait, wait for that one
+        # again instead of starting a second read beside it on the same client.
+        task = self.inflight.get(name)
+        if task is None or task.done():
+            task = self.inflight[name] = asyncio.ensure_future(asyncio.to_thread(source.read))
         try:
             # The client's own timeouts bound the thread; wait_for bounds us if they do not.
-            return await asyncio.wait_for(asyncio.to_thread(source.read),
+            return await asyncio.wait_for(asyncio.shield(task),
                                           timeout=3 * self.settings.prometheus_timeout_s + 2)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure is a status, not a crash
             return exc
 
     async def collect(self) -> Snapshot:
