@@ -70,6 +70,8 @@ class PostgresSource:
     server: ServerInfo | None = None
     disabled: dict[str, str] = field(default_factory=dict)   # statement → why
     statements_total: int = 0
+    # One connection: a refresh and a cancel/terminate from the console take turns on it.
+    busy: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def connect(self) -> None:
         self.conn = await asyncpg.connect(
@@ -108,6 +110,10 @@ class PostgresSource:
 
     async def read(self) -> PostgresReading:
         """One refresh. Raises on connection trouble (the collector reconnects)."""
+        async with self.busy:
+            return await self._read()
+
+    async def _read(self) -> PostgresReading:
         if self.conn is None or self.conn.is_closed():
             await self.connect()
         t0 = time.perf_counter()
@@ -130,10 +136,11 @@ class PostgresSource:
     async def signal_backend(self, pid: int, terminate: bool) -> bool:
         """pg_cancel_backend / pg_terminate_backend (the console asks first, and only with
         --allow-signal). Not a write: allowed in our read-only session."""
-        if self.conn is None or self.conn.is_closed():
-            await self.connect()
         fn = "pg_terminate_backend" if terminate else "pg_cancel_backend"
-        return bool(await self.conn.fetchval(f"SELECT {fn}($1)", pid))
+        async with self.busy:
+            if self.conn is None or self.conn.is_closed():
+                await self.connect()
+            return bool(await self.conn.fetchval(f"SELECT {fn}($1)", pid))
 
     async def close(self) -> None:
         conn, self.conn = self.conn, None

@@ -298,3 +298,29 @@ async def test_reserved_connections_of_postgresql_16_and_later_are_subtracted():
     assert doc["cluster"]["reserved_connections"] == 5, err
     assert doc["cluster"]["available"] == 100 - 3 - 5
     assert doc["budget"]["headroom"] == 92 - 77
+
+
+async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
+    src = PostgresSource(pg1.dsn)
+    async with sessions(pg1.dsn, {"search-service": 2}) as s:
+        slow, idle = s["search-service"]
+        slow_pid = await slow.fetchval("SELECT pg_backend_pid()")
+        idle_pid = await idle.fetchval("SELECT pg_backend_pid()")
+        query = asyncio.create_task(slow.execute("SELECT pg_sleep(30)"))
+        await asyncio.sleep(0.3)
+        try:
+            # a cancel arriving while a refresh is in flight takes its turn on the connection
+            reading, cancelled = await asyncio.gather(src.read(), src.signal_backend(slow_pid,
+                                                                                   False))
+            assert cancelled and len(reading.activity) >= 1
+            try:
+                await asyncio.wait_for(query, 5)
+                raise AssertionError("the query was not cancelled")
+            except asyncpg.QueryCanceledError:
+                pass
+            assert await src.signal_backend(idle_pid, True)
+            await asyncio.sleep(0.3)
+            pids = {b.pid for b in (await src.read()).backends}
+            assert idle_pid not in pids and slow_pid in pids   # terminated; cancelled lives on
+        finally:
+            await src.close()
