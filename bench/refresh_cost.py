@@ -24,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
 
-from console.allocation import load as load_allocation  # noqa: E402
+from console.core.allocation import load as load_allocation  # noqa: E402
+from console.core.profiles import PROFILES  # noqa: E402
 from console.demo.exporter import PoolExporter, PoolGauges  # noqa: E402
+from console.demo.pgserver import LocalPostgres  # noqa: E402
 from console.demo.promserver import LocalPrometheus, find_prometheus  # noqa: E402
-from console.pgserver import LocalPostgres  # noqa: E402
 from console.sources.postgres import PostgresSource  # noqa: E402
-from console.sources.profiles import PROFILES  # noqa: E402
 from console.sources.prometheus import PrometheusSource  # noqa: E402
 
 DURATION = re.compile(r"^novapool\|LOG:  duration: ([\d.]+) ms  execute ")

@@ -13,10 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from console import __version__, errors
-from console import allocation as allocation_mod
-from console import settings as settings_mod
-from console.errors import InputError
+from console import __version__
+from console.core import allocation as allocation_mod
+from console.core import errors
+from console.core import settings as settings_mod
+from console.core.errors import InputError
 
 COMMANDS = ("tui", "check", "audit", "export", "demo")
 
@@ -153,7 +154,7 @@ def _collect_once(settings, allocation):
 
 
 def cmd_check(args, settings, allocation) -> int:
-    from console import assessment, report
+    from console.core import assessment, report
     snap = _collect_once(settings, allocation)
     a = assessment.assess(snap, allocation, settings.thresholds)
     if args.json:
@@ -164,8 +165,8 @@ def cmd_check(args, settings, allocation) -> int:
 
 
 def cmd_audit(args, settings, allocation) -> int:
-    from console import assessment, report
-    from console.snapshot import Snapshot
+    from console.core import assessment, report
+    from console.core.snapshot import Snapshot
     live = not args.offline and (settings.postgres_configured or settings.prometheus_url
                                  or settings.scrape)
     snap = _collect_once(settings, allocation) if live else Snapshot(taken_at=time.time())
@@ -202,7 +203,7 @@ def apply_sets(allocation, edits: list[str]):
 
 
 def cmd_export(args, settings, allocation) -> int:
-    from console import budget, export
+    from console.core import budget, export
     edited = apply_sets(allocation, args.edits)
     b = budget.compute(edited)
     if b.overcommitted and not args.allow_overcommit:

@@ -10,9 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from console.allocation import load as load_allocation  # noqa: E402
+from console.core.allocation import load as load_allocation  # noqa: E402
+from console.core.settings import Settings  # noqa: E402
 from console.demo.sample import T0, incident_snapshot  # noqa: E402
-from console.settings import Settings  # noqa: E402
 from console.tui.app import make_app  # noqa: E402
 from console.tui.feed import ReplayFeed  # noqa: E402
 

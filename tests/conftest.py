@@ -15,5 +15,5 @@ os.environ["XDG_CONFIG_HOME"] = str(ROOT / "tests" / ".no-xdg-config")
 
 @pytest.fixture
 def shipped_allocation():
-    from console import allocation
+    from console.core import allocation
     return allocation.load(ALLOCATION)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from console.allocation import Allocation, Service
+from console.core.allocation import Allocation, Service
 from console.demo.exporter import PoolExporter, PoolGauges
 
 log = logging.getLogger("novapool.demo")

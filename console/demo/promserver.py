@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.pgserver import _die_with_parent, free_port, make_root
+from console.demo.pgserver import _die_with_parent, free_port, make_root
 
 
 def find_prometheus() -> str | None:

@@ -13,13 +13,13 @@ import signal
 import sys
 import threading
 
-from console import allocation as allocation_mod
-from console import logs
+from console.core import allocation as allocation_mod
+from console.core import logs
+from console.core.errors import InputError
+from console.core.settings import Settings
 from console.demo.fleet import SCENARIOS, Fleet, plan_for, scale_allocation
+from console.demo.pgserver import LocalPostgres
 from console.demo.promserver import LocalPrometheus, find_prometheus
-from console.errors import InputError
-from console.pgserver import LocalPostgres
-from console.settings import Settings
 
 
 class _Stop(Exception):

@@ -3,7 +3,7 @@ tests and UI tests. Built by hand, so every screen can be shown without a server
 
 from __future__ import annotations
 
-from console.snapshot import (
+from console.core.snapshot import (
     OK,
     ActivityCount,
     Backend,

@@ -9,11 +9,11 @@ import asyncio
 import time
 from dataclasses import dataclass, field, replace
 
-from console.allocation import Allocation
-from console.settings import Settings
-from console.snapshot import ABSENT, OK, UNREACHABLE, Snapshot, SourceStatus
+from console.core.allocation import Allocation
+from console.core.profiles import PROFILES
+from console.core.settings import Settings
+from console.core.snapshot import ABSENT, OK, UNREACHABLE, Snapshot, SourceStatus
 from console.sources.postgres import PostgresReading, PostgresSource, describe_error
-from console.sources.profiles import PROFILES
 from console.sources.prometheus import PrometheusSource
 from console.sources.scrape import ScrapeReading, ScrapeSource
 

@@ -18,7 +18,7 @@ from importlib import resources
 
 import asyncpg
 
-from console.snapshot import ActivityCount, Backend, ServerInfo
+from console.core.snapshot import ActivityCount, Backend, ServerInfo
 
 BACKEND_ROWS = 200
 QUERY_CHARS = 1000

@@ -19,8 +19,8 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from console.snapshot import PoolInstance
-from console.sources.profiles import MetricsProfile, promql_string
+from console.core.profiles import MetricsProfile, promql_string
+from console.core.snapshot import PoolInstance
 
 TARGETS_EVERY_S = 300
 DEFAULT_INTERVAL_S = 30.0

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from console.snapshot import PoolInstance
-from console.sources.profiles import MetricsProfile
+from console.core.profiles import MetricsProfile
+from console.core.snapshot import PoolInstance
 
 
 @dataclass

@@ -22,18 +22,18 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from console import assessment as assessment_mod
-from console import logs
-from console.allocation import Allocation
-from console.history import History
-from console.settings import Settings
+from console.core import assessment as assessment_mod
+from console.core import logs
+from console.core.allocation import Allocation
+from console.core.history import History
+from console.core.settings import Settings
+from console.core.whatif import WhatIf
 from console.sources.postgres import mask_password
 from console.tui.feed import CollectorFeed, Feed
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.dashboard import DashboardScreen
 from console.tui.screens.detail import ServiceDetailScreen
 from console.tui.screens.help import HelpScreen
-from console.whatif import WhatIf
 
 log = logging.getLogger("novapool")
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from console.snapshot import Snapshot
+from console.core.snapshot import Snapshot
 
 
 class Feed(Protocol):

@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 
 from console.demo.exporter import PoolExporter, PoolGauges
+from console.demo.pgserver import LocalPostgres, _version_of, embedded_bindir, system_bindir
 from console.demo.promserver import LocalPrometheus
-from console.pgserver import LocalPostgres, _version_of, embedded_bindir, system_bindir
 from tests.conftest import ALLOCATION, ROOT
 
 

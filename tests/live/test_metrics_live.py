@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from console.allocation import load as load_allocation
+from console.core.allocation import load as load_allocation
+from console.core.profiles import PROFILES
+from console.core.settings import Settings
 from console.demo.promserver import LocalPrometheus
-from console.settings import Settings
 from console.sources.collect import Collector
-from console.sources.profiles import PROFILES
 from console.sources.prometheus import PrometheusSource
 from tests.conftest import ALLOCATION
 from tests.live.conftest import novapool, rules_of, service, sessions, wait_for_series
@@ -99,7 +99,7 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         await asyncio.sleep(3.5)
         snap = await collector.collect()
         assert snap.pools[0].sample_age_s > 3               # and aged: stale after 3 × 1 s
-        from console.assessment import assess
+        from console.core.assessment import assess
         stale = [f for f in assess(snap, load_allocation(ALLOCATION)).findings
                  if f.rule == "metrics-stale"]
         assert stale and stale[0].service == "events-service"

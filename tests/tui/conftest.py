@@ -7,9 +7,9 @@ import asyncio
 
 import pytest
 
-from console.allocation import load as load_allocation
+from console.core.allocation import load as load_allocation
+from console.core.settings import Settings
 from console.demo.sample import T0, calm_snapshot, incident_snapshot
-from console.settings import Settings
 from console.tui.app import make_app
 from console.tui.feed import ReplayFeed
 from tests.conftest import ALLOCATION

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from console.allocation import load as load_allocation
-from console.pgserver import LocalPostgres
-from console.settings import Settings
+from console.core.allocation import load as load_allocation
+from console.core.settings import Settings
+from console.demo.pgserver import LocalPostgres
 from console.tui.app import make_app
 from console.tui.widgets.services_table import ServicesTable
 from tests.conftest import ALLOCATION

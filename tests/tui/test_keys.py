@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from console import export
+from console.core import export
+from console.core.snapshot import ActivityCount, Backend
 from console.demo.sample import incident_snapshot
-from console.snapshot import ActivityCount, Backend
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.dashboard import DashboardScreen
 from console.tui.screens.detail import ServiceDetailScreen
@@ -270,7 +270,7 @@ async def test_command_palette_opens():
 
 
 async def test_cursor_and_edits_survive_refreshes_and_a_dropped_source():
-    from console.snapshot import UNREACHABLE, SourceStatus
+    from console.core.snapshot import UNREACHABLE, SourceStatus
     good = incident_snapshot()
     down = dataclasses.replace(good, taken_at=good.taken_at + 2, server=None, activity=(),
                                backends=(), sources={**good.sources, "postgres": SourceStatus(

@@ -2,8 +2,8 @@
 
 import pytest
 
+from console.core.snapshot import UNREACHABLE, SourceStatus
 from console.demo.sample import incident_snapshot
-from console.snapshot import UNREACHABLE, SourceStatus
 from tests.tui.conftest import build_app
 
 SIZES = [(80, 24), (160, 48)]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from console import allocation
 from console.cli import main
-from console.errors import InputError
+from console.core import allocation
+from console.core.errors import InputError
 
 GOOD = """\
 cluster:

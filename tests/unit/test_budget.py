@@ -5,8 +5,8 @@ import dataclasses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console import budget
-from console.allocation import Allocation, ClusterConfig, Service
+from console.core import budget
+from console.core.allocation import Allocation, ClusterConfig, Service
 
 
 def test_shipped_allocation_matches_the_contract(shipped_allocation):

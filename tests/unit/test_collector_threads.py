@@ -3,8 +3,8 @@ threads cannot be cancelled, and two reads must not share one HTTP client."""
 
 import time
 
-from console.allocation import load
-from console.settings import Settings
+from console.core.allocation import load
+from console.core.settings import Settings
 from console.sources.collect import Collector
 from tests.conftest import ALLOCATION
 

@@ -1,6 +1,6 @@
 """The demo's scenarios and sizing (pure parts)."""
 
-from console.budget import compute
+from console.core.budget import compute
 from console.demo.fleet import plan_for, scale_allocation
 
 

@@ -7,8 +7,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from console import allocation, budget, export
 from console.cli import main
+from console.core import allocation, budget, export
 from tests.conftest import ALLOCATION
 
 

@@ -5,8 +5,8 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
+from console.core.profiles import PROFILES, promql_string
 from console.sources.postgres import mask_password
-from console.sources.profiles import PROFILES, promql_string
 from console.sources.prometheus import _duration_s, queries
 from console.sources.scrape import parse_metrics
 
@@ -82,7 +82,7 @@ def test_naming_profiles_parse_their_own_metrics():
 def test_the_log_never_holds_a_password(tmp_path, monkeypatch):
     import logging
 
-    from console import logs
+    from console.core import logs
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     dsn = "postgresql://alice:s3cr3t-pw@db:5432/x"
     path = logs.setup(dsn)

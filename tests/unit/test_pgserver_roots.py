@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from console.pgserver import make_root
+from console.demo.pgserver import make_root
 
 
 def test_dead_owners_dirs_are_reaped_live_ones_kept(tmp_path):

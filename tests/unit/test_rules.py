@@ -2,9 +2,9 @@
 
 import time
 
-from console.assessment import assess
-from console.settings import Levels, Thresholds
-from console.snapshot import (
+from console.core.assessment import assess
+from console.core.settings import Levels, Thresholds
+from console.core.snapshot import (
     OK,
     UNREACHABLE,
     ActivityCount,
@@ -84,7 +84,7 @@ def test_pool_rules_and_replicas(shipped_allocation):
 
 
 def test_source_unreachable_gives_unknown_but_critical_data_wins(shipped_allocation):
-    from console.report import exit_code
+    from console.core.report import exit_code
     down = {"postgres": SourceStatus(OK), "prometheus": SourceStatus(UNREACHABLE, "refused")}
     a = assess(snap(sources=down), shipped_allocation)
     assert exit_code(a) == 3

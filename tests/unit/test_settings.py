@@ -1,7 +1,7 @@
 import pytest
 
-from console import settings
-from console.errors import InputError
+from console.core import settings
+from console.core.errors import InputError
 
 
 def test_defaults_without_any_file(tmp_path):

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console import budget
-from console.allocation import EditError
-from console.whatif import WhatIf, suggest
+from console.core import budget
+from console.core.allocation import EditError
+from console.core.whatif import WhatIf, suggest
 
 
 def test_edits_undo_and_dirty(shipped_allocation):
@@ -41,7 +41,7 @@ def test_live_values_move_under_the_edits(shipped_allocation):
                        st.floats(0, 200, allow_nan=False), min_size=1),
        st.integers(40, 400), st.integers(0, 100))
 def test_suggestion_fits_when_it_can(peaks, available, margin):
-    from console.allocation import load
+    from console.core.allocation import load
     from tests.conftest import ALLOCATION
     alloc = load(ALLOCATION)
     proposal = suggest(alloc, peaks, available, margin_pct=margin)

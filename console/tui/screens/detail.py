@@ -10,8 +10,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from console.assessment import Assessment
-from console.snapshot import Backend
+from console.core.assessment import Assessment
+from console.core.snapshot import Backend
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.text import duration, gauge, num, safe, severity
 from console.tui.widgets.cluster_header import ClusterHeader

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, Static
 
-from console.allocation import TIMEOUT_RANGE, EditError, apply_edit
-from console.whatif import WhatIf
+from console.core.allocation import TIMEOUT_RANGE, EditError, apply_edit
+from console.core.whatif import WhatIf
 
 SERVICE_FIELDS = [
     ("max", "max connections", 1, 100_000),

@@ -15,9 +15,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from console import budget as budget_mod
-from console import export
-from console.errors import ExportRefused
+from console.core import budget as budget_mod
+from console.core import export
+from console.core.errors import ExportRefused
 from console.tui.screens.confirm import ConfirmScreen
 
 

@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from console.rules import RULES
+from console.core.rules import RULES
 from console.tui.text import SEVERITY_LABEL, SEVERITY_STYLE
 
 KEYS = [

@@ -10,13 +10,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from console import budget as budget_mod
-from console.allocation import EditError
+from console.core import budget as budget_mod
+from console.core.allocation import EditError
+from console.core.whatif import suggest
 from console.tui.screens.edit_form import ClusterForm, ServiceForm
 from console.tui.screens.suggest_dialog import SuggestDialog, SuggestRequest
 from console.tui.text import safe
 from console.tui.widgets.budget_bar import BudgetBar
-from console.whatif import suggest
 
 CLUSTER_ROW = "__cluster__"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from console.budget import Budget
+from console.core.budget import Budget
 from console.tui.text import TIER_STYLES
 
 

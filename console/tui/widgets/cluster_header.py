@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from console.assessment import Assessment
-from console.snapshot import ABSENT, OK
+from console.core.assessment import Assessment
+from console.core.snapshot import ABSENT, OK
 from console.tui.text import duration, pct_style, safe
 
 

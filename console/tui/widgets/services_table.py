@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.assessment import Assessment, ServiceRow
-from console.history import History
-from console.rules import SEVERITY_RANK, worst
+from console.core.assessment import Assessment, ServiceRow
+from console.core.history import History
+from console.core.rules import SEVERITY_RANK, worst
 from console.tui.text import gauge, num, safe, severity, sparkline
 
 UNATTRIBUTED = "__unattributed__"

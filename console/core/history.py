@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from console.assessment import Assessment
+from console.core.assessment import Assessment
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import re
 from collections import defaultdict
 
 from console import __version__
-from console.assessment import Assessment
-from console.rules import CRITICAL, RULES, WARNING
+from console.core.assessment import Assessment
+from console.core.rules import CRITICAL, RULES, WARNING
 
 SEVERITY_ICON = {"critical": "🔴 critical", "warning": "🟠 warning", "info": "🔵 info"}
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from console import budget as budget_mod
-from console import rules
-from console.allocation import Allocation
-from console.settings import Thresholds
-from console.snapshot import Backend, PoolInstance, ServerInfo, Snapshot
+from console.core import budget as budget_mod
+from console.core import rules
+from console.core.allocation import Allocation
+from console.core.settings import Thresholds
+from console.core.snapshot import Backend, PoolInstance, ServerInfo, Snapshot
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from console import yamlfile
-from console.errors import InputError
+from console.core import yamlfile
+from console.core.errors import InputError
 
 PROFILES = ("nova-db-pool", "hikaricp", "go-sql")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from console.errors import InputError
+from console.core.errors import InputError
 
 KeyPath = tuple[str | int, ...]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from console import yamlfile
+from console.core import yamlfile
 
 # The timeouts the db-pool library reads, in seconds, with the range an edit may take.
 TIMEOUT_FIELDS = ("connect_timeout_secs", "acquire_timeout_secs", "idle_timeout_secs",

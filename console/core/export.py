@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from console import budget as budget_mod
-from console.allocation import Allocation
-from console.errors import ExportRefused
+from console.core import budget as budget_mod
+from console.core.allocation import Allocation
+from console.core.errors import ExportRefused
 
 # Allocation field → the key the db-pool library reads, in the order files list them.
 ENV_KEYS = {

@@ -8,8 +8,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from console import budget as budget_mod
-from console.allocation import EDIT_FIELDS, Allocation, EditError, apply_edit
+from console.core import budget as budget_mod
+from console.core.allocation import EDIT_FIELDS, Allocation, EditError, apply_edit
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from console.settings import Levels, Thresholds
-from console.snapshot import UNREACHABLE
+from console.core.settings import Levels, Thresholds
+from console.core.snapshot import UNREACHABLE
 
 if TYPE_CHECKING:
-    from console.assessment import Assessment
+    from console.core.assessment import Assessment
 
 INFO, WARNING, CRITICAL = "info", "warning", "critical"
 SEVERITY_RANK = {INFO: 0, WARNING: 1, CRITICAL: 2}

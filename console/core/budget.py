@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from console.allocation import Allocation
+from console.core.allocation import Allocation
 
 
 @dataclass(frozen=True)
