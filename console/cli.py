@@ -1,4 +1,4 @@
-"""The `novapool` command: tui | check | audit | export | demo.
+"""The `novapool` command: tui | check | audit | export | init | demo.
 
 Exit codes follow the contract: check 0/1/2/3 (Nagios); 64 bad usage or input; 73 export refused.
 Every error a user can cause prints one line on stderr, never a traceback.
@@ -8,24 +8,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
+from typing import Any, NoReturn
 
 from console import __version__
 from console.core import allocation as allocation_mod
-from console.core import errors
+from console.core import errors, observe
 from console.core import settings as settings_mod
+from console.core.allocation import Allocation
 from console.core.errors import InputError
+from console.core.settings import Settings
+from console.core.snapshot import Snapshot
+from console.examples import allocation_path as example_allocation_path
 
-COMMANDS = ("tui", "check", "audit", "export", "demo")
+COMMANDS = ("tui", "check", "audit", "export", "init", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
     usage_exit = errors.EXIT_USAGE   # bad usage is 64, as sysexits(3) EX_USAGE
 
-    def error(self, message: str):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)   # `--al` is not `--all`
+
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(self.usage_exit, f"{self.prog}: error: {message}\n")
 
@@ -41,6 +50,7 @@ def _positive_float(text: str) -> float:
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:
+    """Every global option maps to a declared setting of the same flag name (settings.py)."""
     # SUPPRESS: the same option may come before or after the command without one hiding the other.
     g = parser.add_argument_group("global options")
     s = argparse.SUPPRESS
@@ -89,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-overcommit", action="store_true",
                    help="write even if the edited allocation is over budget")
 
+    p = sub.add_parser("init", help="write an allocation file from what the sources show "
+                                    "(or the built-in example), ready to edit")
+    _global_options(p)
+    p.add_argument("--out", metavar="PATH", default="config/allocation.yaml",
+                   help="where to write it ('-' for stdout; default ./config/allocation.yaml)")
+    p.add_argument("--example", action="store_true",
+                   help="write the built-in example (the seed fleet) even if sources answer")
+    p.add_argument("--force", action="store_true", help="overwrite an existing, different file")
+
     p = sub.add_parser("demo", help="a throwaway PostgreSQL and a simulated fleet, then the console")
     p.add_argument("--services", type=int, default=None, metavar="N",
                    help="how many of the allocation's services to simulate (default all)")
@@ -96,16 +115,33 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replicas of every service (default: the scenario's)")
     p.add_argument("--scenario", default="incident", help="incident (default) | calm")
     p.add_argument("--no-tui", action="store_true", help="run only the fleet; print DSN and URLs")
-    p.add_argument("--allocation", metavar="PATH", default=argparse.SUPPRESS)
+    p.add_argument("--allocation", metavar="PATH", default=argparse.SUPPRESS,
+                   help="allocation to simulate (default: the built-in seed fleet)")
+    p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                   help="settings file (thresholds, refresh); the demo's sources win")
     return parser
 
 
-def load_settings(args: argparse.Namespace) -> settings_mod.Settings:
-    return settings_mod.load(
-        getattr(args, "config", None),
-        allocation=getattr(args, "allocation", None), dsn=getattr(args, "dsn", None),
-        prometheus=getattr(args, "prometheus", None), scrape=getattr(args, "scrape", None),
-        refresh=getattr(args, "refresh", None), allow_signal=getattr(args, "allow_signal", None))
+FLAGS = ("allocation", "dsn", "prometheus", "scrape", "refresh", "allow_signal")
+
+
+def load_settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """The settings loader with the command line's flags (and the caller's overrides)."""
+    flags = {name: getattr(args, name, None) for name in FLAGS}
+    return settings_mod.load(getattr(args, "config", None), **{**flags, **overrides})
+
+
+def load_allocation(settings: Settings, *, offline: bool = False) -> Allocation:
+    """The allocation file found for these settings; with none: an observer's allocation (the
+    console, check, a live audit), or the built-in example offline (nothing to observe)."""
+    if settings.allocation_path:
+        return allocation_mod.load(settings.allocation_path)
+    if offline:
+        print(f"novapool: no allocation file (looked for {', '.join(settings.allocation_searched)}"
+              "); auditing the built-in example fleet. `novapool init` writes one.",
+              file=sys.stderr)
+        return allocation_mod.load(example_allocation_path())
+    return observe.observer()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,9 +161,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"novapool demo: {exc}", file=sys.stderr)
                 return 1
         settings = load_settings(args)
-        allocation = allocation_mod.load(settings.allocation_path)
+        if command == "init":
+            return cmd_init(args, settings)
+        if command == "export" and not settings.allocation_path:
+            raise InputError("no allocation file to export from (looked for "
+                             f"{', '.join(settings.allocation_searched)}); `novapool init` "
+                             "writes one", field="--allocation")
+        offline = command == "audit" and (args.offline or not settings.sources_configured)
+        allocation = load_allocation(settings, offline=offline)
         if command == "audit":
-            return cmd_audit(args, settings, allocation)
+            return cmd_audit(args, settings, allocation, offline)
         if command == "export":
             return cmd_export(args, settings, allocation)
         if command == "check":
@@ -148,13 +191,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _collect_once(settings, allocation):
+def _collect_once(settings: Settings, allocation: Allocation) -> Snapshot:
     from console.sources.collect import collect_once
     return asyncio.run(collect_once(settings, allocation))
 
 
-def cmd_check(args, settings, allocation) -> int:
+def cmd_check(args: argparse.Namespace, settings: Settings, allocation: Allocation) -> int:
     from console.core import assessment, report
+    if not settings.sources_configured:
+        # A cron job that lost DATABASE_URL must not stay green.
+        a = assessment.assess(Snapshot(taken_at=time.time()), allocation, settings.thresholds)
+        reason = ("no source configured: give --dsn (or $DATABASE_URL, PG* variables), "
+                  "--prometheus (or $PROMETHEUS_URL) or --scrape")
+        print(json.dumps(report.to_json(a) | {"error": reason}, indent=2) if args.json
+              else f"NOVAPOOL UNKNOWN: {reason}")
+        return errors.EXIT_UNKNOWN
     snap = _collect_once(settings, allocation)
     a = assessment.assess(snap, allocation, settings.thresholds)
     if args.json:
@@ -164,19 +215,54 @@ def cmd_check(args, settings, allocation) -> int:
     return report.exit_code(a)
 
 
-def cmd_audit(args, settings, allocation) -> int:
+def cmd_audit(args: argparse.Namespace, settings: Settings, allocation: Allocation,
+              offline: bool) -> int:
     from console.core import assessment, report
-    from console.core.snapshot import Snapshot
-    live = not args.offline and (settings.postgres_configured or settings.prometheus_url
-                                 or settings.scrape)
-    snap = _collect_once(settings, allocation) if live else Snapshot(taken_at=time.time())
+    snap = Snapshot(taken_at=time.time()) if offline else _collect_once(settings, allocation)
     a = assessment.assess(snap, allocation, settings.thresholds)
-    offline = not live
     if args.format == "json":
         print(json.dumps(report.audit_json(a, offline=offline), indent=2))
     else:
-        sys.stdout.write(report.audit_markdown(a, offline=offline))
+        sys.stdout.write(report.audit_markdown(a, offline=offline, thresholds=settings.thresholds))
     return 0
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    """An allocation file from one collection (every service seen, at the size it reports),
+    or the built-in example when nothing is configured or seen."""
+    from console.core import assessment, export, scaffold
+    text = None
+    if settings.sources_configured and not args.example:
+        snap = _collect_once(settings, observe.observer())
+        observed = assessment.assess(snap, observe.observer(), settings.thresholds).allocation
+        if observed.services:
+            if snap.server is not None:
+                server = snap.server
+                observed = dataclasses.replace(observed, cluster=allocation_mod.ClusterConfig(
+                    server.max_connections, server.superuser_reserved_connections,
+                    server.reserved_connections))
+            text = scaffold.render(observed, f"from {len(observed.services)} service(s) seen on "
+                                             f"{settings.target.describe()} at {_now()}")
+        else:
+            print("novapool: the sources show no service yet; writing the built-in example",
+                  file=sys.stderr)
+    if text is None:
+        text = example_allocation_path().read_text(encoding="utf-8")
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    target = Path(args.out)
+    try:
+        written = export.write({target: text}, force=args.force)
+    except OSError as exc:
+        raise errors.ExportRefused(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(f"{written[0].action}: {target} — edit it, then run novapool (it is found there "
+          "from this directory; or pass --allocation / set $NOVAPOOL_ALLOCATION)")
+    return 0
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
 def parse_set(edit: str) -> tuple[str, str, int]:
@@ -191,7 +277,7 @@ def parse_set(edit: str) -> tuple[str, str, int]:
     return service, field, value
 
 
-def apply_sets(allocation, edits: list[str]):
+def apply_sets(allocation: Allocation, edits: list[str]) -> Allocation:
     edited = allocation
     for edit in edits:
         service, field, value = parse_set(edit)
@@ -202,7 +288,7 @@ def apply_sets(allocation, edits: list[str]):
     return edited
 
 
-def cmd_export(args, settings, allocation) -> int:
+def cmd_export(args: argparse.Namespace, settings: Settings, allocation: Allocation) -> int:
     from console.core import budget, export
     edited = apply_sets(allocation, args.edits)
     b = budget.compute(edited)

@@ -19,21 +19,43 @@ TIMEOUT_FIELDS = ("connect_timeout_secs", "acquire_timeout_secs", "idle_timeout_
                   "max_lifetime_secs")
 TIMEOUT_RANGE = (1, 7 * 24 * 3600)
 POOL_FIELDS = ("max_connections", "min_connections") + TIMEOUT_FIELDS
-CLUSTER_FIELDS = ("max_connections", "superuser_reserved_connections", "reserved_connections")
 
 # Service names become file names and ConfigMap names in exports.
 SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
+
+@dataclass(frozen=True)
+class Editable:
+    """A field a what-if edit may change: its `--set` name, its attribute, its label in the
+    console's forms, and the range it may take. Declared once for the CLI, the forms and the
+    loader's validation."""
+
+    name: str
+    attr: str
+    label: str
+    low: int
+    high: int
+
+
+SERVICE_EDITS = (
+    Editable("max", "max_connections", "max connections", 1, 100_000),
+    Editable("min", "min_connections", "min connections", 0, 100_000),
+    Editable("replicas", "replicas", "replicas", 1, 10_000),
+    Editable("connect_timeout", "connect_timeout_secs", "connect timeout (s)", *TIMEOUT_RANGE),
+    Editable("acquire_timeout", "acquire_timeout_secs", "acquire timeout (s)", *TIMEOUT_RANGE),
+    Editable("idle_timeout", "idle_timeout_secs", "idle timeout (s)", *TIMEOUT_RANGE),
+    Editable("max_lifetime", "max_lifetime_secs", "max lifetime (s)", *TIMEOUT_RANGE),
+)
+CLUSTER_EDITS = (   # 262,143 is PostgreSQL's own ceiling
+    Editable("max_connections", "max_connections", "max_connections", 1, 262_143),
+    Editable("superuser_reserved_connections", "superuser_reserved_connections",
+             "superuser_reserved_connections", 0, 262_143),
+    Editable("reserved_connections", "reserved_connections", "reserved_connections (16+)",
+             0, 262_143),
+)
+CLUSTER_FIELDS = tuple(e.attr for e in CLUSTER_EDITS)
 # `--set SERVICE.FIELD=VALUE` names (the contract's) → Service attribute.
-EDIT_FIELDS = {
-    "max": "max_connections",
-    "min": "min_connections",
-    "replicas": "replicas",
-    "connect_timeout": "connect_timeout_secs",
-    "acquire_timeout": "acquire_timeout_secs",
-    "idle_timeout": "idle_timeout_secs",
-    "max_lifetime": "max_lifetime_secs",
-}
+EDIT_FIELDS = {e.name: e.attr for e in SERVICE_EDITS}
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,9 @@ class Allocation:
     reserved: tuple[tuple[str, int], ...] = ()
     services: tuple[Service, ...] = ()
     path: str | None = None
+    # An observer's allocation (no file): services and their max are what the sources report,
+    # refilled from every snapshot (see console.core.observe).
+    observed: bool = False
 
     def service(self, name: str) -> Service:
         for svc in self.services:
@@ -117,7 +142,8 @@ class Allocation:
         d = self.defaults
         values = {f: getattr(svc, f) if getattr(svc, f) is not None else getattr(d, f)
                   for f in POOL_FIELDS + ("max_lifetime_jitter_secs",)}
-        source = "allocation" if svc.max_connections is not None else "library-default"
+        source = ("observed" if self.observed
+                  else "allocation" if svc.max_connections is not None else "library-default")
         return EffectivePool(**values, source=source)
 
     def service_for_application(self, application_name: str) -> str | None:
@@ -146,18 +172,11 @@ def _check_int(value: Any, *, minimum: int, maximum: int | None = None) -> str |
     return None
 
 
-_SERVICE_LIMITS: dict[str, tuple[int, int | None]] = {
-    "replicas": (1, 10_000),
-    "max_connections": (1, 100_000),
-    "min_connections": (0, 100_000),
+_SERVICE_LIMITS: dict[str, tuple[int, int]] = {
+    **{e.attr: (e.low, e.high) for e in SERVICE_EDITS},
     "max_lifetime_jitter_secs": (0, TIMEOUT_RANGE[1]),
-    **{f: TIMEOUT_RANGE for f in TIMEOUT_FIELDS},
 }
-_CLUSTER_LIMITS = {
-    "max_connections": (1, 262_143),  # PostgreSQL's own ceiling
-    "superuser_reserved_connections": (0, 262_143),
-    "reserved_connections": (0, 262_143),
-}
+_CLUSTER_LIMITS = {e.attr: (e.low, e.high) for e in CLUSTER_EDITS}
 
 
 def validate_service(svc: Service, defaults: PoolDefaults) -> list[tuple[str, str]]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 
 from console import __version__
 from console.core.assessment import Assessment
-from console.core.rules import CRITICAL, RULES, WARNING
+from console.core.findings import CRITICAL, INFO, WARNING, RuleId
+from console.core.rules import describe_all
+from console.core.settings import Thresholds
+from console.core.untrusted import clean
 
-SEVERITY_ICON = {"critical": "🔴 critical", "warning": "🟠 warning", "info": "🔵 info"}
+SEVERITY_ICON = {CRITICAL: "🔴 critical", WARNING: "🟠 warning", INFO: "🔵 info"}
 
 
 def iso(ts: float) -> str:
@@ -32,8 +34,9 @@ def to_json(a: Assessment) -> dict:
             "available": b.available,
             "client_backends": a.client_backends,
             "by_state": a.by_state if server else None,
-            "slots_from": "server" if server else "allocation",
+            "slots_from": "postgres" if server else "allocation",
         },
+        "allocation_observed": a.allocation.observed,
         "budget": b.as_dict() | {"reserved": dict(b.reserved)},
         "services": [row.as_dict() for row in a.services],
         "unattributed": {"server_connections": a.unattributed.server_connections,
@@ -44,10 +47,10 @@ def to_json(a: Assessment) -> dict:
 
 def exit_code(a: Assessment) -> int:
     """Nagios: 2 critical from the data; 3 a source unreachable; 1 warning; 0 OK."""
-    data_findings = [f for f in a.findings if f.rule != "source-unreachable"]
+    data_findings = [f for f in a.findings if f.rule != RuleId.SOURCE_UNREACHABLE]
     if any(f.severity == CRITICAL for f in data_findings):
         return 2
-    if any(f.rule == "source-unreachable" for f in a.findings):
+    if any(f.rule == RuleId.SOURCE_UNREACHABLE for f in a.findings):
         return 3
     if any(f.severity == WARNING for f in data_findings):
         return 1
@@ -68,16 +71,6 @@ def check_text(a: Assessment) -> str:
     return "\n".join(lines)
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def clean(text: object) -> str:
-    """Untrusted text with control characters (terminal escapes) made visible, one line."""
-    if text is None:
-        return ""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
-
-
 def md(text: object) -> str:
     """A Markdown table cell: no pipes, no newlines, no HTML, no control characters."""
     s = clean(str(text)).replace("\\", "\\\\").replace("|", "\\|")
@@ -92,7 +85,7 @@ def _n(x) -> str:
     return str(int(x))
 
 
-def audit_markdown(a: Assessment, *, offline: bool) -> str:
+def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | None = None) -> str:
     snap, b, alloc = a.snapshot, a.budget, a.allocation
     server = snap.server
     out: list[str] = []
@@ -206,8 +199,9 @@ def audit_markdown(a: Assessment, *, offline: bool) -> str:
     w("")
     w("<details><summary>Rules</summary>")
     w("")
-    for rule, text in RULES.items():
-        w(f"- `{rule}`: {md(text)}")
+    for rule, severities, text in describe_all(thresholds or Thresholds()):
+        levels = "/".join(severities)
+        w(f"- `{rule}` ({levels}): {md(text)}")
     w("")
     w("</details>")
     return "\n".join(out) + "\n"

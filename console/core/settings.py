@@ -1,20 +1,39 @@
-"""Settings: the settings file, the environment and the command-line flags → one Settings.
+"""Settings: one typed model, each setting declared once with where it may come from.
 
-Precedence for every key: flag, then settings file, then environment, then built-in default.
+Precedence for every setting: command-line flag > environment variable > settings file >
+built-in default. The settings file is found as `find_config` says; errors in it name the file,
+the line and the field. The declarations below are the schema: the loader, the validation and
+the documentation test (config/novapool.example.yaml documents every key) all read them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
-from dataclasses import dataclass, field, replace
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from console.core import yamlfile
 from console.core.errors import InputError
+from console.core.profiles import PROFILES
+from console.core.target import LIBPQ_NAMES, Target, mask_password
 
-PROFILES = ("nova-db-pool", "hikaricp", "go-sql")
+
+def setting(default: Any, *, doc: str, file: str | None = None, env: str | None = None,
+            flag: str | None = None, choices: tuple[str, ...] = (), secret: bool = False,
+            positive: bool = False) -> Any:
+    """A declared setting: its default, its settings-file key path (dotted), its environment
+    variable and its command-line flag (argparse dest), each optional."""
+    meta = {"doc": doc, "file": file, "env": env, "flag": flag, "choices": choices,
+            "secret": secret, "positive": positive}
+    if isinstance(default, dict | list):
+        kind = type(default)
+        return field(default_factory=lambda: kind(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -25,172 +44,302 @@ class Levels:
 
 @dataclass(frozen=True)
 class Thresholds:
-    pool_utilization_pct: float = 85
-    idle_in_transaction_s: Levels = Levels(30, 300)
-    long_running_query_s: Levels = Levels(60, 300)
-    lock_wait_s: Levels = Levels(5, 60)
-    unknown_application_connections: int = 5
-    cluster_near_max_pct: Levels = Levels(80, 95)
-    # Not in the contract's table but the same idea: allocation near the available slots.
-    budget_near_max_pct: float = 90
-    # metrics-stale: newest sample older than this many scrape intervals.
-    stale_scrape_intervals: float = 3
+    """Finding thresholds: the settings file's `thresholds:` section."""
+
+    pool_utilization_pct: float = setting(85, doc="pool fill (size / max) above this, per service")
+    idle_in_transaction_s: Levels = setting(Levels(30, 300), doc="idle in transaction longer")
+    long_running_query_s: Levels = setting(Levels(60, 300), doc="an active query running longer")
+    lock_wait_s: Levels = setting(Levels(5, 60), doc="waiting on a lock longer")
+    unknown_application_connections: int = setting(
+        5, doc="unattributed client connections: info up to this many, warning above")
+    cluster_near_max_pct: Levels = setting(Levels(80, 95), doc="client backends / available")
+    budget_near_max_pct: float = setting(90, doc="allocated / available: headroom low from here")
+    stale_scrape_intervals: float = setting(
+        3, doc="metrics-stale: newest sample older than this many scrape intervals")
 
 
 @dataclass(frozen=True)
 class Settings:
+    allocation_path: str | None = setting(
+        None, file="allocation", env="NOVAPOOL_ALLOCATION", flag="allocation",
+        doc="the allocation file; relative paths in a settings file are from its directory")
+    dsn: str | None = setting(None, file="postgres.dsn", env="DATABASE_URL", flag="dsn",
+                              secret=True, doc="PostgreSQL to inspect; else the libpq environment")
+    connect_timeout_s: float = setting(5, file="postgres.connect_timeout_s", positive=True,
+                                       doc="give up connecting after this long")
+    statement_timeout_ms: int = setting(2000, file="postgres.statement_timeout_ms", positive=True,
+                                        doc="protects the inspected server from our queries")
+    prometheus_url: str | None = setting(None, file="prometheus.url", env="PROMETHEUS_URL",
+                                         flag="prometheus", doc="Prometheus HTTP API")
+    prometheus_timeout_s: float = setting(5, file="prometheus.timeout_s", positive=True,
+                                          doc="per request; one retry at most")
+    prometheus_headers: dict[str, str] = setting({}, file="prometheus.headers", secret=True,
+                                                 doc="request headers, e.g. Authorization")
+    prometheus_verify_tls: bool = setting(True, file="prometheus.verify_tls",
+                                          doc="verify Prometheus' TLS certificate")
+    metrics_profile: str = setting("nova-db-pool", file="prometheus.metrics",
+                                   choices=tuple(PROFILES), doc="pool metrics naming profile")
+    scrape: tuple[str, ...] = setting((), file="scrape", flag="scrape",
+                                      doc="exporter /metrics URLs when there is no Prometheus")
+    refresh_s: float = setting(2, file="refresh_s", flag="refresh", positive=True,
+                               doc="console refresh interval, seconds")
+    thresholds: Thresholds = setting(Thresholds(), file="thresholds", doc="finding thresholds")
+    # Only the command-line flag turns signalling on: never a settings file or the environment.
+    allow_signal: bool = setting(False, flag="allow_signal",
+                                 doc="allow cancel/terminate of backends (asks first)")
+    # Not settings: where they came from, and how the allocation was found.
     config_path: str | None = None
-    allocation_path: str = "config/allocation.yaml"
-    dsn: str | None = None                 # None: libpq environment, if any
-    postgres_configured: bool = False
-    connect_timeout_s: float = 5
-    statement_timeout_ms: int = 2000
-    prometheus_url: str | None = None
-    prometheus_timeout_s: float = 5
-    prometheus_headers: dict[str, str] = field(default_factory=dict)
-    prometheus_verify_tls: bool = True
-    metrics_profile: str = "nova-db-pool"
-    scrape: tuple[str, ...] = ()
-    refresh_s: float = 2
-    thresholds: Thresholds = Thresholds()
-    allow_signal: bool = False
+    allocation_searched: tuple[str, ...] = ()     # the paths tried when none was named
+    pg_env: Mapping[str, str] = field(default_factory=dict)   # libpq variables (no password)
+
+    @property
+    def target(self) -> Target:
+        return Target(self.dsn, self.pg_env)
+
+    @property
+    def postgres_configured(self) -> bool:
+        return self.target.configured
+
+    @property
+    def sources_configured(self) -> bool:
+        return bool(self.postgres_configured or self.prometheus_url or self.scrape)
+
+    def mask(self, text: str) -> str:
+        """text with the DSN's password and every configured secret (Prometheus header values,
+        e.g. a bearer token) replaced: for anything shown or logged."""
+        return mask_password(text, self.dsn, tuple(self.prometheus_headers.values()))
+
+
+# ---- where things are looked for ------------------------------------------------------------
+
+def xdg_config_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "novapool"
+
+
+def find_config(explicit: str | None, env: Mapping[str, str], cwd: Path) -> str | None:
+    if explicit:
+        return explicit
+    if env.get("NOVAPOOL_CONFIG"):
+        return env["NOVAPOOL_CONFIG"]
+    for candidate in (cwd / "config" / "novapool.yaml", xdg_config_dir(env) / "novapool.yaml"):
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def allocation_candidates(env: Mapping[str, str], cwd: Path) -> tuple[Path, ...]:
+    """Where an allocation is looked for when none is named (flag, env or settings file)."""
+    return (cwd / "config" / "allocation.yaml", xdg_config_dir(env) / "allocation.yaml")
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def expand_env(value: str, env: dict[str, str]) -> str:
+def expand_env(value: str, env: Mapping[str, str]) -> str:
     return _VAR.sub(lambda m: env.get(m.group(1), ""), value)
 
 
-def find_config(explicit: str | None, env: dict[str, str], cwd: Path) -> str | None:
-    if explicit:
-        return explicit
-    if env.get("NOVAPOOL_CONFIG"):
-        return env["NOVAPOOL_CONFIG"]
-    local = cwd / "config" / "novapool.yaml"
-    if local.is_file():
-        return str(local)
-    xdg = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "novapool" / "novapool.yaml"
-    if xdg.is_file():
-        return str(xdg)
-    return None
+# ---- the loader -----------------------------------------------------------------------------
+
+def declared(cls: type) -> list[tuple[dataclasses.Field[Any], Any]]:
+    """(field, type) of every declared setting of a settings dataclass."""
+    hints = get_type_hints(cls)
+    return [(f, hints[f.name]) for f in dataclasses.fields(cls) if "doc" in f.metadata]
 
 
-def libpq_env_configured(env: dict[str, str]) -> bool:
-    """Whether the libpq environment names a server (else postgres is 'absent')."""
-    return any(env.get(k) for k in ("PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE"))
+def file_keys() -> list[str]:
+    """Every key path a settings file may hold (thresholds expanded), for the docs test."""
+    keys = []
+    for f, _ in declared(Settings):
+        if f.metadata["file"] == "thresholds":
+            keys += [f"thresholds.{t.name}" for t, _ in declared(Thresholds)]
+        elif f.metadata["file"]:
+            keys.append(f.metadata["file"])
+    return keys
 
 
-_SCHEMA: dict[str, Any] = {
-    "allocation": str,
-    "postgres": {"dsn": str, "connect_timeout_s": float, "statement_timeout_ms": int},
-    "prometheus": {"url": str, "timeout_s": float, "headers": dict, "verify_tls": bool,
-                   "metrics": str},
-    "scrape": list,
-    "refresh_s": float,
-    "thresholds": {
-        "pool_utilization_pct": float,
-        "idle_in_transaction_s": Levels,
-        "long_running_query_s": Levels,
-        "lock_wait_s": Levels,
-        "unknown_application_connections": int,
-        "cluster_near_max_pct": Levels,
-        "budget_near_max_pct": float,
-        "stale_scrape_intervals": float,
-    },
-}
+class _File:
+    """The settings file's values by key path, each checked against its declared type."""
+
+    def __init__(self, doc: yamlfile.Document | None) -> None:
+        self.doc = doc
+        self.data: Mapping[str, Any] = {}
+        if doc is not None:
+            if not isinstance(doc.data, dict):
+                raise doc.error((), "must be a mapping of settings")
+            self.data = doc.data
+            self._unknown_keys()
+
+    def _unknown_keys(self) -> None:
+        assert self.doc is not None
+        allowed = file_keys()
+        sections = {k.split(".")[0] for k in allowed if "." in k}
+
+        def walk(value: Mapping[str, Any], prefix: tuple[str, ...]) -> None:
+            for key, v in value.items():
+                path = prefix + (key,)
+                dotted = ".".join(path)
+                if dotted in allowed:
+                    continue
+                if len(path) == 1 and key in sections:
+                    if v is not None and not isinstance(v, dict):
+                        raise self.doc.error(path, "must be a mapping")   # type: ignore[union-attr]
+                    walk(v or {}, path)
+                    continue
+                siblings = sorted({k.split(".")[len(prefix)] for k in allowed
+                                   if k.startswith(".".join(prefix) + "." if prefix else "")})
+                raise self.doc.error(path,   # type: ignore[union-attr]
+                                     f"unknown key; expected one of {', '.join(siblings)}")
+        walk(self.data, ())
+
+    def get(self, dotted: str) -> tuple[bool, Any]:
+        value: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return False, None
+            value = value[part]
+        return True, value
+
+    def error(self, dotted: str, message: str) -> InputError:
+        if self.doc is None:
+            return InputError(message, field=dotted)
+        return self.doc.error(tuple(dotted.split(".")), message)
 
 
-def _check(doc: yamlfile.Document, value: Any, schema: Any, kp: tuple) -> Any:
-    if isinstance(schema, dict):
+def _check(value: Any, kind: Any, meta: Mapping[str, Any], where: str, src: _File) -> Any:
+    """value, checked against the declared type (and choices), else an InputError at where."""
+    origin, args = get_origin(kind), get_args(kind)
+    if origin in (Union, types.UnionType) and type(None) in args:
         if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise doc.error(kp, "must be a mapping")
-        for key, v in value.items():
-            if key not in schema:
-                raise doc.error(kp + (key,), f"unknown key; expected one of {', '.join(schema)}")
-            value[key] = _check(doc, v, schema[key], kp + (key,))
-        return value
-    if schema is Levels:
+            return None
+        kind = next(a for a in args if a is not type(None))
+        origin, args = get_origin(kind), get_args(kind)
+    if kind is Levels:
         if not isinstance(value, dict) or set(value) - {"warning", "critical"}:
-            raise doc.error(kp, "must be {warning: N, critical: N}")
-        w = _check(doc, value.get("warning"), float, kp + ("warning",))
-        c = _check(doc, value.get("critical"), float, kp + ("critical",))
+            raise src.error(where, "must be {warning: N, critical: N}")
+        w = _check(value.get("warning"), float, {}, where + ".warning", src)
+        c = _check(value.get("critical"), float, {}, where + ".critical", src)
         if c < w:
-            raise doc.error(kp + ("critical",), "must not be below warning")
+            raise src.error(where + ".critical", "must not be below warning")
         return Levels(w, c)
-    if schema is float or schema is int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise doc.error(kp, f"must be a non-negative number (got {value!r})")
-        if schema is int and not isinstance(value, int):
-            raise doc.error(kp, f"must be a whole number (got {value!r})")
-        return value
-    if schema is bool:
+    if kind is Thresholds:
+        if value is None:
+            return Thresholds()
+        if not isinstance(value, dict):
+            raise src.error(where, "must be a mapping")
+        return Thresholds(**{f.name: _check(value[f.name], t, f.metadata, f"{where}.{f.name}", src)
+                             for f, t in declared(Thresholds) if f.name in value})
+    if kind is bool:
         if not isinstance(value, bool):
-            raise doc.error(kp, f"must be true or false (got {value!r})")
+            raise src.error(where, f"must be true or false (got {value!r})")
         return value
-    if schema is str:
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise src.error(where, f"must be a non-negative number (got {value!r})")
+        if kind is int and not isinstance(value, int):
+            raise src.error(where, f"must be a whole number (got {value!r})")
+        if meta.get("positive") and value <= 0:
+            raise src.error(where, f"must be greater than 0 (got {value!r})")
+        return value
+    if kind is str:
         if not isinstance(value, str):
-            raise doc.error(kp, f"must be a string (got {value!r})")
+            raise src.error(where, f"must be a string (got {value!r})")
+        if meta.get("choices") and value not in meta["choices"]:
+            raise src.error(where, f"unknown value {value!r}; one of {', '.join(meta['choices'])}")
         return value
-    if schema is list:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise doc.error(kp, "must be a list of URLs")
-        return value
-    if schema is dict:
+    if origin is tuple:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise src.error(where, "must be a list of strings")
+        return tuple(value)
+    if origin is dict:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise doc.error(kp, "must be a mapping of strings")
-        return value
-    raise AssertionError(schema)  # pragma: no cover
+            raise src.error(where, "must be a mapping of strings")
+        return dict(value)
+    raise AssertionError(f"no check for {kind!r}")  # pragma: no cover - a declaration bug
 
 
-def load(config_path: str | None = None, *, env: dict[str, str] | None = None,
+def load(config_path: str | None = None, *, env: Mapping[str, str] | None = None,
          cwd: Path | None = None, **flags: Any) -> Settings:
-    """Settings from the file (found as the contract says), the environment and flags.
-
-    flags: allocation, dsn, prometheus, scrape (list), refresh, allow_signal; None = not given.
-    """
+    """Settings from flags (None = not given), the environment, the settings file (found as
+    `find_config` says) and the declared defaults, in that order."""
     env = dict(os.environ) if env is None else env
     cwd = cwd or Path.cwd()
     path = find_config(config_path, env, cwd)
-    raw: dict[str, Any] = {}
-    if path:
-        doc = yamlfile.load(path)
-        if not isinstance(doc.data, dict):
-            raise doc.error((), "must be a mapping of settings")
-        raw = _check(doc, doc.data, _SCHEMA, ())
-        profile = raw.get("prometheus", {}).get("metrics")
-        if profile is not None and profile not in PROFILES:
-            raise doc.error(("prometheus", "metrics"), f"unknown profile; one of {', '.join(PROFILES)}")
-    pg = raw.get("postgres", {})
-    prom = raw.get("prometheus", {})
-    th = raw.get("thresholds", {})
+    src = _File(yamlfile.load(path) if path else None)
+    no_file = _File(None)
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for f, kind in declared(Settings):
+        meta = f.metadata
+        flag_value = flags.get(meta["flag"]) if meta["flag"] else None
+        if flag_value is not None:
+            values[f.name] = _check(flag_value, kind, meta, f"--{meta['flag']}", no_file)
+            origin[f.name] = "flag"
+        elif meta["env"] and env.get(meta["env"]):
+            values[f.name] = _check(env[meta["env"]], kind, meta, f"${meta['env']}", no_file)
+            origin[f.name] = "env"
+        elif meta["file"]:
+            present, raw = src.get(meta["file"])
+            if present:
+                values[f.name] = _expand(_check(raw, kind, meta, meta["file"], src), env)
+                origin[f.name] = "file"
+    allocation = values.get("allocation_path")
+    if allocation and path and origin.get("allocation_path") == "file":
+        # A settings file's relative allocation path is taken from the file's own directory.
+        allocation = str(Path(path).parent / Path(allocation).expanduser())
+    searched: tuple[str, ...] = ()
+    if not allocation:
+        candidates = allocation_candidates(env, cwd)
+        searched = tuple(str(c) for c in candidates)
+        allocation = next((str(c) for c in candidates if c.is_file()), None)
+    values["allocation_path"] = allocation
+    return Settings(**values, config_path=path, allocation_searched=searched,
+                    pg_env={k: env[k] for k in LIBPQ_NAMES if env.get(k)})
 
-    dsn = flags.get("dsn") or pg.get("dsn") or env.get("DATABASE_URL") or None
-    if dsn:
-        dsn = expand_env(dsn, env)
-    prom_url = flags.get("prometheus") or prom.get("url") or env.get("PROMETHEUS_URL") or None
-    scrape = tuple(flags.get("scrape") or raw.get("scrape") or ())
-    refresh = flags.get("refresh") if flags.get("refresh") is not None else raw.get("refresh_s", 2)
-    if refresh is not None and refresh <= 0:
-        raise InputError("must be a positive number of seconds", field="refresh")
-    return Settings(
-        config_path=path,
-        allocation_path=flags.get("allocation") or raw.get("allocation") or "config/allocation.yaml",
-        dsn=dsn,
-        postgres_configured=bool(dsn) or libpq_env_configured(env),
-        connect_timeout_s=pg.get("connect_timeout_s", 5),
-        statement_timeout_ms=pg.get("statement_timeout_ms", 2000),
-        prometheus_url=expand_env(prom_url, env) if prom_url else None,
-        prometheus_timeout_s=prom.get("timeout_s", 5),
-        prometheus_headers={k: expand_env(v, env) for k, v in prom.get("headers", {}).items()},
-        prometheus_verify_tls=prom.get("verify_tls", True),
-        metrics_profile=prom.get("metrics", "nova-db-pool"),
-        scrape=tuple(expand_env(u, env) for u in scrape),
-        refresh_s=float(refresh),
-        thresholds=replace(Thresholds(), **th),
-        # Only the command-line flag turns signalling on: never a settings file.
-        allow_signal=bool(flags.get("allow_signal")),
-    )
+
+def _expand(value: Any, env: Mapping[str, str]) -> Any:
+    """${VAR} in a settings file's strings, from the environment."""
+    if isinstance(value, str):
+        return expand_env(value, env)
+    if isinstance(value, tuple):
+        return tuple(expand_env(v, env) for v in value)
+    if isinstance(value, dict):
+        return {k: expand_env(v, env) for k, v in value.items()}
+    return value
+
+
+def dump(settings: Settings) -> dict[str, Any]:
+    """A settings file's content for these settings: every key that differs from its default
+    (the sources always), nested as the file nests them. Secrets are written as they are:
+    only for files the user's own process writes (the demo's)."""
+    out: dict[str, Any] = {}
+
+    def put(dotted: str, value: Any) -> None:
+        *parents, leaf = dotted.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Levels):
+            return {"warning": value.warning, "critical": value.critical}
+        if isinstance(value, tuple):
+            return list(value)
+        if isinstance(value, dict):
+            return dict(value)
+        return value
+
+    for f, _ in declared(Settings):
+        key, value = f.metadata["file"], getattr(settings, f.name)
+        if not key:
+            continue
+        if isinstance(value, Thresholds):
+            for t, _ in declared(Thresholds):
+                if getattr(value, t.name) != t.default:
+                    put(f"thresholds.{t.name}", plain(getattr(value, t.name)))
+        elif value != (f.default_factory() if callable(f.default_factory) else f.default) \
+                or key in ("postgres.dsn", "prometheus.url", "scrape"):
+            if value not in (None, (), {}):
+                put(key, plain(value))
+    return out

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-OK, UNREACHABLE, ABSENT = "ok", "unreachable", "absent"
+
+class SourceName(StrEnum):
+    """The sources a snapshot can come from (the keys of `sources` in the JSON)."""
+
+    POSTGRES = "postgres"
+    PROMETHEUS = "prometheus"
+    SCRAPE = "scrape"
+
+
+class SourceState(StrEnum):
+    OK = "ok"
+    UNREACHABLE = "unreachable"
+    ABSENT = "absent"              # not configured
+
+
+# Short names: most call sites compare a status with one of these.
+OK, UNREACHABLE, ABSENT = SourceState.OK, SourceState.UNREACHABLE, SourceState.ABSENT
 
 
 @dataclass(frozen=True)
 class SourceStatus:
-    status: str = ABSENT               # ok | unreachable | absent
+    status: SourceState = ABSENT
     error: str | None = None           # one line, never a password
     latency_ms: float | None = None
     as_of: float | None = None         # epoch seconds of the newest good data
@@ -97,12 +114,12 @@ class PoolInstance:
 @dataclass(frozen=True)
 class Snapshot:
     taken_at: float
-    sources: Mapping[str, SourceStatus] = field(default_factory=dict)
+    sources: Mapping[SourceName, SourceStatus] = field(default_factory=dict)
     server: ServerInfo | None = None
     activity: tuple[ActivityCount, ...] = ()
     self_connections: int = 0          # the console's own session(s), left out of `activity`
     backends: tuple[Backend, ...] = ()
     pools: tuple[PoolInstance, ...] = ()
 
-    def source(self, name: str) -> SourceStatus:
+    def source(self, name: SourceName) -> SourceStatus:
         return self.sources.get(name, SourceStatus())

@@ -22,6 +22,11 @@ class Edit:
     def describe(self) -> str:
         return f"{self.target}.{self.field}={self.value}"
 
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """What the edit does, whatever the value was before it."""
+        return (self.target, self.field, self.value)
+
 
 @dataclass
 class WhatIf:
@@ -30,7 +35,7 @@ class WhatIf:
     live_replicas: Mapping[str, int] = field(default_factory=dict)
     current: Allocation | None = None
     edits: list[Edit] = field(default_factory=list)
-    exported_at: int | None = None         # len(edits) when last exported
+    exported: tuple[tuple[str, str, int], ...] = ()   # the edits the last export wrote
     start_point: Allocation | None = None  # what the edits apply to; see _live_copy
 
     def __post_init__(self) -> None:
@@ -57,10 +62,34 @@ class WhatIf:
     def budget_after(self) -> budget_mod.Budget:
         return budget_mod.compute(self.current)
 
+    def _common(self) -> int:
+        """How many edits, from the first, are the ones the last export wrote."""
+        n = 0
+        for edit, written in zip(self.edits, self.exported, strict=False):
+            if edit.key != written:
+                break
+            n += 1
+        return n
+
     @property
     def dirty(self) -> bool:
-        """Edits that were never exported."""
-        return bool(self.edits) and self.exported_at != len(self.edits)
+        """The edited allocation is not what the last export wrote (or nothing was exported)."""
+        common = self._common()
+        return common < len(self.edits) or common < len(self.exported)
+
+    @property
+    def unexported(self) -> int:
+        """How many edits were never exported (at least 1 when an exported edit was undone)."""
+        n = len(self.edits) - self._common()
+        return max(n, 1) if self.dirty else 0
+
+    def rebase(self, base: Allocation) -> None:
+        """A new allocation to edit (an observer's, refilled from each snapshot)."""
+        if base == self.base:
+            return
+        self.base = base
+        self.start_point = self._live_copy()
+        self._replay()
 
     def value(self, alloc: Allocation, target: str, field_name: str) -> int:
         if target == "cluster":
@@ -91,7 +120,7 @@ class WhatIf:
         return last
 
     def mark_exported(self) -> None:
-        self.exported_at = len(self.edits)
+        self.exported = tuple(e.key for e in self.edits)
 
     def set_live(self, slots: budget_mod.Slots | None, live_replicas: Mapping[str, int]) -> None:
         """New live values; edits are kept and replayed on top (they survive refreshes)."""
@@ -105,14 +134,12 @@ class WhatIf:
         """Rebuild `current` from the start point and the edits; an edit that the new live
         values make invalid is dropped rather than applied."""
         replay, self.edits = self.edits, []
-        exported = self.exported_at
         self.current = self.start_point
         for e in replay:
             try:
                 self.apply(e.target, e.field, e.value)
             except EditError:
                 continue
-        self.exported_at = exported
 
 
 def suggest(alloc: Allocation, peaks: Mapping[str, float], available: int,

@@ -9,24 +9,32 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import signal
 import sys
+import tempfile
 import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import yaml
 
 from console.core import allocation as allocation_mod
 from console.core import logs
+from console.core import settings as settings_mod
 from console.core.errors import InputError
-from console.core.settings import Settings
 from console.demo.fleet import SCENARIOS, Fleet, plan_for, scale_allocation
 from console.demo.pgserver import LocalPostgres
 from console.demo.promserver import LocalPrometheus, find_prometheus
+from console.examples import allocation_path as example_allocation_path
 
 
 class _Stop(Exception):
     pass
 
 
-def _raise_stop(signum, frame):  # SIGTERM/SIGHUP → unwind through the finally blocks
+def _raise_stop(signum: int, frame: FrameType | None) -> None:  # unwind the finally blocks
     raise _Stop(signum)
 
 
@@ -38,15 +46,18 @@ def run_demo(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and not 1 <= value <= 200:
             raise InputError("must be between 1 and 200", field=f"--{name}")
-    allocation = scale_allocation(
-        allocation_mod.load(getattr(args, "allocation", None) or "config/allocation.yaml"),
-        args.services)
+    allocation_file = str(getattr(args, "allocation", None) or example_allocation_path())
+    allocation = scale_allocation(allocation_mod.load(allocation_file), args.services)
+    # The user's settings (thresholds, refresh) are read now, so a bad file fails before any
+    # server starts; the demo's own sources are given as flags, which win.
+    settings_mod.load(getattr(args, "config", None), allocation=allocation_file)
     plan = plan_for(args.scenario, allocation, args.replicas)
 
     previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     # Ctrl+C stops the demo even where the shell started us with SIGINT ignored.
     previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     pg = prom = fleet = None
+    workdir = Path(tempfile.mkdtemp(prefix="novapool-demo-"))
     logs.setup()
     try:
         say("starting a throwaway PostgreSQL on 127.0.0.1…")
@@ -61,17 +72,25 @@ def run_demo(args: argparse.Namespace) -> int:
         say(f"  PostgreSQL {pg.version} at {pg.dsn}")
         say(f"starting the fleet: {len(allocation.services)} services, scenario {args.scenario}…")
         fleet = Fleet(pg.dsn, allocation, plan).start()
-        settings = Settings(dsn=pg.dsn, postgres_configured=True, refresh_s=2,
-                            allow_signal=True, allocation_path=allocation.path or "")
+        sources: dict[str, Any] = {"dsn": pg.dsn}
         if find_prometheus():
             prom = LocalPrometheus(scrape_interval_s=2).start(fleet.exporter_urls)
             say(f"  Prometheus at {prom.url} scraping {len(fleet.exporter_urls)} exporters")
-            settings = dataclasses.replace(settings, prometheus_url=prom.url)
+            sources["prometheus"] = prom.url
         else:
             say(f"  no prometheus binary: reading the {len(fleet.exporter_urls)} exporters directly")
-            settings = dataclasses.replace(settings, scrape=tuple(fleet.exporter_urls))
+            sources["scrape"] = list(fleet.exporter_urls)
+        # The same loader as every other command: the user's --config (thresholds, refresh),
+        # with the demo's sources and the simulated allocation as flags.
+        settings = settings_mod.load(getattr(args, "config", None), allocation=allocation_file,
+                                     allow_signal=True, **sources)
+        # Only the demo's own sources: none from the user's file or environment.
+        settings = dataclasses.replace(settings, prometheus_url=sources.get("prometheus"),
+                                       scrape=tuple(sources.get("scrape", ())))
+        config = workdir / "novapool.yaml"
+        config.write_text(yaml.safe_dump(settings_mod.dump(settings), sort_keys=False))
         if args.no_tui:
-            return _serve(pg, prom, fleet)
+            return _serve(pg, prom, fleet, config)
         from console.tui.app import run_console
         return run_console(settings, allocation, target_label=f"demo {pg.dsn}")
     except (KeyboardInterrupt, _Stop):
@@ -85,6 +104,7 @@ def run_demo(args: argparse.Namespace) -> int:
                     step()
                 except Exception as exc:  # noqa: BLE001 - keep stopping the rest
                     say(f"  while stopping: {exc}")
+        shutil.rmtree(workdir, ignore_errors=True)
         for s, handler in previous.items():
             signal.signal(s, handler)
         say("stopped; nothing left running.")
@@ -97,12 +117,13 @@ def say(text: str) -> None:
         pass  # a closed terminal or pipe must not stop the clean-up that follows
 
 
-def _serve(pg: LocalPostgres, prom: LocalPrometheus | None, fleet: Fleet) -> int:
+def _serve(pg: LocalPostgres, prom: LocalPrometheus | None, fleet: Fleet, config: Path) -> int:
     print(f"DATABASE_URL={pg.dsn}")
     if prom:
         print(f"PROMETHEUS_URL={prom.url}")
     for url in fleet.exporter_urls:
         print(f"SCRAPE_URL={url}")
+    print(f"NOVAPOOL_CONFIG={config}")
     metrics = f"--prometheus {prom.url}" if prom else " ".join(
         f"--scrape {u}" for u in fleet.exporter_urls)
     print(f"\n# in another terminal:\nnovapool --dsn {pg.dsn} {metrics}\n"

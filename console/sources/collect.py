@@ -21,7 +21,7 @@ BACKOFF_MAX_S = 30.0
 
 
 @dataclass
-class _Health:
+class Health:
     """Reconnect bookkeeping for one source."""
 
     failures: int = 0
@@ -46,7 +46,7 @@ class Collector:
     postgres: PostgresSource | None = None
     prometheus: PrometheusSource | None = None
     scrape: ScrapeSource | None = None
-    health: dict[str, _Health] = field(default_factory=dict)
+    health: dict[str, Health] = field(default_factory=dict)
     last: dict[str, object] = field(default_factory=dict)   # last good reading per source
     inflight: dict[str, asyncio.Future] = field(default_factory=dict)  # reads in worker threads
 
@@ -61,7 +61,7 @@ class Collector:
         if s.scrape:
             self.scrape = ScrapeSource(tuple(s.scrape), profile, s.prometheus_timeout_s)
         for name in ("postgres", "prometheus", "scrape"):
-            self.health[name] = _Health()
+            self.health[name] = Health()
 
     def _due(self, name: str, now: float) -> bool:
         return not self.backoff or now >= self.health[name].next_try
@@ -129,8 +129,7 @@ class Collector:
             return SourceStatus(ABSENT)
         h = self.health[name]
         if isinstance(result, Exception):
-            dsn = self.settings.dsn
-            h.failed(describe_error(result, dsn), now)
+            h.failed(describe_error(result, self.settings.mask), now)
         elif result is not None:
             h.succeeded(now)
             self.last[name] = result

@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -28,26 +28,12 @@ def sql(name: str) -> str:
     return resources.files("console.sources").joinpath("sql", name).read_text(encoding="utf-8")
 
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
-_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
-
-
-def mask_password(text: str, dsn: str | None = None) -> str:
-    """text with any password (URL userinfo, password=..., or the DSN's own) replaced."""
-    text = _PASSWORD_IN_URL.sub(r"\1***\3", text)
-    text = _PASSWORD_KV.sub(r"\1***", text)
-    if dsn:
-        m = _PASSWORD_IN_URL.search(dsn)
-        if m and m.group(2) and len(m.group(2)) >= 3:
-            text = text.replace(m.group(2), "***")
-    return text
-
-
-def describe_error(exc: BaseException, dsn: str | None) -> str:
+def describe_error(exc: BaseException, mask: Callable[[str], str]) -> str:
+    """One line about a failure, passed through `mask` (Settings.mask: no secret in it)."""
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "timed out"
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return mask_password(f"{msg}", dsn)
+    return mask(msg)
 
 
 @dataclass

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from console.core import assessment as assessment_mod
@@ -28,8 +28,9 @@ from console.core.allocation import Allocation
 from console.core.history import History
 from console.core.settings import Settings
 from console.core.whatif import WhatIf
-from console.sources.postgres import mask_password
+from console.tui import keys
 from console.tui.feed import CollectorFeed, Feed
+from console.tui.messages import AssessmentUpdated
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.dashboard import DashboardScreen
 from console.tui.screens.detail import ServiceDetailScreen
@@ -41,14 +42,7 @@ log = logging.getLogger("novapool")
 class NovapoolApp(App[int]):
     CSS_PATH = "novapool.tcss"
     TITLE = "novapool"
-    BINDINGS = [
-        Binding("q", "quit_app", "Quit"),
-        Binding("question_mark", "help", "Help"),
-        Binding("space", "toggle_pause", "Pause"),
-        Binding("r", "refresh_now", "Refresh"),
-        Binding("w", "whatif", "What-if"),
-        Binding("e", "export", "Export"),
-    ]
+    BINDINGS = keys.bindings(keys.ANYWHERE)
 
     def __init__(self, settings: Settings, allocation: Allocation, feed: Feed, *,
                  target_label: str = "", clock: Callable[[], float] = time.time,
@@ -66,7 +60,6 @@ class NovapoolApp(App[int]):
         self.whatif = WhatIf(allocation)
         self.collecting = False
         self.coalesced_ticks = 0
-
     # ---- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
@@ -110,26 +103,28 @@ class NovapoolApp(App[int]):
         self.record(assessment_mod.assess(snap, self.allocation, self.settings.thresholds))
 
     def record(self, a: assessment_mod.Assessment) -> None:
-        """A new assessment: into the history and the what-if's live values, then on screen."""
+        """A new assessment: into the history and the what-if's live values, then to the
+        active screen."""
         self.assessment = a
         self.history.add(a)
+        if a.allocation.observed and not self.whatif.edits:
+            self.whatif.rebase(a.allocation)     # an observer edits what it last saw
         live = {r.name: r.replicas for r in a.services if r.replicas_source == "metrics"}
-        self.whatif.set_live(assessment_mod.slots_for(a.snapshot, self.allocation)
+        self.whatif.set_live(assessment_mod.slots_for(a.snapshot, a.allocation)
                              if a.snapshot.server else None, live)
-        self.redraw()
+        self.announce()
 
-    def redraw(self) -> None:
-        if self.assessment is None:
-            return
-        for screen in self.screen_stack:
-            if hasattr(screen, "show_assessment"):
-                screen.show_assessment(self.assessment)
+    def announce(self) -> None:
+        """Tell the active screen to show the latest assessment (screens beneath it catch up
+        when they come back)."""
+        if self.assessment is not None:
+            self.screen.post_message(AssessmentUpdated(self.assessment))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             err = event.worker.error
             log.error("worker %s failed", event.worker.name, exc_info=err)
-            self.notify(mask_password(f"{event.worker.name} failed: {err}", self.settings.dsn),
+            self.notify(self.settings.mask(f"{event.worker.name} failed: {err}"),
                         severity="error", markup=False)
 
     # ---- actions ---------------------------------------------------------------------------
@@ -137,7 +132,7 @@ class NovapoolApp(App[int]):
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self.notify("paused: data is frozen" if self.paused else "resumed", markup=False)
-        self.redraw()
+        self.announce()
         self.tick()
 
     def action_refresh_now(self) -> None:
@@ -145,7 +140,7 @@ class NovapoolApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.settings.thresholds))
 
     def open_detail(self, service: str | None) -> None:
         self.push_screen(ServiceDetailScreen(service))
@@ -158,13 +153,14 @@ class NovapoolApp(App[int]):
     def action_export(self) -> None:
         from console.tui.screens.export_dialog import ExportDialog
         if not isinstance(self.screen, ExportDialog):
-            self.push_screen(ExportDialog())
+            self.push_screen(ExportDialog(self.whatif))
 
-    def action_quit_app(self) -> None:
+    async def action_quit(self) -> None:
+        """Every way out (q, the palette's Quit, ctrl+q) asks first when edits are unexported."""
         if not self.whatif.dirty:
             self.exit(0)
             return
-        n = len(self.whatif.edits)
+        n = self.whatif.unexported
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -175,11 +171,8 @@ class NovapoolApp(App[int]):
             yes="Discard and quit", no="Stay"), answer)
 
     async def fetch_history(self, service: str) -> list[float] | None:
-        fetch = getattr(self.feed, "history", None)
-        if fetch is None:
-            return None
         try:
-            return await fetch(service)
+            return await self.feed.history(service)
         except Exception as exc:  # noqa: BLE001 - history is optional; say so, don't crash
             log.warning("history for %s: %s", service, exc)
             return None
@@ -187,10 +180,9 @@ class NovapoolApp(App[int]):
     async def fetch_peaks(self, window: str = "session") -> tuple[dict[str, float], str]:
         """Observed peak in-use per service: from Prometheus over `window` (a PromQL
         duration) when the feed can, else from the console's own history."""
-        fetch = getattr(self.feed, "peaks", None)
-        if fetch is not None and window != "session":
+        if self.feed.has_prometheus and window != "session":
             try:
-                peaks = await fetch(window)
+                peaks = await self.feed.peaks(window)
                 if peaks:
                     return peaks, f"Prometheus, max over {window}"
             except Exception as exc:  # noqa: BLE001 - fall back to the session's history
@@ -207,7 +199,7 @@ class NovapoolApp(App[int]):
                     severity="information" if ok else "warning", markup=False)
         self.action_refresh_now()
 
-    def get_system_commands(self, screen):
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Every key, colour and finding rule", self.action_help)
         yield SystemCommand("Pause / resume", "Freeze or resume live refresh",
@@ -221,35 +213,19 @@ class NovapoolApp(App[int]):
 def make_app(settings: Settings, allocation: Allocation, feed: Feed | None = None, *,
              target_label: str | None = None, clock: Callable[[], float] = time.time,
              live_refresh: bool = True) -> NovapoolApp:
+    """The one factory: the CLI, the demo, the tests and the screenshot script use it."""
     if feed is None:
         from console.sources.collect import Collector
         feed = CollectorFeed(Collector(settings, allocation))
-    if target_label is None:
-        target_label = describe_target(settings)
-    return NovapoolApp(settings, allocation, feed, target_label=target_label, clock=clock,
-                       live_refresh=live_refresh)
-
-
-def describe_target(settings: Settings) -> str:
-    """user@host:port/db of the inspected server, password never included."""
-    from urllib.parse import urlsplit
-    if settings.dsn and "://" in settings.dsn:
-        u = urlsplit(settings.dsn)
-        user = f"{u.username}@" if u.username else ""
-        port = f":{u.port}" if u.port else ""
-        return f"{user}{u.hostname or 'localhost'}{port}{u.path or ''}"
-    if settings.dsn:
-        return mask_password(settings.dsn)
-    if settings.postgres_configured:
-        env = os.environ
-        return f"{env.get('PGUSER', '')}@{env.get('PGHOST', 'localhost')}:{env.get('PGPORT', '5432')}"
-    return "no PostgreSQL configured"
+    return NovapoolApp(settings, allocation, feed,
+                       target_label=settings.target.describe() if target_label is None
+                       else target_label, clock=clock, live_refresh=live_refresh)
 
 
 def run_console(settings: Settings, allocation: Allocation, feed: Feed | None = None,
                 target_label: str | None = None) -> int:
-    path = logs.setup(settings.dsn)
-    log.info("novapool starting; target %s", describe_target(settings))
+    path = logs.setup(settings.mask)
+    log.info("novapool starting; target %s", settings.target.describe())
     app = make_app(settings, allocation, feed, target_label=target_label)
     try:
         code = app.run()

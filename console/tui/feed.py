@@ -6,17 +6,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from console.core.snapshot import Snapshot
 
+if TYPE_CHECKING:
+    from console.sources.collect import Collector
+
 
 class Feed(Protocol):
+    has_prometheus: bool       # history and peaks can come from Prometheus
+
     async def collect(self) -> Snapshot: ...
 
     async def close(self) -> None: ...
 
     async def signal_backend(self, pid: int, terminate: bool) -> bool: ...
+
+    async def history(self, service: str, seconds: float = 3600) -> list[float] | None: ...
+
+    async def peaks(self, window: str = "7d") -> dict[str, float] | None: ...
 
 
 @dataclass
@@ -26,6 +35,7 @@ class ReplayFeed:
     snapshots: Sequence[Snapshot]
     served: int = 0
     signals: list[tuple[int, bool]] = field(default_factory=list)
+    has_prometheus: bool = False
 
     async def collect(self) -> Snapshot:
         snap = self.snapshots[min(self.served, len(self.snapshots) - 1)]
@@ -39,12 +49,22 @@ class ReplayFeed:
         self.signals.append((pid, terminate))
         return True
 
+    async def history(self, service: str, seconds: float = 3600) -> list[float] | None:
+        return None
+
+    async def peaks(self, window: str = "7d") -> dict[str, float] | None:
+        return None
+
 
 class CollectorFeed:
     """The live feed: a Collector, plus backend signalling through its PostgreSQL source."""
 
-    def __init__(self, collector) -> None:
+    def __init__(self, collector: Collector) -> None:
         self.collector = collector
+
+    @property
+    def has_prometheus(self) -> bool:
+        return self.collector.prometheus is not None
 
     async def collect(self) -> Snapshot:
         return await self.collector.collect()

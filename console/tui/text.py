@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from console.core.report import clean  # one definition of 'untrusted text, made visible'
-from console.core.rules import CRITICAL, INFO, WARNING
+from console.core.findings import CRITICAL, INFO, WARNING
+from console.core.untrusted import clean
 
 SEVERITY_STYLE = {CRITICAL: "bold red", WARNING: "yellow", INFO: "cyan"}
 SEVERITY_LABEL = {CRITICAL: "CRIT", WARNING: "WARN", INFO: "info"}

@@ -35,9 +35,17 @@ def calm_app():
 class HangingFeed:
     """A source that never answers: the UI must not wait for it."""
 
+    has_prometheus = False
+
     def __init__(self) -> None:
         self.calls = 0
         self.never = asyncio.Event()
+
+    async def history(self, service, seconds=3600):
+        return None
+
+    async def peaks(self, window="7d"):
+        return None
 
     async def collect(self):
         self.calls += 1

@@ -1,10 +1,10 @@
 """Reconnect backoff of a failing source: doubling from 1 s, capped at 30 s, reset on success."""
 
-from console.sources.collect import BACKOFF_MAX_S, _Health
+from console.sources.collect import BACKOFF_MAX_S, Health
 
 
 def test_backoff_doubles_caps_and_resets():
-    h = _Health()
+    h = Health()
     waits = []
     for _ in range(8):
         h.failed("refused", now=100.0)

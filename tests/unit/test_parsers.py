@@ -2,11 +2,11 @@
 
 import string
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from console.core.profiles import PROFILES, promql_string
-from console.sources.postgres import mask_password
+from console.core.target import mask_password
 from console.sources.prometheus import _duration_s, queries
 from console.sources.scrape import parse_metrics
 
@@ -60,6 +60,7 @@ def test_durations():
 
 @given(st.text(alphabet=string.ascii_letters + string.digits + "!%^&*()", min_size=3, max_size=20))
 def test_passwords_are_masked(password):
+    assume("***" not in password)          # the mask itself cannot be told from a password
     dsn = f"postgresql://alice:{password}@db.internal:5432/postgres"
     message = f"could not connect to {dsn} (password={password})"
     masked = mask_password(message, dsn)
@@ -79,18 +80,40 @@ def test_naming_profiles_parse_their_own_metrics():
     assert (p.service, p.size, p.idle, p.max) == ("feed", 4, 1, 8)
 
 
-def test_the_log_never_holds_a_password(tmp_path, monkeypatch):
+def test_the_log_never_holds_a_secret_and_names_its_process(tmp_path, monkeypatch):
     import logging
+    import os
 
     from console.core import logs
+    from console.core.settings import Settings
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     dsn = "postgresql://alice:s3cr3t-pw@db:5432/x"
-    path = logs.setup(dsn)
+    settings = Settings(dsn=dsn, prometheus_headers={"Authorization": "Bearer tok-123456"})
+    path = logs.setup(settings.mask)
+    assert path is not None and path.name == f"novapool-{os.getpid()}.log"
     try:
-        raise ConnectionError(f"could not connect to {dsn}")
+        raise ConnectionError(f"could not connect to {dsn} with Bearer tok-123456")
     except ConnectionError:
         logging.getLogger("novapool").exception("connect %s", dsn)
     for h in logging.getLogger().handlers:
         h.flush()
     text = path.read_text()
-    assert "could not connect" in text and "s3cr3t-pw" not in text
+    assert "could not connect" in text and f"pid {os.getpid()} " in text
+    assert "s3cr3t-pw" not in text and "tok-123456" not in text
+
+
+def test_old_log_files_are_pruned(tmp_path, monkeypatch):
+    import os
+
+    from console.core import logs
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    directory = tmp_path / "novapool"
+    directory.mkdir()
+    for i in range(logs.KEEP + 5):
+        old = directory / f"novapool-{100000 + i}.log"
+        old.write_text("x")
+        os.utime(old, (i, i))
+    path = logs.setup()
+    kept = sorted(directory.glob("novapool-*.log"))
+    assert len(kept) == logs.KEEP and path in kept
+    assert not (directory / "novapool-100000.log").exists()      # the oldest went first

@@ -12,13 +12,14 @@ def test_defaults_without_any_file(tmp_path):
     assert not s.postgres_configured and s.prometheus_url is None
 
 
-def test_flag_beats_file_beats_environment(tmp_path):
+def test_flag_beats_environment_beats_file(tmp_path):
     cfg = tmp_path / "n.yaml"
     cfg.write_text("prometheus:\n  url: http://file:9090\n  headers: {Authorization: 'Bearer ${TOK}'}\n"
                    "refresh_s: 5\nthresholds:\n  lock_wait_s: {warning: 1, critical: 2}\n")
     env = {"PROMETHEUS_URL": "http://env:9090", "TOK": "s3cret", "DATABASE_URL": "postgresql://x"}
     s = settings.load(str(cfg), env=env, cwd=tmp_path)
-    assert s.prometheus_url == "http://file:9090"
+    assert s.prometheus_url == "http://env:9090"
+    assert settings.load(str(cfg), env={}, cwd=tmp_path).prometheus_url == "http://file:9090"
     assert s.prometheus_headers == {"Authorization": "Bearer s3cret"}
     assert s.refresh_s == 5 and s.thresholds.lock_wait_s.warning == 1
     assert s.dsn == "postgresql://x" and s.postgres_configured

@@ -26,6 +26,22 @@ def test_edits_undo_and_dirty(shipped_allocation):
     assert len(w.edits) == 1                     # a refused edit changes nothing
 
 
+def test_unexported_counts_only_the_edits_after_the_export(shipped_allocation):
+    w = WhatIf(shipped_allocation)
+    for _ in range(3):
+        w.nudge("auth-service", +1)
+    w.mark_exported()
+    assert (w.dirty, w.unexported) == (False, 0)
+    w.nudge("feed-service", -1)
+    assert (w.dirty, w.unexported) == (True, 1)
+    w.undo()
+    assert (w.dirty, w.unexported) == (False, 0)        # back to what was written
+    w.undo()                                             # an exported edit undone
+    assert (w.dirty, w.unexported) == (True, 1)
+    w.set_live(budget.Slots(200, 3, 0), {})              # a replay keeps the bookkeeping
+    assert (w.dirty, w.unexported) == (True, 1)
+
+
 def test_live_values_move_under_the_edits(shipped_allocation):
     w = WhatIf(shipped_allocation)
     w.nudge("auth-service", +1)

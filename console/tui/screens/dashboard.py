@@ -3,25 +3,23 @@ and turns keys into app actions."""
 
 from __future__ import annotations
 
+from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from console.core.assessment import Assessment
+from console.tui import keys
+from console.tui.screens.base import ConsoleScreen
 from console.tui.widgets.budget_bar import BudgetBar
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.findings_panel import FindingsPanel
 from console.tui.widgets.services_table import SORTS, UNATTRIBUTED, ServicesTable
 
 
-class DashboardScreen(Screen):
-    BINDINGS = [
-        Binding("slash", "filter", "Filter"),
-        Binding("s", "sort", "Sort"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-    ]
+class DashboardScreen(ConsoleScreen):
+    BINDINGS = keys.bindings(keys.SERVICES_TABLE)
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
@@ -34,32 +32,33 @@ class DashboardScreen(Screen):
             yield FindingsPanel(id="findings")
         yield Footer()
 
-    ready = False  # composed and mounted: safe to query widgets
-
     def on_mount(self) -> None:
-        self.ready = True
         self.query_one("#filter").display = False
         self.query_one(ServicesTable).focus()
-        if self.app.assessment is not None:
-            self.show_assessment(self.app.assessment)
-        else:
-            self.query_one(ClusterHeader).show(None)
+
+    @property
+    def table(self) -> ServicesTable:
+        return self.query_one(ServicesTable)
 
     def show_assessment(self, a: Assessment) -> None:
-        if not self.ready:
-            return  # on_mount shows the latest assessment
-        app = self.app
-        self.query_one(ClusterHeader).show(a)
+        c = self.console
+        self.show_header(a)
         self.query_one(BudgetBar).show(a.budget, a.client_backends)
-        table = self.query_one(ServicesTable)
-        table.show(a, app.history, self.size.width or 80,
-                   app.settings.thresholds.pool_utilization_pct)
-        self._title(table)
+        self.table.show(a, c.history, self.size.width or 80, c.settings.thresholds.pool_utilization_pct)
+        self._title()
         self.query_one(FindingsPanel).show(a.findings)
 
-    def _title(self, table: ServicesTable) -> None:
-        from rich.text import Text
+    def refresh_view(self) -> None:
+        """Show the latest assessment again (the view changed: filter, sort, size)."""
+        if self.console.assessment is not None:
+            self.show_assessment(self.console.assessment)
+
+    def _title(self) -> None:
+        table = self.table
         t = Text(" Services", style="bold")
+        if self.console.assessment is not None and self.console.assessment.allocation.observed:
+            t.append(" (observed: max as reported; `novapool init` writes an allocation)",
+                     style="yellow")
         t.append(f"  sorted by {table.sort_name}", style="dim")
         if table.filter_text:
             t.append("  filter: ", style="dim")
@@ -67,41 +66,37 @@ class DashboardScreen(Screen):
         t.append("   enter: detail  /: filter  s: sort", style="dim")
         self.query_one("#table-title", Static).update(t)
 
-    def on_resize(self) -> None:
-        if self.app.assessment is not None:
-            self.show_assessment(self.app.assessment)
+    def on_resize(self, event: events.Resize) -> None:
+        self.refresh_view()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id != "services":
-            return
+    @on(DataTable.RowSelected, "#services")
+    def open_detail(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value
         if key:
-            self.app.open_detail(None if key == UNATTRIBUTED else key)
+            self.console.open_detail(None if key == UNATTRIBUTED else key)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            self.query_one(ServicesTable).focus()
-            event.input.display = bool(event.value)
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+        event.input.display = bool(event.value)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self.query_one(ServicesTable).filter_text = event.value
-            if self.app.assessment is not None:
-                self.show_assessment(self.app.assessment)
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.table.filter_text = event.value
+        self.refresh_view()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.value = ""
         box.display = False
-        self.query_one(ServicesTable).focus()
+        self.table.focus()
 
     def action_sort(self) -> None:
-        table = self.query_one(ServicesTable)
+        table = self.table
         table.sort_index = (table.sort_index + 1) % len(SORTS)
-        if self.app.assessment is not None:
-            self.show_assessment(self.app.assessment)
+        self.refresh_view()

@@ -5,25 +5,22 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from console.core.assessment import Assessment
+from console.core.findings import RuleId
 from console.core.snapshot import Backend
+from console.tui import keys
+from console.tui.screens.base import ConsoleScreen
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.text import duration, gauge, num, safe, severity
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.history_line import HistoryLine
 
 
-class ServiceDetailScreen(Screen):
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("c", "signal(False)", "Cancel backend"),
-        Binding("k", "signal(True)", "Terminate backend"),
-    ]
+class ServiceDetailScreen(ConsoleScreen):
+    BINDINGS = keys.bindings(keys.BACKENDS_LIST)
     DEFAULT_CSS = """
     ServiceDetailScreen #title { height: auto; padding: 0 1; background: $boost; }
     ServiceDetailScreen #pools { height: auto; max-height: 10; }
@@ -52,10 +49,7 @@ class ServiceDetailScreen(Screen):
             yield HistoryLine("Server connections, this session", id="h-server")
         yield Footer()
 
-    ready = False  # composed and mounted: safe to query widgets
-
     def on_mount(self) -> None:
-        self.ready = True
         pools = self.query_one("#pools", DataTable)
         for label, w in (("Instance", 24), ("Size", 5), ("Idle", 5), ("Use", 5), ("Max", 5),
                          ("Fill", 10), ("Busy", 10), ("Sample age", 10), ("Up", 4)):
@@ -70,23 +64,19 @@ class ServiceDetailScreen(Screen):
             self.query_one("#history").display = False
             self.query_one("#pools").display = False
             self.query_one("#pools-title").display = False
-        if self.app.assessment is not None:
-            self.show_assessment(self.app.assessment)
         if self.service is not None:
             self.load_remote_history()
 
     @work(exit_on_error=False, group="history")
     async def load_remote_history(self) -> None:
-        values = await self.app.fetch_history(self.service)
+        assert self.service is not None
+        values = await self.console.fetch_history(self.service)
         if values:
             self.remote_history = values
             self.query_one("#h-in-use", HistoryLine).set(values, "In use (pool), Prometheus, last hour")
 
     def show_assessment(self, a: Assessment) -> None:
-        if not self.ready:
-            return  # on_mount shows the latest assessment
-        app = self.app
-        self.query_one(ClusterHeader).show(a)
+        self.show_header(a)
         title = Text()
         if self.service is None:
             u = a.unattributed
@@ -105,7 +95,7 @@ class ServiceDetailScreen(Screen):
             if row.allocation_source == "library-default":
                 title.append("  library default", style="italic yellow")
         for f in a.findings:
-            if f.service == self.service and (self.service or f.rule == "unknown-application"):
+            if f.service == self.service and (self.service or f.rule == RuleId.UNKNOWN_APPLICATION):
                 title.append("\n")
                 title.append_text(severity(f.severity))
                 title.append(f"  {f.rule}: ")
@@ -113,7 +103,7 @@ class ServiceDetailScreen(Screen):
         self.query_one("#title", Static).update(title)
         if self.service is not None:
             self._pools(a)
-            hist = app.history
+            hist = self.console.history
             if self.remote_history is None:
                 self.query_one("#h-in-use", HistoryLine).set(hist.values(self.service, "in_use"))
             self.query_one("#h-server", HistoryLine).set(
@@ -166,7 +156,7 @@ class ServiceDetailScreen(Screen):
 
     def action_signal(self, terminate: bool) -> None:
         verb = "terminate" if terminate else "cancel"
-        if not self.app.settings.allow_signal:
+        if not self.console.settings.allow_signal:
             self.app.notify(f"{verb} is off: start novapool with --allow-signal",
                             severity="warning", markup=False)
             return
@@ -186,6 +176,6 @@ class ServiceDetailScreen(Screen):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self.app.signal_backend(b.pid, terminate)
+                self.console.signal_backend(b.pid, terminate)
 
         self.app.push_screen(ConfirmScreen(q, yes=verb.capitalize(), no="Keep"), done)

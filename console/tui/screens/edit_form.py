@@ -5,33 +5,18 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, Static
 
-from console.core.allocation import TIMEOUT_RANGE, EditError, apply_edit
+from console.core.allocation import CLUSTER_EDITS, SERVICE_EDITS, Editable, EditError, apply_edit
 from console.core.whatif import WhatIf
-
-SERVICE_FIELDS = [
-    ("max", "max connections", 1, 100_000),
-    ("min", "min connections", 0, 100_000),
-    ("replicas", "replicas", 1, 10_000),
-    ("connect_timeout", "connect timeout (s)", *TIMEOUT_RANGE),
-    ("acquire_timeout", "acquire timeout (s)", *TIMEOUT_RANGE),
-    ("idle_timeout", "idle timeout (s)", *TIMEOUT_RANGE),
-    ("max_lifetime", "max lifetime (s)", *TIMEOUT_RANGE),
-]
-CLUSTER_FIELDS = [
-    ("max_connections", "max_connections", 1, 262_143),
-    ("superuser_reserved_connections", "superuser_reserved_connections", 0, 262_143),
-    ("reserved_connections", "reserved_connections (16+)", 0, 262_143),
-]
+from console.tui import keys
 
 
 class _Form(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys.bindings(keys.DIALOG)
     DEFAULT_CSS = """
     _Form { align: center middle; }
     _Form > Vertical { width: 72; height: auto; border: thick $primary; background: $surface;
@@ -45,7 +30,7 @@ class _Form(ModalScreen[bool]):
     """
 
     target: str
-    fields: list
+    fields: tuple[Editable, ...]
 
     def __init__(self, whatif: WhatIf) -> None:
         super().__init__()
@@ -58,11 +43,11 @@ class _Form(ModalScreen[bool]):
         with Vertical():
             yield Static(self.title_text())
             with Grid():
-                for name, label, lo, hi in self.fields:
-                    yield Label(label)
-                    yield Input(str(self.whatif.value(self.whatif.current, self.target, name)),
-                                id=f"f-{name}", type="integer", compact=True,
-                                validators=[Integer(minimum=lo, maximum=hi)])
+                for f in self.fields:
+                    yield Label(f.label)
+                    yield Input(str(self.whatif.value(self.whatif.current, self.target, f.name)),
+                                id=f"f-{f.name}", type="integer", compact=True,
+                                validators=[Integer(minimum=f.low, maximum=f.high)])
             yield Static("", id="error")
             with Horizontal():
                 yield Button("Apply (enter)", variant="primary", id="apply")
@@ -90,7 +75,7 @@ class _Form(ModalScreen[bool]):
         """Validate all fields together on a scratch copy; apply only if all pass."""
         error = self.query_one("#error", Static)
         values = {}
-        for name, _label, _lo, _hi in self.fields:
+        for name in (f.name for f in self.fields):
             raw = self.query_one(f"#f-{name}", Input).value.strip()
             try:
                 values[name] = int(raw)
@@ -112,7 +97,7 @@ class _Form(ModalScreen[bool]):
         self.dismiss(True)
 
     def _order(self, values: dict[str, int]) -> list[str]:
-        names = [n for n, *_ in self.fields]
+        names = [f.name for f in self.fields]
         if "max" in values and "min" in values:
             current_max = self.whatif.value(self.whatif.current, self.target, "max")
             if values["max"] < current_max:
@@ -122,7 +107,7 @@ class _Form(ModalScreen[bool]):
 
 
 class ServiceForm(_Form):
-    fields = SERVICE_FIELDS
+    fields = SERVICE_EDITS
 
     def __init__(self, whatif: WhatIf, service: str) -> None:
         self.target = service
@@ -135,7 +120,7 @@ class ServiceForm(_Form):
 
 
 class ClusterForm(_Form):
-    fields = CLUSTER_FIELDS
+    fields = CLUSTER_EDITS
     target = "cluster"
 
     def title_text(self) -> Text:

@@ -10,7 +10,6 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
@@ -18,11 +17,13 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from console.core import budget as budget_mod
 from console.core import export
 from console.core.errors import ExportRefused
+from console.core.whatif import WhatIf
+from console.tui import keys
 from console.tui.screens.confirm import ConfirmScreen
 
 
 class ExportDialog(ModalScreen[list | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys.bindings(keys.DIALOG)
     DEFAULT_CSS = """
     ExportDialog { align: center middle; }
     ExportDialog > Vertical { width: 96%; max-width: 90; height: auto; max-height: 90%; border: thick $primary;
@@ -33,8 +34,9 @@ class ExportDialog(ModalScreen[list | None]):
     ExportDialog Button { margin-right: 2; }
     """
 
-    def __init__(self, default_out: str = "overrides") -> None:
+    def __init__(self, whatif: WhatIf, default_out: str = "overrides") -> None:
         super().__init__()
+        self.whatif = whatif
         self.default_out = default_out
         self.fmt = "env"
 
@@ -58,7 +60,7 @@ class ExportDialog(ModalScreen[list | None]):
         self.update_preview()
 
     def _plan(self):
-        w = self.app.whatif
+        w = self.whatif
         the_plan = export.plan(w.base, w.current)
         b = budget_mod.compute(w.current)
         source = f"{w.base.path or 'allocation'}"
@@ -73,7 +75,7 @@ class ExportDialog(ModalScreen[list | None]):
         t = Text()
         if not the_plan:
             t.append("Nothing to write: no key differs from the allocation file.", style="yellow")
-            rep = [e for e in self.app.whatif.edits if e.field == "replicas"]
+            rep = [e for e in self.whatif.edits if e.field == "replicas"]
             if rep:
                 t.append("\nReplica counts are not env keys: scale with your deployment.",
                          style="dim")
@@ -138,7 +140,7 @@ class ExportDialog(ModalScreen[list | None]):
         except (OSError, ExportRefused) as exc:
             self.app.notify(f"export failed: {exc}", severity="error", markup=False)
             return
-        self.app.whatif.mark_exported()
+        self.whatif.mark_exported()
         summary = ", ".join(f"{w.path} ({w.action})" for w in written)
         self.app.notify(f"wrote {summary}", title="export", markup=False, timeout=10)
         self.dismiss(written)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from console.tui import keys
 
 WINDOWS = [("session", "this session's history"), ("1h", "Prometheus, 1 hour"),
            ("24h", "Prometheus, 24 hours"), ("7d", "Prometheus, 7 days")]
@@ -23,7 +24,7 @@ class SuggestRequest:
 
 
 class SuggestDialog(ModalScreen[SuggestRequest | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys.bindings(keys.DIALOG)
     DEFAULT_CSS = """
     SuggestDialog { align: center middle; }
     SuggestDialog > Vertical { width: 76; height: auto; border: thick $primary;

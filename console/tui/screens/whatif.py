@@ -6,13 +6,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from console.core import budget as budget_mod
 from console.core.allocation import EditError
+from console.core.assessment import Assessment
 from console.core.whatif import suggest
+from console.tui import keys
+from console.tui.screens.base import ConsoleScreen
 from console.tui.screens.edit_form import ClusterForm, ServiceForm
 from console.tui.screens.suggest_dialog import SuggestDialog, SuggestRequest
 from console.tui.text import safe
@@ -51,15 +52,8 @@ def budget_summary(before: budget_mod.Budget, after: budget_mod.Budget) -> Text:
     return t
 
 
-class WhatIfScreen(Screen):
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("plus,equals_sign", "nudge(1)", "+1 max"),
-        Binding("minus", "nudge(-1)", "-1 max"),
-        Binding("u", "undo", "Undo"),
-        Binding("g", "suggest", "Suggest"),
-        Binding("e", "export", "Export"),
-    ]
+class WhatIfScreen(ConsoleScreen):
+    BINDINGS = keys.bindings(keys.WHAT_IF)
     DEFAULT_CSS = """
     WhatIfScreen #title { height: 1; background: $boost; padding: 0 1; }
     WhatIfScreen #summary { height: 1; }
@@ -77,11 +71,9 @@ class WhatIfScreen(Screen):
         yield Static(id="edits")
         yield Footer()
 
-    ready = False  # composed and mounted: safe to query widgets
-    _drawn: tuple | None = None  # what the table and the edits line show now
+    _drawn: tuple[object, ...] | None = None  # what the table and the edits line show now
 
     def on_mount(self) -> None:
-        self.ready = True
         table = self.query_one(DataTable)
         for label, key, width in (("Service", "name", 22), ("Tier", "tier", 11),
                                   ("Max", "max", 8), ("Min", "min", 7), ("Replicas", "replicas", 8),
@@ -91,15 +83,15 @@ class WhatIfScreen(Screen):
         table.focus()
         self.refresh_view()
 
-    def show_assessment(self, a) -> None:
+    def show_assessment(self, a: Assessment) -> None:
         """Live values may have moved (the app replays the edits on top of them)."""
-        if self.ready:
-            self.refresh_view()
+        self.refresh_view()
 
     def refresh_view(self) -> None:
-        w = self.app.whatif
+        w = self.console.whatif
         before, after = w.budget_before(), w.budget_after()
-        clients = self.app.assessment.client_backends if self.app.assessment else None
+        latest = self.console.assessment
+        clients = latest.client_backends if latest else None
         self.query_one("#before", BudgetBar).show(before, clients, "Before")
         self.query_one("#after", BudgetBar).show(after, clients, "After ")
         self.query_one("#summary", Static).update(budget_summary(before, after))
@@ -161,47 +153,45 @@ class WhatIfScreen(Screen):
         if name is None or name == CLUSTER_ROW:
             if name == CLUSTER_ROW:
                 self._apply("cluster", "max_connections",
-                            self.app.whatif.current.cluster.max_connections + delta)
+                            self.console.whatif.current.cluster.max_connections + delta)
             return
         try:
-            self.app.whatif.nudge(name, delta)
+            self.console.whatif.nudge(name, delta)
         except EditError as exc:
             self.app.notify(str(exc), severity="warning", markup=False)
         self.refresh_view()
 
     def _apply(self, target: str, field: str, value: int) -> None:
         try:
-            self.app.whatif.apply(target, field, value)
+            self.console.whatif.apply(target, field, value)
         except EditError as exc:
             self.app.notify(str(exc), severity="warning", markup=False)
         self.refresh_view()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         name = event.row_key.value
-        w = self.app.whatif
+        w = self.console.whatif
         if name == CLUSTER_ROW:
             self.app.push_screen(ClusterForm(w), lambda _: self.refresh_view())
         else:
             self.app.push_screen(ServiceForm(w, name), lambda _: self.refresh_view())
 
     def action_undo(self) -> None:
-        last = self.app.whatif.undo()
+        last = self.console.whatif.undo()
         self.app.notify(f"undid {last.describe()}" if last else "nothing to undo", markup=False)
         self.refresh_view()
 
     def action_export(self) -> None:
-        self.app.action_export()
+        self.console.action_export()
 
     def action_suggest(self) -> None:
-        have_prometheus = getattr(self.app.feed, "peaks", None) is not None and \
-            getattr(getattr(self.app.feed, "collector", None), "prometheus", None) is not None
-        self.app.push_screen(SuggestDialog(have_prometheus), self._suggest)
+        self.app.push_screen(SuggestDialog(self.console.feed.has_prometheus), self._suggest)
 
     @work(exit_on_error=False, group="suggest")
     async def _suggest(self, request: SuggestRequest | None) -> None:
         if request is None:
             return
-        app = self.app
+        app = self.console
         peaks, where = await app.fetch_peaks(request.window)
         if not peaks:
             app.notify("no observed in-use figures for that window: suggest needs pool metrics",

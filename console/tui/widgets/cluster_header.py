@@ -6,12 +6,13 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.core.assessment import Assessment
+from console.core.settings import Thresholds
 from console.core.snapshot import ABSENT, OK
 from console.tui.text import duration, pct_style, safe
 
 
 def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: float,
-                  target: str) -> Text:
+                  target: str, thresholds: Thresholds) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(" novapool ", style="bold reverse")
     t.append(" ")
@@ -25,13 +26,17 @@ def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: 
     b = a.budget
     if a.client_backends is not None and b.available > 0:
         p = 100 * a.client_backends / b.available
+        near = thresholds.cluster_near_max_pct
         t.append("  clients ")
-        t.append(f"{a.client_backends}/{b.available}", style=pct_style(p, 80, 95) + " bold")
+        t.append(f"{a.client_backends}/{b.available}",
+                 style=pct_style(p, near.warning, near.critical) + " bold")
         t.append(f" ({p:.0f}%)")
     if a.by_state:
         states = " ".join(f"{k.replace('idle in transaction', 'idle-in-tx')} {v}"
                           for k, v in a.by_state.items())
         t.append(f"  [{states}]", style="dim")
+    if a.allocation.observed:
+        t.append("  OBSERVED: no allocation file", style="bold yellow")
     t.append("\n ")
     for name, status in a.snapshot.sources.items():
         if status.status == ABSENT:
@@ -64,10 +69,10 @@ def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: 
 
 
 class ClusterHeader(Static):
-    DEFAULT_CSS = "ClusterHeader { height: 2; background: $panel; text-wrap: nowrap; text-overflow: ellipsis; }"
+    DEFAULT_CSS = ("ClusterHeader { height: 2; background: $panel; text-wrap: nowrap; "
+                   "text-overflow: ellipsis; }")
 
-    def show(self, a: Assessment | None) -> None:
-        """The app's latest state: pause flag, refresh interval, target and clock."""
-        app = self.app
-        self.update(render_header(a, paused=app.paused, refresh_s=app.settings.refresh_s,
-                                  now=app.clock(), target=app.target_label))
+    def show(self, a: Assessment | None, *, paused: bool, refresh_s: float, now: float,
+             target: str, thresholds: Thresholds) -> None:
+        self.update(render_header(a, paused=paused, refresh_s=refresh_s, now=now, target=target,
+                                  thresholds=thresholds))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from console.core.rules import Finding
+from console.core.findings import Finding
 from console.tui.text import safe, severity
 
 

@@ -10,8 +10,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from console.core.assessment import Assessment, ServiceRow
+from console.core.findings import RuleId, Severity, worst
 from console.core.history import History
-from console.core.rules import SEVERITY_RANK, worst
 from console.tui.text import gauge, num, safe, severity, sparkline
 
 UNATTRIBUTED = "__unattributed__"
@@ -73,7 +73,7 @@ def row_cells(row: ServiceRow, keys: list[str], sev: str | None, rules: list[str
     over = (row.server_connections is not None
             and row.server_connections > row.allocated_max * row.replicas)
     values = {
-        "name": safe(row.name, "bold" if sev == "critical" else ""),
+        "name": safe(row.name, "bold" if sev == Severity.CRITICAL else ""),
         "tier": safe(row.tier or "—", "dim"),
         "replicas": _right(Text(str(row.replicas),
                                 style="bold" if row.replicas_source == "metrics" else "dim")),
@@ -136,7 +136,7 @@ class ServicesTable(DataTable):
         for f in a.findings:
             if f.service:
                 by_service.setdefault(f.service, []).append(f)
-        sev_rank = {name: SEVERITY_RANK[worst(fs)] for name, fs in by_service.items()}
+        sev_rank = {name: max(f.severity.rank for f in fs) for name, fs in by_service.items()}
         rows = [r for r in a.services if self.filter_text.lower() in r.name.lower()]
         rows.sort(key=lambda r: SORTS[self.sort_index][1](r, sev_rank))
         wanted = [r.name for r in rows] + [UNATTRIBUTED]
@@ -169,7 +169,7 @@ class ServicesTable(DataTable):
         if "tier" in values:
             values["tier"] = safe(apps, "dim")
         if u.server_connections:
-            unknown = [f for f in a.findings if f.rule == "unknown-application"]
+            unknown = [f for f in a.findings if f.rule == RuleId.UNKNOWN_APPLICATION]
             values["flags"] = _flags(worst(unknown), [f.rule for f in unknown])
         return [values[k] for k in self.keys]
 

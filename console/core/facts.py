@@ -1,0 +1,155 @@
+"""Snapshot + allocation → the plain facts the rules and the views read: the budget, one row per
+service (pool gauges beside server sessions), the unattributed sessions. Pure."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.core import budget as budget_mod
+from console.core.allocation import Allocation
+from console.core.snapshot import Backend, PoolInstance, Snapshot
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    name: str
+    tier: str | None
+    allocation_source: str        # allocation | library-default | observed
+    allocated_max: int
+    allocated_min: int
+    replicas: int
+    replicas_source: str
+    pool_size: float | None
+    pool_idle: float | None
+    pool_max_reported: float | None
+    in_use: float | None
+    fill_pct: float | None
+    busy_pct: float | None
+    server_connections: int | None
+    states: dict[str, int]
+    instances: tuple[PoolInstance, ...] = ()
+
+    @property
+    def allocated(self) -> int:
+        return self.allocated_max * self.replicas
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "tier": self.tier, "allocation_source": self.allocation_source,
+            "allocated_max": self.allocated_max, "allocated_min": self.allocated_min,
+            "replicas": self.replicas, "replicas_source": self.replicas_source,
+            "pool_size": _num(self.pool_size), "pool_idle": _num(self.pool_idle),
+            "pool_max_reported": _num(self.pool_max_reported), "in_use": _num(self.in_use),
+            "fill_pct": self.fill_pct, "busy_pct": self.busy_pct,
+            "server_connections": self.server_connections, "states": dict(self.states),
+            "instances": len(self.instances),
+        }
+
+
+@dataclass(frozen=True)
+class Unattributed:
+    server_connections: int | None
+    applications: tuple[str, ...]
+    states: dict[str, int] = field(default_factory=dict)
+    by_application: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Facts:
+    snapshot: Snapshot
+    allocation: Allocation
+    budget: budget_mod.Budget
+    services: tuple[ServiceRow, ...]
+    unattributed: Unattributed
+    client_backends: int | None
+    by_state: dict[str, int]
+
+    def service(self, name: str) -> ServiceRow:
+        for row in self.services:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def backends_of(self, name: str | None) -> tuple[Backend, ...]:
+        """Backends of service `name`; None for the unattributed ones."""
+        return tuple(b for b in self.snapshot.backends
+                     if self.allocation.service_for_application(b.application_name) == name)
+
+
+def _num(x: float | None) -> float | int | None:
+    if x is None:
+        return None
+    return int(x) if float(x).is_integer() else round(x, 2)
+
+
+def _pct(part: float | None, whole: float | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return round(100.0 * part / whole, 1)
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def slots_for(snapshot: Snapshot, allocation: Allocation) -> budget_mod.Slots:
+    """The server's own slots when it answered (live values win), else the allocation's."""
+    server = snapshot.server
+    if server is None:
+        return budget_mod.slots_of(allocation)
+    return budget_mod.Slots(server.max_connections, server.superuser_reserved_connections,
+                            server.reserved_connections)
+
+
+def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
+    pools_by_service: dict[str, list[PoolInstance]] = defaultdict(list)
+    for pool in snapshot.pools:
+        pools_by_service[pool.service].append(pool)
+    live_replicas = {name: len(p) for name, p in pools_by_service.items()}
+    budget = budget_mod.compute(allocation, slots_for(snapshot, allocation), live_replicas)
+
+    have_activity = snapshot.server is not None
+    states_by_service: dict[str | None, Counter[str]] = defaultdict(Counter)
+    unattributed_apps: Counter[str] = Counter()
+    by_state: Counter[str] = Counter()
+    for row in snapshot.activity:
+        service = allocation.service_for_application(row.application_name)
+        states_by_service[service][row.state] += row.count
+        by_state[row.state] += row.count
+        if service is None:
+            unattributed_apps[row.application_name] += row.count
+
+    rows = []
+    for sb in budget.services:
+        instances = tuple(pools_by_service.get(sb.name, ()))
+        size = _sum(p.size for p in instances)
+        idle = _sum(p.idle for p in instances)
+        reported = [p.max for p in instances if p.max is not None]
+        max_total = sum(reported) if reported else None
+        in_use = None if size is None or idle is None else size - idle
+        denominator = max_total if max_total else (sb.allocated if instances else None)
+        states = states_by_service.get(sb.name, Counter())
+        rows.append(ServiceRow(
+            name=sb.name, tier=sb.tier, allocation_source=sb.allocation_source,
+            allocated_max=sb.max_connections, allocated_min=sb.min_connections,
+            replicas=sb.replicas, replicas_source=sb.replicas_source,
+            pool_size=size, pool_idle=idle,
+            pool_max_reported=max(reported) if reported else None, in_use=in_use,
+            fill_pct=_pct(size, denominator), busy_pct=_pct(in_use, denominator),
+            server_connections=sum(states.values()) if have_activity else None,
+            states=dict(sorted(states.items())), instances=instances))
+    unattributed = Unattributed(
+        server_connections=sum(unattributed_apps.values()) if have_activity else None,
+        applications=tuple(sorted(unattributed_apps)),
+        states=dict(sorted(states_by_service.get(None, Counter()).items())),
+        by_application=dict(unattributed_apps.most_common()))
+    client_backends = (sum(by_state.values()) + snapshot.self_connections) if have_activity else None
+    if have_activity and snapshot.self_connections:
+        by_state["active"] += snapshot.self_connections
+    return Facts(snapshot=snapshot, allocation=allocation, budget=budget, services=tuple(rows),
+                 unattributed=unattributed, client_backends=client_backends,
+                 by_state=dict(sorted(by_state.items())))

@@ -1,0 +1,60 @@
+"""The inspected PostgreSQL as configured — a DSN, or the libpq environment — described for
+people (header, logs) and masked wherever text about it is shown: one object for both."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+# The libpq variables that name a server (PGPASSWORD is a secret: never kept here).
+LIBPQ_NAMES = ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
+
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+
+
+def mask_password(text: str, dsn: str | None = None, secrets: tuple[str, ...] = ()) -> str:
+    """text with any password (URL userinfo, password=..., the DSN's own) and every other
+    configured secret (header values, tokens) replaced by ***."""
+    text = _PASSWORD_IN_URL.sub(r"\1***\3", text)
+    text = _PASSWORD_KV.sub(r"\1***", text)
+    m = _PASSWORD_IN_URL.search(dsn) if dsn else None
+    hidden = [m.group(2)] if m else []
+    for value in hidden + [s for s in secrets if s]:
+        if len(value) >= 3 and value != "***":
+            text = text.replace(value, "***")
+    return text
+
+
+@dataclass(frozen=True)
+class Target:
+    dsn: str | None
+    pg_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.dsn) or bool(self.pg_env)
+
+    def mask(self, text: str) -> str:
+        return mask_password(text, self.dsn)
+
+    def describe(self) -> str:
+        """user@host:port/db, never the password."""
+        if self.dsn and "://" in self.dsn:
+            u = urlsplit(self.dsn)
+            try:
+                port = f":{u.port}" if u.port else ""
+            except ValueError:
+                port = ""
+            user = f"{u.username}@" if u.username else ""
+            return f"{user}{u.hostname or 'localhost'}{port}{u.path or ''}"
+        if self.dsn:
+            return self.mask(self.dsn)
+        if self.pg_env:
+            env = self.pg_env
+            db = f"/{env['PGDATABASE']}" if env.get("PGDATABASE") else ""
+            return (f"{env.get('PGUSER', '')}@{env.get('PGHOST', 'localhost')}:"
+                    f"{env.get('PGPORT', '5432')}{db}")
+        return "no PostgreSQL configured"
