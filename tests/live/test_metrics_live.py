@@ -84,7 +84,7 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         e = exporters("events-service", 3, 1, 5)
         prom.set_targets([e.url])
         await asyncio.to_thread(wait_for_series, prom.url, "db_pool_max", 1)
-        settings = Settings(dsn=pg1.dsn, postgres_configured=True, prometheus_url=prom.url,
+        settings = Settings(dsn=pg1.dsn, prometheus_url=prom.url,
                             prometheus_timeout_s=1)
         collector = Collector(settings, load_allocation(ALLOCATION))
         snap = await collector.collect()

@@ -161,7 +161,7 @@ async def test_two_statements_per_refresh_whatever_the_number_of_backends():
 
 
 async def test_postgres_restart_is_survived(pg1):
-    settings = Settings(dsn=pg1.dsn, postgres_configured=True, connect_timeout_s=2)
+    settings = Settings(dsn=pg1.dsn, connect_timeout_s=2)
     collector = Collector(settings, load_allocation(ALLOCATION))
     try:
         snap = await collector.collect()

@@ -56,3 +56,25 @@ class HangingFeed:
 
     async def signal_backend(self, pid, terminate):
         return False
+
+
+async def settled(pilot) -> None:
+    """Every worker the app started has finished, and the messages they posted are handled:
+    waits on the workers themselves, never on time."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def until(pilot, condition, what: str) -> None:
+    """Let the app's event loop run until `condition` holds. For states reached by the loop
+    alone (a worker pushing a dialog): it counts loop turns, which do not depend on load."""
+    for _ in range(200):
+        if condition():
+            return
+        await pilot.pause()
+    raise AssertionError(f"never reached: {what}")
+
+
+def row_of(app, key: str) -> int:
+    from console.tui.widgets.services_table import ServicesTable
+    return app.screen.query_one(ServicesTable).row_keys.index(key)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from console.core import export
 from console.core.snapshot import ActivityCount, Backend
@@ -17,7 +16,7 @@ from console.tui.screens.export_dialog import ExportDialog
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.whatif import WhatIfScreen
 from console.tui.widgets.services_table import ServicesTable
-from tests.tui.conftest import HangingFeed, build_app
+from tests.tui.conftest import HangingFeed, build_app, row_of, settled, until
 
 
 def table(app) -> ServicesTable:
@@ -31,7 +30,7 @@ async def test_dashboard_shows_every_service_and_the_findings():
         assert isinstance(app.screen, DashboardScreen)
         t = table(app)
         assert t.row_count == 13                     # 12 services + unattributed
-        assert t._rows[-1] == "__unattributed__"
+        assert t.row_keys[-1] == "__unattributed__"
         findings = app.screen.query_one("#findings")
         assert findings.row_count == len(app.assessment.findings) > 5
 
@@ -42,16 +41,16 @@ async def test_filter_and_sort():
         await pilot.pause()
         await pilot.press("slash", "f", "e", "e", "d")
         await pilot.pause()
-        assert table(app)._rows == ["feed-service", "__unattributed__"]
+        assert table(app).row_keys == ("feed-service", "__unattributed__")
         await pilot.press("escape")
         await pilot.pause()
         assert table(app).row_count == 13
-        first = table(app)._rows[0]
+        first = table(app).row_keys[0]
         await pilot.press("s")                        # by findings: critical first
         await pilot.pause()
         assert table(app).sort_name == "findings"
-        assert table(app)._rows[0] != first
-        assert table(app)._rows[0] in ("user-service", "feed-service", "messaging-service")
+        assert table(app).row_keys[0] != first
+        assert table(app).row_keys[0] in ("user-service", "feed-service", "messaging-service")
 
 
 async def test_pause_refresh_and_coalescing():
@@ -73,28 +72,20 @@ async def test_pause_refresh_and_coalescing():
 
 
 async def test_a_hanging_source_never_delays_keys():
+    """Keys are handled while the source has not answered and never will: nothing waits on it.
+    (How fast is a benchmark's business: bench/console_soak.py, not a timed test.)"""
     feed = HangingFeed()
     app = build_app(feed=feed)
-    handled: list[float] = []
-    toggle = app.action_toggle_pause
-
-    def timed_toggle() -> None:
-        handled.append(time.perf_counter())
-        toggle()
-
-    app.action_toggle_pause = timed_toggle
     async with app.run_test() as pilot:
         await pilot.pause()
         assert feed.calls == 1 and app.collecting
         for _ in range(5):
             app.tick()                                # refreshes pile up: they coalesce
         assert feed.calls == 1 and app.coalesced_ticks == 5
-        latencies = []
-        for _ in range(10):
-            t0 = time.perf_counter()
+        for i in range(10):
             await pilot.press("space")
-            latencies.append(handled[-1] - t0)
-        assert max(latencies) < 0.05, latencies       # key → handler, with the source hung
+            assert app.paused == (i % 2 == 0)         # handled, the source still hung
+        assert not feed.never.is_set() and app.collecting
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
@@ -129,7 +120,8 @@ async def test_hostile_strings_render_literally():
         await pilot.pause()
         findings = [f.message for f in app.assessment.findings if f.rule == "unknown-application"]
         assert "[@click=app.quit]" in findings[0]
-        await pilot.press(*["down"] * 12, "enter")      # the unattributed detail
+        table(app).move_cursor(row=row_of(app, "__unattributed__"))
+        await pilot.press("enter")                      # the unattributed detail
         await pilot.pause()
         assert isinstance(app.screen, ServiceDetailScreen) and app.screen.service is None
         screen_text = app.export_screenshot()
@@ -213,13 +205,16 @@ async def test_whatif_export_writes_exactly_the_edits(tmp_path):
     app = build_app([incident_snapshot()])
     out = tmp_path / "ov"
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause()
+        await settled(pilot)
         await pilot.press("w", "down", "minus", "minus")           # user-service 12 → 10
         await pilot.press("down", "enter")                          # content-service form
         await pilot.press("tab", "ctrl+u", "2", "tab", "tab", "tab", "ctrl+u")
         await pilot.press(*"900", "enter")                          # min 2, acquire 900
         await pilot.pause()
         assert app.whatif.value(app.whatif.current, "content-service", "min") == 2
+        # The incident fleet runs auth-service ×3 live: the edited budget is over, so writing
+        # it must ask first (pinned: the test knows which path it takes).
+        assert app.whatif.budget_after().overcommitted
         await pilot.press("e")
         assert isinstance(app.screen, ExportDialog)
         inp = app.screen.query_one("#out")
@@ -228,10 +223,11 @@ async def test_whatif_export_writes_exactly_the_edits(tmp_path):
         preview = str(app.screen.query_one("#preview").render())
         assert "user-service.env" in preview and "DB_MAX_CONNECTIONS=10" in preview
         await pilot.press("enter")
-        await pilot.pause()
-        if isinstance(app.screen, ConfirmScreen):                   # overcommitted: confirm
-            await pilot.press("y")
-            await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the overcommit question")
+        assert "overcommitted" in app.screen.question.plain
+        await pilot.press("y")
+        await settled(pilot)                                        # the write worker is done
+        assert not isinstance(app.screen, ExportDialog)
         assert not app.whatif.dirty
     files = {p.name: export.parse_env(p.read_text()) for p in out.iterdir()}
     assert files == {
@@ -249,8 +245,7 @@ async def test_suggest_from_history_is_undoable_one_by_one():
         from console.tui.screens.suggest_dialog import SuggestDialog
         assert isinstance(app.screen, SuggestDialog)
         await pilot.press("enter")                  # this session's history, margin 25 %
-        await pilot.pause()
-        await pilot.pause()
+        await settled(pilot)
         w = app.whatif
         n = len(w.edits)
         assert n > 0
@@ -259,14 +254,23 @@ async def test_suggest_from_history_is_undoable_one_by_one():
         assert len(w.edits) == n - 1
 
 
-async def test_command_palette_opens():
+async def test_palette_commands_are_novapools_and_quit_is_guarded():
+    from console.tui.screens.whatif import WhatIfScreen
     app = build_app()
     async with app.run_test() as pilot:
+        await settled(pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Help", "Pause / resume", "Refresh now", "What-if editor",
+                "Export overrides", "Quit"} <= set(commands)
+        commands["What-if editor"].callback()
         await pilot.pause()
-        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, WhatIfScreen)
+        await pilot.press("plus", "escape")
+        await app.run_action("quit")                  # the palette's Quit: same guard as q
         await pilot.pause()
-        from textual.command import CommandPalette
-        assert isinstance(app.screen, CommandPalette)
+        assert isinstance(app.screen, ConfirmScreen) and app.is_running
+        assert "1 what-if edit" in app.screen.question.plain
+        await pilot.press("n")
 
 
 async def test_cursor_and_edits_survive_refreshes_and_a_dropped_source():
@@ -346,7 +350,7 @@ async def test_backend_cursor_follows_the_pid_across_refreshes():
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         app.screen.query_one(ServicesTable).move_cursor(
-            row=table(app)._rows.index("user-service"))
+            row=table(app).row_keys.index("user-service"))
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("down")                    # the second user-service backend

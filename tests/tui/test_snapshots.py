@@ -4,7 +4,8 @@ import pytest
 
 from console.core.snapshot import UNREACHABLE, SourceStatus
 from console.demo.sample import incident_snapshot
-from tests.tui.conftest import build_app
+from console.tui.widgets.services_table import UNATTRIBUTED, ServicesTable
+from tests.tui.conftest import build_app, row_of
 
 SIZES = [(80, 24), (160, 48)]
 ids = [f"{w}x{h}" for w, h in SIZES]
@@ -34,7 +35,13 @@ class TestScreens:
         assert snap_compare(build_app(), press=["enter"], terminal_size=size)
 
     def test_unattributed_detail(self, snap_compare, size):
-        assert snap_compare(build_app(), press=["down"] * 12 + ["enter"], terminal_size=size)
+        async def open_unattributed(pilot):
+            await pilot.pause()
+            pilot.app.screen.query_one(ServicesTable).move_cursor(
+                row=row_of(pilot.app, UNATTRIBUTED))
+            await pilot.press("enter")
+
+        assert snap_compare(build_app(), run_before=open_unattributed, terminal_size=size)
 
     def test_help(self, snap_compare, size):
         assert snap_compare(build_app(), press=["question_mark"], terminal_size=size)

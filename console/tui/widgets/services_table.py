@@ -112,7 +112,12 @@ class ServicesTable(DataTable):
         self.keys: list[str] = []
         self.filter_text = ""
         self.sort_index = 0
-        self._rows: list[str] = []
+        self._row_keys: list[str] = []
+
+    @property
+    def row_keys(self) -> tuple[str, ...]:
+        """The rows shown, in order: service names, then UNATTRIBUTED."""
+        return tuple(self._row_keys)
 
     @property
     def sort_name(self) -> str:
@@ -124,7 +129,7 @@ class ServicesTable(DataTable):
             return
         self.keys = keys
         self.clear(columns=True)
-        self._rows = []
+        self._row_keys = []
         for c in COLUMNS:
             if c.key in keys:
                 self.add_column(_right(c.label) if c.right else Text(c.label), key=c.key,
@@ -146,12 +151,12 @@ class ServicesTable(DataTable):
             content[r.name] = row_cells(r, self.keys, worst(fs), [f.rule for f in fs], history,
                                         threshold)
         content[UNATTRIBUTED] = self._unattributed(a)
-        if wanted != self._rows:
+        if wanted != self._row_keys:
             selected = self.selected_key()
             self.clear()
             for key in wanted:
                 self.add_row(*content[key], key=key)
-            self._rows = wanted
+            self._row_keys = wanted
             if selected in wanted:
                 self.move_cursor(row=wanted.index(selected), animate=False)
             return
@@ -175,9 +180,9 @@ class ServicesTable(DataTable):
 
     def selected_key(self) -> str | None:
         """The row under the cursor: a service name, or UNATTRIBUTED."""
-        if not self._rows or self.cursor_row >= len(self._rows):
+        if not self._row_keys or self.cursor_row >= len(self._row_keys):
             return None
-        return self._rows[self.cursor_row]
+        return self._row_keys[self.cursor_row]
 
     def selected_service(self) -> str | None:
         key = self.selected_key()
