@@ -31,8 +31,9 @@ def rss_mb(pid: int) -> float:
 
 
 def pane() -> str:
-    return subprocess.run(["tmux", "capture-pane", "-p", "-t", "soak"], capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        ["tmux", "capture-pane", "-p", "-t", "soak"], capture_output=True, text=True
+    ).stdout
 
 
 def main() -> None:
@@ -41,8 +42,13 @@ def main() -> None:
     args = p.parse_args()
     if not shutil.which("tmux"):
         sys.exit("needs tmux")
-    fleet = subprocess.Popen([NOVAPOOL, "demo", "--no-tui"], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
+    fleet = subprocess.Popen(
+        [NOVAPOOL, "demo", "--no-tui"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     env = {}
     while len(env) < 2:
         line = fleet.stdout.readline().strip()
@@ -52,19 +58,38 @@ def main() -> None:
     cmd = f"{NOVAPOOL} --refresh 1 --dsn {env['DATABASE_URL']} --prometheus {env['PROMETHEUS_URL']}"
     try:
         t0 = time.monotonic()
-        subprocess.run(["tmux", "new-session", "-d", "-s", "soak", "-x", "160", "-y", "48",
-                        f"cd {ROOT} && {cmd}"], check=True)
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                "soak",
+                "-x",
+                "160",
+                "-y",
+                "48",
+                f"cd {ROOT} && {cmd}",
+            ],
+            check=True,
+        )
         while "PostgreSQL" not in pane():
             time.sleep(0.02)
         first = time.monotonic() - t0
         while "auth-service" not in pane() or "%" not in pane():
             time.sleep(0.02)
         with_gauges = time.monotonic() - t0
-        pid = next(int(x) for x in subprocess.run(
-            ["pgrep", "-f", "novapool --refresh 1"], capture_output=True, text=True).stdout.split()
-            if "python" in os.readlink(f"/proc/{x}/exe"))
-        print(f"launch → first frame with server data: {first:.2f} s; "
-              f"with pool gauges: {with_gauges:.2f} s")
+        pid = next(
+            int(x)
+            for x in subprocess.run(
+                ["pgrep", "-f", "novapool --refresh 1"], capture_output=True, text=True
+            ).stdout.split()
+            if "python" in os.readlink(f"/proc/{x}/exe")
+        )
+        print(
+            f"launch → first frame with server data: {first:.2f} s; "
+            f"with pool gauges: {with_gauges:.2f} s"
+        )
         c0, w0 = cpu_seconds(pid), time.monotonic()
         samples = []
         end = w0 + args.minutes * 60
@@ -74,8 +99,10 @@ def main() -> None:
             t, c, r = samples[-1]
             print(f"  {t:5.0f} s  cpu {100 * c / t:5.1f} %  rss {r:6.1f} MB", flush=True)
         t, c, r = samples[-1]
-        print(f"over {t / 60:.1f} min at 1 s refresh: mean CPU {100 * c / t:.1f} % of one core, "
-              f"RSS {samples[0][2]:.0f} → {r:.0f} MB")
+        print(
+            f"over {t / 60:.1f} min at 1 s refresh: mean CPU {100 * c / t:.1f} % of one core, "
+            f"RSS {samples[0][2]:.0f} → {r:.0f} MB"
+        )
     finally:
         subprocess.run(["tmux", "send-keys", "-t", "soak", "q"])
         time.sleep(2)

@@ -40,8 +40,10 @@ def server_statements(log: str) -> list[float]:
 
 
 async def bench_postgres(n_backends: int, refreshes: int) -> None:
-    pg = LocalPostgres(max_connections=n_backends + 20, extra={
-        "log_min_duration_statement": "0", "log_line_prefix": "%a|"}).start()
+    pg = LocalPostgres(
+        max_connections=n_backends + 20,
+        extra={"log_min_duration_statement": "0", "log_line_prefix": "%a|"},
+    ).start()
     services = load_allocation("config/allocation.yaml").names()
     conns = []
     try:
@@ -60,7 +62,7 @@ async def bench_postgres(n_backends: int, refreshes: int) -> None:
         print(f"opened {len(conns)} client backends in {time.perf_counter() - t0:.1f} s")
         src = PostgresSource(pg.dsn)
         await src.connect()
-        await src.read()                              # warm
+        await src.read()  # warm
         await asyncio.sleep(0.5)
         before = len(server_statements(pg.log_tail(10**7)))
         latencies, rows = [], []
@@ -74,10 +76,14 @@ async def bench_postgres(n_backends: int, refreshes: int) -> None:
         print(f"PostgreSQL, {n_backends} client backends, {refreshes} refreshes:")
         print(f"  statements per refresh (server log): {per:g}")
         print(f"  server time per refresh: median {statistics.median(_pairs(durations)):.2f} ms")
-        print(f"  client latency per refresh: median {statistics.median(latencies):.1f} ms, "
-              f"max {max(latencies):.1f} ms")
-        print(f"  rows returned per refresh: {statistics.median(rows):g} "
-              f"(activity groups + at most {src.backend_rows} backends)")
+        print(
+            f"  client latency per refresh: median {statistics.median(latencies):.1f} ms, "
+            f"max {max(latencies):.1f} ms"
+        )
+        print(
+            f"  rows returned per refresh: {statistics.median(rows):g} "
+            f"(activity groups + at most {src.backend_rows} backends)"
+        )
         await src.close()
     finally:
         for c in conns:
@@ -95,8 +101,10 @@ def bench_prometheus(n_exporters: int, refreshes: int) -> None:
         print("no prometheus binary: skipping the Prometheus part")
         return
     services = load_allocation("config/allocation.yaml").names()
-    exporters = [PoolExporter(services[i % len(services)], lambda: PoolGauges(4, 1, 12)).start()
-                 for i in range(n_exporters)]
+    exporters = [
+        PoolExporter(services[i % len(services)], lambda: PoolGauges(4, 1, 12)).start()
+        for i in range(n_exporters)
+    ]
     prom = LocalPrometheus(scrape_interval_s=1).start([e.url for e in exporters])
     try:
         deadline = time.monotonic() + 60
@@ -113,10 +121,14 @@ def bench_prometheus(n_exporters: int, refreshes: int) -> None:
             r = src.read()
             lat.append(r.latency_ms)
             reqs.append(r.requests)
-        print(f"Prometheus, {n_exporters} pool instances of {len(services)} services, "
-              f"{refreshes} refreshes:")
+        print(
+            f"Prometheus, {n_exporters} pool instances of {len(services)} services, "
+            f"{refreshes} refreshes:"
+        )
         print(f"  requests per refresh: {statistics.median(reqs):g}")
-        print(f"  latency per refresh: median {statistics.median(lat):.1f} ms, max {max(lat):.1f} ms")
+        print(
+            f"  latency per refresh: median {statistics.median(lat):.1f} ms, max {max(lat):.1f} ms"
+        )
     finally:
         prom.stop()
         for e in exporters:

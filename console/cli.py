@@ -29,10 +29,10 @@ COMMANDS = ("tui", "check", "audit", "export", "init", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
-    usage_exit = errors.EXIT_USAGE   # bad usage is 64, as sysexits(3) EX_USAGE
+    usage_exit = errors.EXIT_USAGE  # bad usage is 64, as sysexits(3) EX_USAGE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, allow_abbrev=False, **kwargs)   # `--al` is not `--all`
+        super().__init__(*args, allow_abbrev=False, **kwargs)  # `--al` is not `--all`
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -56,14 +56,27 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
     s = argparse.SUPPRESS
     g.add_argument("--config", metavar="PATH", default=s, help="settings file")
     g.add_argument("--allocation", metavar="PATH", default=s, help="allocation file")
-    g.add_argument("--dsn", metavar="DSN", default=s,
-                   help="PostgreSQL to inspect (default $DATABASE_URL, else PG* env)")
+    g.add_argument(
+        "--dsn",
+        metavar="DSN",
+        default=s,
+        help="PostgreSQL to inspect (default $DATABASE_URL, else PG* env)",
+    )
     g.add_argument("--prometheus", metavar="URL", default=s, help="Prometheus URL")
-    g.add_argument("--scrape", metavar="URL", action="append", default=s,
-                   help="exporter /metrics URL (repeatable)")
+    g.add_argument(
+        "--scrape",
+        metavar="URL",
+        action="append",
+        default=s,
+        help="exporter /metrics URL (repeatable)",
+    )
     g.add_argument("--refresh", metavar="SECONDS", type=_positive_float, default=s)
-    g.add_argument("--allow-signal", action="store_true", default=s,
-                   help="allow cancel/terminate of backends in the console (asks first)")
+    g.add_argument(
+        "--allow-signal",
+        action="store_true",
+        default=s,
+        help="allow cancel/terminate of backends in the console (asks first)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,49 +89,95 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(p)
 
     p = sub.add_parser("check", help="one collection; exit 0 OK, 1 warning, 2 critical, 3 unknown")
-    p.usage_exit = errors.EXIT_UNKNOWN   # a monitoring plugin never answers 64: it is UNKNOWN
+    p.usage_exit = errors.EXIT_UNKNOWN  # a monitoring plugin never answers 64: it is UNKNOWN
     _global_options(p)
     p.add_argument("--json", action="store_true", help="the contract's JSON document")
 
     p = sub.add_parser("audit", help="the written audit of the allocation (and live state)")
     _global_options(p)
     p.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    p.add_argument("--offline", action="store_true",
-                   help="use the allocation file's cluster values; contact no server")
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="use the allocation file's cluster values; contact no server",
+    )
 
     p = sub.add_parser("export", help="write env-override files for the deployment")
     _global_options(p)
-    p.add_argument("--set", dest="edits", action="append", default=[], metavar="SERVICE.FIELD=VALUE",
-                   help="a what-if edit: max, min, replicas, connect_timeout, acquire_timeout, "
-                        "idle_timeout, max_lifetime; or cluster.max_connections")
+    p.add_argument(
+        "--set",
+        dest="edits",
+        action="append",
+        default=[],
+        metavar="SERVICE.FIELD=VALUE",
+        help="a what-if edit: max, min, replicas, connect_timeout, acquire_timeout, "
+        "idle_timeout, max_lifetime; or cluster.max_connections",
+    )
     p.add_argument("--format", choices=("env", "yaml", "configmap"), default="env")
-    p.add_argument("--out", metavar="PATH", default="overrides",
-                   help="directory (env) or file/directory (yaml, configmap); '-' for stdout")
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        default="overrides",
+        help="directory (env) or file/directory (yaml, configmap); '-' for stdout",
+    )
     p.add_argument("--all", action="store_true", help="every key of every service")
     p.add_argument("--force", action="store_true", help="overwrite files that differ")
-    p.add_argument("--allow-overcommit", action="store_true",
-                   help="write even if the edited allocation is over budget")
+    p.add_argument(
+        "--allow-overcommit",
+        action="store_true",
+        help="write even if the edited allocation is over budget",
+    )
 
-    p = sub.add_parser("init", help="write an allocation file from what the sources show "
-                                    "(or the built-in example), ready to edit")
+    p = sub.add_parser(
+        "init",
+        help="write an allocation file from what the sources show "
+        "(or the built-in example), ready to edit",
+    )
     _global_options(p)
-    p.add_argument("--out", metavar="PATH", default="config/allocation.yaml",
-                   help="where to write it ('-' for stdout; default ./config/allocation.yaml)")
-    p.add_argument("--example", action="store_true",
-                   help="write the built-in example (the seed fleet) even if sources answer")
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        default="config/allocation.yaml",
+        help="where to write it ('-' for stdout; default ./config/allocation.yaml)",
+    )
+    p.add_argument(
+        "--example",
+        action="store_true",
+        help="write the built-in example (the seed fleet) even if sources answer",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing, different file")
 
-    p = sub.add_parser("demo", help="a throwaway PostgreSQL and a simulated fleet, then the console")
-    p.add_argument("--services", type=int, default=None, metavar="N",
-                   help="how many of the allocation's services to simulate (default all)")
-    p.add_argument("--replicas", type=int, default=None, metavar="N",
-                   help="replicas of every service (default: the scenario's)")
+    p = sub.add_parser(
+        "demo", help="a throwaway PostgreSQL and a simulated fleet, then the console"
+    )
+    p.add_argument(
+        "--services",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many of the allocation's services to simulate (default all)",
+    )
+    p.add_argument(
+        "--replicas",
+        type=int,
+        default=None,
+        metavar="N",
+        help="replicas of every service (default: the scenario's)",
+    )
     p.add_argument("--scenario", default="incident", help="incident (default) | calm")
     p.add_argument("--no-tui", action="store_true", help="run only the fleet; print DSN and URLs")
-    p.add_argument("--allocation", metavar="PATH", default=argparse.SUPPRESS,
-                   help="allocation to simulate (default: the built-in seed fleet)")
-    p.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
-                   help="settings file (thresholds, refresh); the demo's sources win")
+    p.add_argument(
+        "--allocation",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="allocation to simulate (default: the built-in seed fleet)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="settings file (thresholds, refresh); the demo's sources win",
+    )
     return parser
 
 
@@ -137,9 +196,11 @@ def load_allocation(settings: Settings, *, offline: bool = False) -> Allocation:
     if settings.allocation_path:
         return allocation_mod.load(settings.allocation_path)
     if offline:
-        print(f"novapool: no allocation file (looked for {', '.join(settings.allocation_searched)}"
-              "); auditing the built-in example fleet. `novapool init` writes one.",
-              file=sys.stderr)
+        print(
+            f"novapool: no allocation file (looked for {', '.join(settings.allocation_searched)}"
+            "); auditing the built-in example fleet. `novapool init` writes one.",
+            file=sys.stderr,
+        )
         return allocation_mod.load(example_allocation_path())
     return observe.observer()
 
@@ -155,18 +216,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "demo":
             from console.demo.run import run_demo
+
             try:
                 return run_demo(args)
-            except RuntimeError as exc:      # a server that would not start: say why
+            except RuntimeError as exc:  # a server that would not start: say why
                 print(f"novapool demo: {exc}", file=sys.stderr)
                 return 1
         settings = load_settings(args)
         if command == "init":
             return cmd_init(args, settings)
         if command == "export" and not settings.allocation_path:
-            raise InputError("no allocation file to export from (looked for "
-                             f"{', '.join(settings.allocation_searched)}); `novapool init` "
-                             "writes one", field="--allocation")
+            raise InputError(
+                "no allocation file to export from (looked for "
+                f"{', '.join(settings.allocation_searched)}); `novapool init` "
+                "writes one",
+                field="--allocation",
+            )
         offline = command == "audit" and (args.offline or not settings.sources_configured)
         allocation = load_allocation(settings, offline=offline)
         if command == "audit":
@@ -176,10 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         if command == "check":
             return cmd_check(args, settings, allocation)
         from console.tui.app import run_console
+
         return run_console(settings, allocation)
     except InputError as exc:
         print(f"novapool: {exc}", file=sys.stderr)
-        if command == "check":           # the contract: an invalid configuration is UNKNOWN
+        if command == "check":  # the contract: an invalid configuration is UNKNOWN
             if not getattr(args, "json", False):
                 print(f"NOVAPOOL UNKNOWN: invalid configuration: {exc}")
             return errors.EXIT_UNKNOWN
@@ -193,18 +259,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def _collect_once(settings: Settings, allocation: Allocation) -> Snapshot:
     from console.sources.collect import collect_once
+
     return asyncio.run(collect_once(settings, allocation))
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings, allocation: Allocation) -> int:
     from console.core import assessment, report
+
     if not settings.sources_configured:
         # A cron job that lost DATABASE_URL must not stay green.
         a = assessment.assess(Snapshot(taken_at=time.time()), allocation, settings.thresholds)
-        reason = ("no source configured: give --dsn (or $DATABASE_URL, PG* variables), "
-                  "--prometheus (or $PROMETHEUS_URL) or --scrape")
-        print(json.dumps(report.to_json(a) | {"error": reason}, indent=2) if args.json
-              else f"NOVAPOOL UNKNOWN: {reason}")
+        reason = (
+            "no source configured: give --dsn (or $DATABASE_URL, PG* variables), "
+            "--prometheus (or $PROMETHEUS_URL) or --scrape"
+        )
+        print(
+            json.dumps(report.to_json(a) | {"error": reason}, indent=2)
+            if args.json
+            else f"NOVAPOOL UNKNOWN: {reason}"
+        )
         return errors.EXIT_UNKNOWN
     snap = _collect_once(settings, allocation)
     a = assessment.assess(snap, allocation, settings.thresholds)
@@ -215,9 +288,11 @@ def cmd_check(args: argparse.Namespace, settings: Settings, allocation: Allocati
     return report.exit_code(a)
 
 
-def cmd_audit(args: argparse.Namespace, settings: Settings, allocation: Allocation,
-              offline: bool) -> int:
+def cmd_audit(
+    args: argparse.Namespace, settings: Settings, allocation: Allocation, offline: bool
+) -> int:
     from console.core import assessment, report
+
     snap = Snapshot(taken_at=time.time()) if offline else _collect_once(settings, allocation)
     a = assessment.assess(snap, allocation, settings.thresholds)
     if args.format == "json":
@@ -231,6 +306,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     """An allocation file from one collection (every service seen, at the size it reports),
     or the built-in example when nothing is configured or seen."""
     from console.core import assessment, export, scaffold
+
     text = None
     if settings.sources_configured and not args.example:
         snap = _collect_once(settings, observe.observer())
@@ -238,14 +314,24 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
         if observed.services:
             if snap.server is not None:
                 server = snap.server
-                observed = dataclasses.replace(observed, cluster=allocation_mod.ClusterConfig(
-                    server.max_connections, server.superuser_reserved_connections,
-                    server.reserved_connections))
-            text = scaffold.render(observed, f"from {len(observed.services)} service(s) seen on "
-                                             f"{settings.target.describe()} at {_now()}")
+                observed = dataclasses.replace(
+                    observed,
+                    cluster=allocation_mod.ClusterConfig(
+                        server.max_connections,
+                        server.superuser_reserved_connections,
+                        server.reserved_connections,
+                    ),
+                )
+            text = scaffold.render(
+                observed,
+                f"from {len(observed.services)} service(s) seen on "
+                f"{settings.target.describe()} at {_now()}",
+            )
         else:
-            print("novapool: the sources show no service yet; writing the built-in example",
-                  file=sys.stderr)
+            print(
+                "novapool: the sources show no service yet; writing the built-in example",
+                file=sys.stderr,
+            )
     if text is None:
         text = example_allocation_path().read_text(encoding="utf-8")
     if args.out == "-":
@@ -256,8 +342,10 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
         written = export.write({target: text}, force=args.force)
     except OSError as exc:
         raise errors.ExportRefused(f"cannot write {target}: {exc.strerror or exc}") from None
-    print(f"{written[0].action}: {target} — edit it, then run novapool (it is found there "
-          "from this directory; or pass --allocation / set $NOVAPOOL_ALLOCATION)")
+    print(
+        f"{written[0].action}: {target} — edit it, then run novapool (it is found there "
+        "from this directory; or pass --allocation / set $NOVAPOOL_ALLOCATION)"
+    )
     return 0
 
 
@@ -290,19 +378,25 @@ def apply_sets(allocation: Allocation, edits: list[str]) -> Allocation:
 
 def cmd_export(args: argparse.Namespace, settings: Settings, allocation: Allocation) -> int:
     from console.core import budget, export
+
     edited = apply_sets(allocation, args.edits)
     b = budget.compute(edited)
     if b.overcommitted and not args.allow_overcommit:
         raise errors.ExportRefused(
             f"the allocation is overcommitted: allocated {b.allocated} > available "
-            f"{b.available} (by {-b.headroom}); use --allow-overcommit to write it anyway")
+            f"{b.available} (by {-b.headroom}); use --allow-overcommit to write it anyway"
+        )
     the_plan = export.plan(allocation, edited, all_keys=args.all)
-    source = f"{allocation.path}" + (f" with {len(args.edits)} edit(s): {' '.join(args.edits)}"
-                                     if args.edits else "")
+    source = f"{allocation.path}" + (
+        f" with {len(args.edits)} edit(s): {' '.join(args.edits)}" if args.edits else ""
+    )
     files = export.render(the_plan, args.format, source, b)
     if not the_plan:
-        print("novapool: nothing to export: no key differs from the allocation file "
-              "(replica counts are not env keys; use --all to write every key)", file=sys.stderr)
+        print(
+            "novapool: nothing to export: no key differs from the allocation file "
+            "(replica counts are not env keys; use --all to write every key)",
+            file=sys.stderr,
+        )
         return 0
     if args.out == "-":
         for content in files.values():
@@ -311,11 +405,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings, allocation: Allocat
     targets = export.target_paths(files, Path(args.out), args.format)
     try:
         written = export.write(targets, force=args.force)
-    except OSError as exc:               # EX_CANTCREAT: the output cannot be created
+    except OSError as exc:  # EX_CANTCREAT: the output cannot be created
         raise errors.ExportRefused(f"cannot write {args.out}: {exc.strerror or exc}") from None
     for w in written:
-        keys = sum(len(v) for v in the_plan.values()) if args.format != "env" else \
-            len(the_plan[w.path.name.removesuffix(".env")])
+        keys = (
+            sum(len(v) for v in the_plan.values())
+            if args.format != "env"
+            else len(the_plan[w.path.name.removesuffix(".env")])
+        )
         print(f"{w.action}: {w.path} ({keys} key(s))")
     return 0
 

@@ -30,9 +30,14 @@ SHOTS = [
 
 
 async def shoot(name: str, size: tuple[int, int], keys: list[str]) -> None:
-    app = make_app(Settings(allow_signal=True), load_allocation(ROOT / "config/allocation.yaml"),
-                   ReplayFeed([incident_snapshot()]), target_label="app@db.internal:5432/postgres",
-                   clock=lambda: T0 + 1, live_refresh=False)
+    app = make_app(
+        Settings(allow_signal=True),
+        load_allocation(ROOT / "config/allocation.yaml"),
+        ReplayFeed([incident_snapshot()]),
+        target_label="app@db.internal:5432/postgres",
+        clock=lambda: T0 + 1,
+        live_refresh=False,
+    )
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         for key in keys:

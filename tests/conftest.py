@@ -14,8 +14,18 @@ ROOT = Path(__file__).resolve().parent.parent
 ALLOCATION = ROOT / "config" / "allocation.yaml"
 
 # Tests never read the developer's own settings or point at their servers.
-for var in ("NOVAPOOL_CONFIG", "NOVAPOOL_ALLOCATION", "DATABASE_URL", "PROMETHEUS_URL", "PGHOST",
-            "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGSERVICE"):
+for var in (
+    "NOVAPOOL_CONFIG",
+    "NOVAPOOL_ALLOCATION",
+    "DATABASE_URL",
+    "PROMETHEUS_URL",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGPASSWORD",
+    "PGSERVICE",
+):
     os.environ.pop(var, None)
 
 # Property tests: no deadline (a loaded machine is not a failure); in CI the same examples every
@@ -47,4 +57,5 @@ def isolated(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def shipped_allocation():
     from console.core import allocation
+
     return allocation.load(ALLOCATION)

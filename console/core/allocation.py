@@ -15,8 +15,12 @@ from typing import Any
 from console.core import yamlfile
 
 # The timeouts the db-pool library reads, in seconds, with the range an edit may take.
-TIMEOUT_FIELDS = ("connect_timeout_secs", "acquire_timeout_secs", "idle_timeout_secs",
-                  "max_lifetime_secs")
+TIMEOUT_FIELDS = (
+    "connect_timeout_secs",
+    "acquire_timeout_secs",
+    "idle_timeout_secs",
+    "max_lifetime_secs",
+)
 TIMEOUT_RANGE = (1, 7 * 24 * 3600)
 POOL_FIELDS = ("max_connections", "min_connections") + TIMEOUT_FIELDS
 
@@ -46,12 +50,18 @@ SERVICE_EDITS = (
     Editable("idle_timeout", "idle_timeout_secs", "idle timeout (s)", *TIMEOUT_RANGE),
     Editable("max_lifetime", "max_lifetime_secs", "max lifetime (s)", *TIMEOUT_RANGE),
 )
-CLUSTER_EDITS = (   # 262,143 is PostgreSQL's own ceiling
+CLUSTER_EDITS = (  # 262,143 is PostgreSQL's own ceiling
     Editable("max_connections", "max_connections", "max_connections", 1, 262_143),
-    Editable("superuser_reserved_connections", "superuser_reserved_connections",
-             "superuser_reserved_connections", 0, 262_143),
-    Editable("reserved_connections", "reserved_connections", "reserved_connections (16+)",
-             0, 262_143),
+    Editable(
+        "superuser_reserved_connections",
+        "superuser_reserved_connections",
+        "superuser_reserved_connections",
+        0,
+        262_143,
+    ),
+    Editable(
+        "reserved_connections", "reserved_connections", "reserved_connections (16+)", 0, 262_143
+    ),
 )
 CLUSTER_FIELDS = tuple(e.attr for e in CLUSTER_EDITS)
 # `--set SERVICE.FIELD=VALUE` names (the contract's) → Service attribute.
@@ -140,10 +150,17 @@ class Allocation:
 
     def effective(self, svc: Service) -> EffectivePool:
         d = self.defaults
-        values = {f: getattr(svc, f) if getattr(svc, f) is not None else getattr(d, f)
-                  for f in POOL_FIELDS + ("max_lifetime_jitter_secs",)}
-        source = ("observed" if self.observed
-                  else "allocation" if svc.max_connections is not None else "library-default")
+        values = {
+            f: getattr(svc, f) if getattr(svc, f) is not None else getattr(d, f)
+            for f in POOL_FIELDS + ("max_lifetime_jitter_secs",)
+        }
+        source = (
+            "observed"
+            if self.observed
+            else "allocation"
+            if svc.max_connections is not None
+            else "library-default"
+        )
         return EffectivePool(**values, source=source)
 
     def service_for_application(self, application_name: str) -> str | None:
@@ -154,7 +171,8 @@ class Allocation:
 
     def replace_service(self, new: Service) -> Allocation:
         return dataclasses.replace(
-            self, services=tuple(new if s.name == new.name else s for s in self.services))
+            self, services=tuple(new if s.name == new.name else s for s in self.services)
+        )
 
 
 class EditError(ValueError):
@@ -193,8 +211,9 @@ def validate_service(svc: Service, defaults: PoolDefaults) -> list[tuple[str, st
         mx = svc.max_connections if svc.max_connections is not None else defaults.max_connections
         mn = svc.min_connections if svc.min_connections is not None else defaults.min_connections
         if mn > mx:
-            problems.append(("min_connections",
-                             f"min_connections {mn} is greater than max_connections {mx}"))
+            problems.append(
+                ("min_connections", f"min_connections {mn} is greater than max_connections {mx}")
+            )
     return problems
 
 
@@ -204,8 +223,10 @@ def validate_cluster(cluster: ClusterConfig) -> list[tuple[str, str]]:
         reason = _check_int(getattr(cluster, name), minimum=lo, maximum=hi)
         if reason:
             problems.append((name, reason))
-    if not problems and (cluster.superuser_reserved_connections + cluster.reserved_connections
-                         >= cluster.max_connections):
+    if not problems and (
+        cluster.superuser_reserved_connections + cluster.reserved_connections
+        >= cluster.max_connections
+    ):
         problems.append(("max_connections", "reserved slots leave no connection for the pools"))
     return problems
 
@@ -221,7 +242,9 @@ def apply_edit(allocation: Allocation, target: str, field_name: str, value: int)
     """One what-if edit (`auth-service.max=16`, `cluster.max_connections=200`), validated."""
     if target == "cluster":
         if field_name not in CLUSTER_FIELDS:
-            raise EditError(f"unknown cluster field {field_name!r}; one of {', '.join(CLUSTER_FIELDS)}")
+            raise EditError(
+                f"unknown cluster field {field_name!r}; one of {', '.join(CLUSTER_FIELDS)}"
+            )
         cluster = dataclasses.replace(allocation.cluster, **{field_name: value})
         problems = validate_cluster(cluster)
         if problems:
@@ -268,8 +291,9 @@ def _mapping(doc: yamlfile.Document, value: Any, keypath: tuple) -> Mapping:
 def _unknown(doc: yamlfile.Document, value: Mapping, allowed: set[str], keypath: tuple) -> None:
     for key in value:
         if key not in allowed:
-            raise doc.error(keypath + (key,),
-                            f"unknown key; expected one of {', '.join(sorted(allowed))}")
+            raise doc.error(
+                keypath + (key,), f"unknown key; expected one of {', '.join(sorted(allowed))}"
+            )
 
 
 def from_document(doc: yamlfile.Document) -> Allocation:
@@ -310,28 +334,45 @@ def from_document(doc: yamlfile.Document) -> Allocation:
     for name, raw in services_raw.items():
         kp = ("services", name)
         if not SERVICE_NAME.fullmatch(name):
-            raise doc.error(kp, "a service name is letters, digits, '.', '_' and '-' "
-                                "(it becomes a file and ConfigMap name)")
+            raise doc.error(
+                kp,
+                "a service name is letters, digits, '.', '_' and '-' "
+                "(it becomes a file and ConfigMap name)",
+            )
         raw = _mapping(doc, raw, kp)
         _unknown(doc, raw, _SERVICE_KEYS, kp)
-        kwargs = {k: v for k, v in raw.items() if k in POOL_FIELDS or k in (
-            "replicas", "max_lifetime_jitter_secs")}
+        kwargs = {
+            k: v
+            for k, v in raw.items()
+            if k in POOL_FIELDS or k in ("replicas", "max_lifetime_jitter_secs")
+        }
         tier = raw.get("tier")
         if tier is not None and not isinstance(tier, str):
             raise doc.error(kp + ("tier",), "must be a string")
         match_names, prefix = _parse_match(doc, raw.get("match"), kp + ("match",))
-        svc = Service(name=str(name), tier=tier, match_application_names=match_names,
-                      match_prefix=prefix, **kwargs)
+        svc = Service(
+            name=str(name),
+            tier=tier,
+            match_application_names=match_names,
+            match_prefix=prefix,
+            **kwargs,
+        )
         for field_name, reason in validate_service(svc, defaults):
             raise doc.error(kp + (field_name,), reason)
         for app in svc.application_names():
             if app in seen_apps:
-                raise doc.error(kp, f"application_name {app!r} already matches "
-                                    f"service {seen_apps[app]!r}")
+                raise doc.error(
+                    kp, f"application_name {app!r} already matches service {seen_apps[app]!r}"
+                )
             seen_apps[app] = svc.name
         services.append(svc)
-    return Allocation(cluster=cluster, defaults=defaults, reserved=tuple(reserved),
-                      services=tuple(services), path=doc.path)
+    return Allocation(
+        cluster=cluster,
+        defaults=defaults,
+        reserved=tuple(reserved),
+        services=tuple(services),
+        path=doc.path,
+    )
 
 
 def _parse_match(doc, raw, kp) -> tuple[tuple[str, ...], str | None]:
@@ -348,4 +389,3 @@ def _parse_match(doc, raw, kp) -> tuple[tuple[str, ...], str | None]:
     if prefix is not None and (not isinstance(prefix, str) or not prefix):
         raise doc.error(kp + ("application_name_prefix",), "must be a non-empty string")
     return tuple(names), prefix
-

@@ -23,8 +23,9 @@ class Assessment(Facts):
     findings: tuple[Finding, ...]
 
 
-def assess(snapshot: Snapshot, allocation: Allocation,
-           thresholds: Thresholds | None = None) -> Assessment:
+def assess(
+    snapshot: Snapshot, allocation: Allocation, thresholds: Thresholds | None = None
+) -> Assessment:
     """allocation: the file's, or an observer's (`Allocation.observed`), which is filled from
     what this snapshot shows."""
     if allocation.observed:

@@ -27,8 +27,9 @@ class Slots:
 
     @property
     def available(self) -> int:
-        return (self.max_connections - self.superuser_reserved_connections
-                - self.reserved_connections)
+        return (
+            self.max_connections - self.superuser_reserved_connections - self.reserved_connections
+        )
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,8 @@ class ServiceBudget:
     max_connections: int
     min_connections: int
     replicas: int
-    replicas_source: str       # "metrics" | "allocation"
-    allocation_source: str     # "allocation" | "library-default"
+    replicas_source: str  # "metrics" | "allocation"
+    allocation_source: str  # "allocation" | "library-default"
 
     @property
     def allocated(self) -> int:
@@ -99,9 +100,14 @@ class Budget:
         raise KeyError(name)
 
     def as_dict(self) -> dict:
-        return {"allocated": self.allocated, "min_floor": self.min_floor,
-                "available": self.available, "headroom": self.headroom,
-                "headroom_pct": self.headroom_pct, "overcommitted": self.overcommitted}
+        return {
+            "allocated": self.allocated,
+            "min_floor": self.min_floor,
+            "available": self.available,
+            "headroom": self.headroom,
+            "headroom_pct": self.headroom_pct,
+            "overcommitted": self.overcommitted,
+        }
 
 
 def slots_of(allocation: Allocation) -> Slots:
@@ -109,8 +115,11 @@ def slots_of(allocation: Allocation) -> Slots:
     return Slots(c.max_connections, c.superuser_reserved_connections, c.reserved_connections)
 
 
-def compute(allocation: Allocation, slots: Slots | None = None,
-            live_replicas: Mapping[str, int] | None = None) -> Budget:
+def compute(
+    allocation: Allocation,
+    slots: Slots | None = None,
+    live_replicas: Mapping[str, int] | None = None,
+) -> Budget:
     """The budget of allocation against slots (default: the file's), replicas from metrics
     where known (instances reporting the service's pool gauge), else from the file."""
     live_replicas = live_replicas or {}
@@ -118,11 +127,17 @@ def compute(allocation: Allocation, slots: Slots | None = None,
     for svc in allocation.services:
         pool = allocation.effective(svc)
         live = live_replicas.get(svc.name)
-        services.append(ServiceBudget(
-            name=svc.name, tier=svc.tier,
-            max_connections=pool.max_connections, min_connections=pool.min_connections,
-            replicas=live if live else svc.replicas,
-            replicas_source="metrics" if live else "allocation",
-            allocation_source=pool.source))
-    return Budget(slots=slots or slots_of(allocation), services=tuple(services),
-                  reserved=allocation.reserved)
+        services.append(
+            ServiceBudget(
+                name=svc.name,
+                tier=svc.tier,
+                max_connections=pool.max_connections,
+                min_connections=pool.min_connections,
+                replicas=live if live else svc.replicas,
+                replicas_source="metrics" if live else "allocation",
+                allocation_source=pool.source,
+            )
+        )
+    return Budget(
+        slots=slots or slots_of(allocation), services=tuple(services), reserved=allocation.reserved
+    )

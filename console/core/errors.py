@@ -13,8 +13,14 @@ EXIT_REFUSED = 73
 class InputError(Exception):
     """Bad input: names the file, the line and the field when they are known."""
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
         self.message = message
         self.file = file
         self.line = line

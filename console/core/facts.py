@@ -17,7 +17,7 @@ from console.core.snapshot import Backend, PoolInstance, Snapshot
 class ServiceRow:
     name: str
     tier: str | None
-    allocation_source: str        # allocation | library-default | observed
+    allocation_source: str  # allocation | library-default | observed
     allocated_max: int
     allocated_min: int
     replicas: int
@@ -38,13 +38,21 @@ class ServiceRow:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "tier": self.tier, "allocation_source": self.allocation_source,
-            "allocated_max": self.allocated_max, "allocated_min": self.allocated_min,
-            "replicas": self.replicas, "replicas_source": self.replicas_source,
-            "pool_size": _num(self.pool_size), "pool_idle": _num(self.pool_idle),
-            "pool_max_reported": _num(self.pool_max_reported), "in_use": _num(self.in_use),
-            "fill_pct": self.fill_pct, "busy_pct": self.busy_pct,
-            "server_connections": self.server_connections, "states": dict(self.states),
+            "name": self.name,
+            "tier": self.tier,
+            "allocation_source": self.allocation_source,
+            "allocated_max": self.allocated_max,
+            "allocated_min": self.allocated_min,
+            "replicas": self.replicas,
+            "replicas_source": self.replicas_source,
+            "pool_size": _num(self.pool_size),
+            "pool_idle": _num(self.pool_idle),
+            "pool_max_reported": _num(self.pool_max_reported),
+            "in_use": _num(self.in_use),
+            "fill_pct": self.fill_pct,
+            "busy_pct": self.busy_pct,
+            "server_connections": self.server_connections,
+            "states": dict(self.states),
             "instances": len(self.instances),
         }
 
@@ -75,8 +83,11 @@ class Facts:
 
     def backends_of(self, name: str | None) -> tuple[Backend, ...]:
         """Backends of service `name`; None for the unattributed ones."""
-        return tuple(b for b in self.snapshot.backends
-                     if self.allocation.service_for_application(b.application_name) == name)
+        return tuple(
+            b
+            for b in self.snapshot.backends
+            if self.allocation.service_for_application(b.application_name) == name
+        )
 
 
 def _num(x: float | None) -> float | int | None:
@@ -101,8 +112,9 @@ def slots_for(snapshot: Snapshot, allocation: Allocation) -> budget_mod.Slots:
     server = snapshot.server
     if server is None:
         return budget_mod.slots_of(allocation)
-    return budget_mod.Slots(server.max_connections, server.superuser_reserved_connections,
-                            server.reserved_connections)
+    return budget_mod.Slots(
+        server.max_connections, server.superuser_reserved_connections, server.reserved_connections
+    )
 
 
 def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
@@ -133,23 +145,43 @@ def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
         in_use = None if size is None or idle is None else size - idle
         denominator = max_total if max_total else (sb.allocated if instances else None)
         states = states_by_service.get(sb.name, Counter())
-        rows.append(ServiceRow(
-            name=sb.name, tier=sb.tier, allocation_source=sb.allocation_source,
-            allocated_max=sb.max_connections, allocated_min=sb.min_connections,
-            replicas=sb.replicas, replicas_source=sb.replicas_source,
-            pool_size=size, pool_idle=idle,
-            pool_max_reported=max(reported) if reported else None, in_use=in_use,
-            fill_pct=_pct(size, denominator), busy_pct=_pct(in_use, denominator),
-            server_connections=sum(states.values()) if have_activity else None,
-            states=dict(sorted(states.items())), instances=instances))
+        rows.append(
+            ServiceRow(
+                name=sb.name,
+                tier=sb.tier,
+                allocation_source=sb.allocation_source,
+                allocated_max=sb.max_connections,
+                allocated_min=sb.min_connections,
+                replicas=sb.replicas,
+                replicas_source=sb.replicas_source,
+                pool_size=size,
+                pool_idle=idle,
+                pool_max_reported=max(reported) if reported else None,
+                in_use=in_use,
+                fill_pct=_pct(size, denominator),
+                busy_pct=_pct(in_use, denominator),
+                server_connections=sum(states.values()) if have_activity else None,
+                states=dict(sorted(states.items())),
+                instances=instances,
+            )
+        )
     unattributed = Unattributed(
         server_connections=sum(unattributed_apps.values()) if have_activity else None,
         applications=tuple(sorted(unattributed_apps)),
         states=dict(sorted(states_by_service.get(None, Counter()).items())),
-        by_application=dict(unattributed_apps.most_common()))
-    client_backends = (sum(by_state.values()) + snapshot.self_connections) if have_activity else None
+        by_application=dict(unattributed_apps.most_common()),
+    )
+    client_backends = (
+        (sum(by_state.values()) + snapshot.self_connections) if have_activity else None
+    )
     if have_activity and snapshot.self_connections:
         by_state["active"] += snapshot.self_connections
-    return Facts(snapshot=snapshot, allocation=allocation, budget=budget, services=tuple(rows),
-                 unattributed=unattributed, client_backends=client_backends,
-                 by_state=dict(sorted(by_state.items())))
+    return Facts(
+        snapshot=snapshot,
+        allocation=allocation,
+        budget=budget,
+        services=tuple(rows),
+        unattributed=unattributed,
+        client_backends=client_backends,
+        by_state=dict(sorted(by_state.items())),
+    )

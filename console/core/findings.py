@@ -49,11 +49,15 @@ class Finding:
     service: str | None
     message: str
     pids: tuple[int, ...] = ()
-    value: float | None = None    # the number behind it, for sorting and display
+    value: float | None = None  # the number behind it, for sorting and display
 
     def as_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"rule": str(self.rule), "severity": str(self.severity),
-                             "service": self.service, "message": self.message}
+        d: dict[str, Any] = {
+            "rule": str(self.rule),
+            "severity": str(self.severity),
+            "service": self.service,
+            "message": self.message,
+        }
         if self.pids:
             d["pids"] = list(self.pids)
         return d

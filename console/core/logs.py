@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-KEEP = 20      # newest log files kept; older ones are removed at start-up
+KEEP = 20  # newest log files kept; older ones are removed at start-up
 
 
 class MaskSecrets(logging.Filter):
@@ -49,11 +49,12 @@ def setup(mask: Callable[[str], str] = lambda text: text) -> Path | None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         _prune(directory, KEEP - 1)
-        handler = logging.FileHandler(path, encoding="utf-8")     # type: ignore[arg-type]
+        handler = logging.FileHandler(path, encoding="utf-8")  # type: ignore[arg-type]
     except OSError:
         handler, path = logging.NullHandler(), None
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s pid %(process)d %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s pid %(process)d %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(MaskSecrets(mask))
     for old in list(root.handlers):
         if getattr(old, "_novapool", False):

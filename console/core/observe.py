@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from console.core.allocation import SERVICE_NAME, Allocation, Service
 from console.core.snapshot import Snapshot
 
-CONSOLE_APPLICATION = "novapool"      # other novapool consoles are not a service
+CONSOLE_APPLICATION = "novapool"  # other novapool consoles are not a service
 
 
 def observer() -> Allocation:
@@ -39,8 +39,14 @@ def allocation_from(snapshot: Snapshot, base: Allocation) -> Allocation:
         replicas = instances.get(name) or 1
         if name in maxes:
             max_connections = round(maxes[name])
-        else:   # no pool max reported: what it holds on the server, spread over its replicas
+        else:  # no pool max reported: what it holds on the server, spread over its replicas
             max_connections = math.ceil(sessions.get(name, 0) / replicas)
-        services.append(Service(name=name, replicas=replicas,
-                                max_connections=max(1, max_connections), min_connections=0))
+        services.append(
+            Service(
+                name=name,
+                replicas=replicas,
+                max_connections=max(1, max_connections),
+                min_connections=0,
+            )
+        )
     return dataclasses.replace(base, services=tuple(services), observed=True)

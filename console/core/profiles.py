@@ -23,20 +23,31 @@ class MetricsProfile:
 
 PROFILES = {
     # The seed's db-pool library (sqlx): one series per pool instance, label `service`.
-    "nova-db-pool": MetricsProfile("nova-db-pool", "db_pool_size", "db_pool_idle", "db_pool_max",
-                                   "service"),
+    "nova-db-pool": MetricsProfile(
+        "nova-db-pool", "db_pool_size", "db_pool_idle", "db_pool_max", "service"
+    ),
     # HikariCP via Micrometer: label `pool` names the pool.
-    "hikaricp": MetricsProfile("hikaricp", "hikaricp_connections", "hikaricp_connections_idle",
-                               "hikaricp_connections_max", "pool"),
+    "hikaricp": MetricsProfile(
+        "hikaricp",
+        "hikaricp_connections",
+        "hikaricp_connections_idle",
+        "hikaricp_connections_max",
+        "pool",
+    ),
     # Go database/sql via sqlstats: label `db_name`.
-    "go-sql": MetricsProfile("go-sql", "go_sql_stats_connections_open",
-                             "go_sql_stats_connections_idle",
-                             "go_sql_stats_connections_max_open", "db_name"),
+    "go-sql": MetricsProfile(
+        "go-sql",
+        "go_sql_stats_connections_open",
+        "go_sql_stats_connections_idle",
+        "go_sql_stats_connections_max_open",
+        "db_name",
+    ),
 }
 
 
 def promql_string(value: str) -> str:
     """A PromQL double-quoted string literal for an untrusted label value."""
-    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-               .replace("\r", "\\r"))
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    )
     return f'"{escaped}"'

@@ -24,8 +24,9 @@ def to_json(a: Assessment) -> dict:
     server = snap.server
     return {
         "generated_at": iso(snap.taken_at),
-        "sources": {name: snap.source(name).as_dict()
-                    for name in ("postgres", "prometheus", *snap.sources)},
+        "sources": {
+            name: snap.source(name).as_dict() for name in ("postgres", "prometheus", *snap.sources)
+        },
         "cluster": {
             "server_version": server.server_version if server else None,
             "max_connections": b.slots.max_connections,
@@ -39,8 +40,10 @@ def to_json(a: Assessment) -> dict:
         "allocation_observed": a.allocation.observed,
         "budget": b.as_dict() | {"reserved": dict(b.reserved)},
         "services": [row.as_dict() for row in a.services],
-        "unattributed": {"server_connections": a.unattributed.server_connections,
-                         "applications": list(a.unattributed.applications)},
+        "unattributed": {
+            "server_connections": a.unattributed.server_connections,
+            "applications": list(a.unattributed.applications),
+        },
         "findings": [f.as_dict() for f in a.findings],
     }
 
@@ -62,10 +65,15 @@ def check_text(a: Assessment) -> str:
     code = exit_code(a)
     label = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code]
     b = a.budget
-    backends = f"{a.client_backends}/{b.available} client backends" if a.client_backends is not None \
+    backends = (
+        f"{a.client_backends}/{b.available} client backends"
+        if a.client_backends is not None
         else "client backends unknown"
-    lines = [f"NOVAPOOL {label}: {backends}; allocated {b.allocated}/{b.available}, "
-             f"headroom {b.headroom}; {len(a.findings)} finding(s)"]
+    )
+    lines = [
+        f"NOVAPOOL {label}: {backends}; allocated {b.allocated}/{b.available}, "
+        f"headroom {b.headroom}; {len(a.findings)} finding(s)"
+    ]
     for f in a.findings:
         lines.append(f"  {f.severity:<8} {f.rule:<26} {f.service or '-':<22} {clean(f.message)}")
     return "\n".join(lines)
@@ -92,10 +100,15 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     w = out.append
     w("# PostgreSQL connection budget audit")
     w("")
-    source = (f"live: PostgreSQL {server.server_version}" if server
-              else "offline: cluster values from the allocation file")
-    w(f"Generated {iso(snap.taken_at)} by novapool {__version__} from "
-      f"`{md(alloc.path or 'allocation')}` ({source}).")
+    source = (
+        f"live: PostgreSQL {server.server_version}"
+        if server
+        else "offline: cluster values from the allocation file"
+    )
+    w(
+        f"Generated {iso(snap.taken_at)} by novapool {__version__} from "
+        f"`{md(alloc.path or 'allocation')}` ({source})."
+    )
     w("")
     crit = [f for f in a.findings if f.severity == CRITICAL]
     warn = [f for f in a.findings if f.severity == WARNING]
@@ -107,9 +120,11 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
         verdict = f"⚠️ **{len(warn)} warning(s)**"
     else:
         verdict = "✅ **Within budget**"
-    w(f"{verdict}: {len(alloc.services)} services allocate **{b.allocated}** of **{b.available}** "
-      f"available connections ({b.allocated_pct} %); headroom **{b.headroom}** "
-      f"({b.headroom_pct} % of available); min floor **{b.min_floor}**.")
+    w(
+        f"{verdict}: {len(alloc.services)} services allocate **{b.allocated}** of **{b.available}** "
+        f"available connections ({b.allocated_pct} %); headroom **{b.headroom}** "
+        f"({b.headroom_pct} % of available); min floor **{b.min_floor}**."
+    )
     w("")
 
     w("## Cluster slots")
@@ -123,20 +138,26 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     if server:
         w(f"| client backends now | {_n(a.client_backends)} |")
     w("")
-    w("WAL senders, autovacuum and background workers have slots of their own "
-      "(`max_wal_senders`, `autovacuum_max_workers`, `max_worker_processes`) and are not "
-      "subtracted.")
+    w(
+        "WAL senders, autovacuum and background workers have slots of their own "
+        "(`max_wal_senders`, `autovacuum_max_workers`, `max_worker_processes`) and are not "
+        "subtracted."
+    )
     w("")
 
     w("## Budget")
     w("")
     w("| Allocated | Min floor | Available | Headroom | Headroom % | Overcommitted |")
     w("|---:|---:|---:|---:|---:|:---:|")
-    w(f"| {b.allocated} | {b.min_floor} | {b.available} | {b.headroom} | {b.headroom_pct} | "
-      f"{'**yes**' if b.overcommitted else 'no'} |")
+    w(
+        f"| {b.allocated} | {b.min_floor} | {b.available} | {b.headroom} | {b.headroom_pct} | "
+        f"{'**yes**' if b.overcommitted else 'no'} |"
+    )
     w("")
-    w("allocated = Σ (max × replicas) + reserved line items; min floor = Σ (min × replicas), "
-      "the connections held even when idle; headroom % is of available.")
+    w(
+        "allocated = Σ (max × replicas) + reserved line items; min floor = Σ (min × replicas), "
+        "the connections held even when idle; headroom % is of available."
+    )
     w("")
 
     w("## By tier")
@@ -149,13 +170,17 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     for tier, members in tiers.items():
         alloc_sum = sum(s.allocated for s in members)
         share = f"{100 * alloc_sum / b.available:.1f} %" if b.available > 0 else "—"
-        w(f"| {md(tier)} | {len(members)} | {sum(s.replicas for s in members)} | {alloc_sum} | "
-          f"{sum(s.floor for s in members)} | {share} |")
+        w(
+            f"| {md(tier)} | {len(members)} | {sum(s.replicas for s in members)} | {alloc_sum} | "
+            f"{sum(s.floor for s in members)} | {share} |"
+        )
     if b.reserved:
         share = f"{100 * b.reserved_total / b.available:.1f} %" if b.available > 0 else "—"
         w(f"| reserved line items | — | — | {b.reserved_total} | — | {share} |")
-    w(f"| **total** | **{len(b.services)}** | **{sum(s.replicas for s in b.services)}** | "
-      f"**{b.allocated}** | **{b.min_floor}** | **{b.allocated_pct} %** |")
+    w(
+        f"| **total** | **{len(b.services)}** | **{sum(s.replicas for s in b.services)}** | "
+        f"**{b.allocated}** | **{b.min_floor}** | **{b.allocated_pct} %** |"
+    )
     w("")
 
     w("## By service")
@@ -171,19 +196,25 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     for row, sb in zip(a.services, b.services, strict=True):
         replicas = f"{row.replicas}" + (" (live)" if row.replicas_source == "metrics" else "")
         source = "library default" if row.allocation_source == "library-default" else "allocation"
-        line = (f"| {md(row.name)} | {md(row.tier or '—')} | {row.allocated_max} | "
-                f"{row.allocated_min} | {replicas} | {sb.allocated} | {sb.floor} | {source} |")
+        line = (
+            f"| {md(row.name)} | {md(row.tier or '—')} | {row.allocated_max} | "
+            f"{row.allocated_min} | {replicas} | {sb.allocated} | {sb.floor} | {source} |"
+        )
         if live:
-            line += (f" {_n(row.pool_size)} | {_n(row.in_use)} | {_n(row.fill_pct)} | "
-                     f"{_n(row.busy_pct)} | {_n(row.server_connections)} |")
+            line += (
+                f" {_n(row.pool_size)} | {_n(row.in_use)} | {_n(row.fill_pct)} | "
+                f"{_n(row.busy_pct)} | {_n(row.server_connections)} |"
+            )
         w(line)
     w("")
     if b.reserved:
         w("Reserved line items: " + ", ".join(f"{md(k)} {v}" for k, v in b.reserved) + ".")
         w("")
     if live and a.unattributed.server_connections:
-        w(f"Unattributed client connections: {a.unattributed.server_connections} "
-          f"({', '.join(md(x or '(no name)') for x in a.unattributed.applications)}).")
+        w(
+            f"Unattributed client connections: {a.unattributed.server_connections} "
+            f"({', '.join(md(x or '(no name)') for x in a.unattributed.applications)})."
+        )
         w("")
 
     w("## Findings")
@@ -194,8 +225,10 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
         w("| Severity | Rule | Service | Finding |")
         w("|---|---|---|---|")
         for f in a.findings:
-            w(f"| {SEVERITY_ICON[f.severity]} | `{f.rule}` | {md(f.service or '—')} | "
-              f"{md(f.message)} |")
+            w(
+                f"| {SEVERITY_ICON[f.severity]} | `{f.rule}` | {md(f.service or '—')} | "
+                f"{md(f.message)} |"
+            )
     w("")
     w("<details><summary>Rules</summary>")
     w("")

@@ -19,19 +19,21 @@ Check = Callable[[Facts, Thresholds], Iterable[Finding]]
 class Rule:
     id: RuleId
     severities: tuple[Severity, ...]
-    describe: Callable[[Thresholds], str]     # "fires when …", with the live thresholds
+    describe: Callable[[Thresholds], str]  # "fires when …", with the live thresholds
     check: Check
 
 
 RULES: dict[RuleId, Rule] = {}
 
 
-def rule(rule_id: RuleId, severities: tuple[Severity, ...],
-         describe: Callable[[Thresholds], str]) -> Callable[[Check], Check]:
+def rule(
+    rule_id: RuleId, severities: tuple[Severity, ...], describe: Callable[[Thresholds], str]
+) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         assert rule_id not in RULES, f"rule {rule_id} declared twice"
         RULES[rule_id] = Rule(rule_id, severities, describe, check)
         return check
+
     return register
 
 
@@ -66,142 +68,254 @@ def _levels(levels: Levels, unit: str) -> str:
 
 # ---- sources and budget ---------------------------------------------------------------------
 
-@rule(RuleId.SOURCE_UNREACHABLE, (CRITICAL,),
-      lambda t: "a configured source cannot be reached or queried")
+
+@rule(
+    RuleId.SOURCE_UNREACHABLE,
+    (CRITICAL,),
+    lambda t: "a configured source cannot be reached or queried",
+)
 def _source_unreachable(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for name, status in f.snapshot.sources.items():
         if status.status == UNREACHABLE:
-            yield Finding(RuleId.SOURCE_UNREACHABLE, CRITICAL, None,
-                          f"{name} unreachable: {status.error or 'no answer'}")
+            yield Finding(
+                RuleId.SOURCE_UNREACHABLE,
+                CRITICAL,
+                None,
+                f"{name} unreachable: {status.error or 'no answer'}",
+            )
 
 
-@rule(RuleId.BUDGET_OVERCOMMITTED, (CRITICAL,),
-      lambda t: "allocated > available: the pools can ask for more than the server has")
+@rule(
+    RuleId.BUDGET_OVERCOMMITTED,
+    (CRITICAL,),
+    lambda t: "allocated > available: the pools can ask for more than the server has",
+)
 def _budget_overcommitted(f: Facts, t: Thresholds) -> Iterator[Finding]:
     b = f.budget
     if b.overcommitted:
-        yield Finding(RuleId.BUDGET_OVERCOMMITTED, CRITICAL, None,
-                      f"allocated {b.allocated} > available {b.available}: "
-                      f"overcommitted by {-b.headroom}", value=-b.headroom)
+        yield Finding(
+            RuleId.BUDGET_OVERCOMMITTED,
+            CRITICAL,
+            None,
+            f"allocated {b.allocated} > available {b.available}: overcommitted by {-b.headroom}",
+            value=-b.headroom,
+        )
 
 
-@rule(RuleId.BUDGET_HEADROOM_LOW, (WARNING,),
-      lambda t: f"allocated ≥ {_fmt(t.budget_near_max_pct)} % of available, not yet over")
+@rule(
+    RuleId.BUDGET_HEADROOM_LOW,
+    (WARNING,),
+    lambda t: f"allocated ≥ {_fmt(t.budget_near_max_pct)} % of available, not yet over",
+)
 def _budget_headroom_low(f: Facts, t: Thresholds) -> Iterator[Finding]:
     b = f.budget
-    if not b.overcommitted and b.available > 0 \
-            and 100.0 * b.allocated / b.available >= t.budget_near_max_pct:
-        yield Finding(RuleId.BUDGET_HEADROOM_LOW, WARNING, None,
-                      f"allocated {b.allocated} of {b.available} available "
-                      f"({b.allocated_pct} %): headroom {b.headroom}", value=b.allocated_pct)
+    if (
+        not b.overcommitted
+        and b.available > 0
+        and 100.0 * b.allocated / b.available >= t.budget_near_max_pct
+    ):
+        yield Finding(
+            RuleId.BUDGET_HEADROOM_LOW,
+            WARNING,
+            None,
+            f"allocated {b.allocated} of {b.available} available "
+            f"({b.allocated_pct} %): headroom {b.headroom}",
+            value=b.allocated_pct,
+        )
 
 
-@rule(RuleId.CLUSTER_NEAR_MAX, (WARNING, CRITICAL),
-      lambda t: f"client backends ≥ {_fmt(t.cluster_near_max_pct.warning)} % of available "
-                f"(critical ≥ {_fmt(t.cluster_near_max_pct.critical)} %)")
+@rule(
+    RuleId.CLUSTER_NEAR_MAX,
+    (WARNING, CRITICAL),
+    lambda t: (
+        f"client backends ≥ {_fmt(t.cluster_near_max_pct.warning)} % of available "
+        f"(critical ≥ {_fmt(t.cluster_near_max_pct.critical)} %)"
+    ),
+)
 def _cluster_near_max(f: Facts, t: Thresholds) -> Iterator[Finding]:
     if f.client_backends is None or f.budget.available <= 0:
         return
     pct = 100.0 * f.client_backends / f.budget.available
-    sev = (CRITICAL if pct >= t.cluster_near_max_pct.critical
-           else WARNING if pct >= t.cluster_near_max_pct.warning else None)
+    sev = (
+        CRITICAL
+        if pct >= t.cluster_near_max_pct.critical
+        else WARNING
+        if pct >= t.cluster_near_max_pct.warning
+        else None
+    )
     if sev:
-        yield Finding(RuleId.CLUSTER_NEAR_MAX, sev, None,
-                      f"{f.client_backends} client backends of {f.budget.available} "
-                      f"available ({pct:.0f} %)", value=pct)
+        yield Finding(
+            RuleId.CLUSTER_NEAR_MAX,
+            sev,
+            None,
+            f"{f.client_backends} client backends of {f.budget.available} available ({pct:.0f} %)",
+            value=pct,
+        )
 
 
 # ---- services -------------------------------------------------------------------------------
 
-@rule(RuleId.SERVICE_OVER_ALLOCATION, (CRITICAL,),
-      lambda t: "a service holds more server connections than max × replicas")
+
+@rule(
+    RuleId.SERVICE_OVER_ALLOCATION,
+    (CRITICAL,),
+    lambda t: "a service holds more server connections than max × replicas",
+)
 def _service_over_allocation(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for row in f.services:
         if row.server_connections is not None and row.server_connections > row.allocated:
-            yield Finding(RuleId.SERVICE_OVER_ALLOCATION, CRITICAL, row.name,
-                          f"{row.server_connections} server connections > allocated "
-                          f"{row.allocated_max} × {row.replicas} = {row.allocated}",
-                          value=row.server_connections - row.allocated)
+            yield Finding(
+                RuleId.SERVICE_OVER_ALLOCATION,
+                CRITICAL,
+                row.name,
+                f"{row.server_connections} server connections > allocated "
+                f"{row.allocated_max} × {row.replicas} = {row.allocated}",
+                value=row.server_connections - row.allocated,
+            )
 
 
-@rule(RuleId.POOL_UTILIZATION_HIGH, (WARNING, CRITICAL),
-      lambda t: f"a pool's fill (size / max) above {_fmt(t.pool_utilization_pct)} %; "
-                "critical when full with none idle")
+@rule(
+    RuleId.POOL_UTILIZATION_HIGH,
+    (WARNING, CRITICAL),
+    lambda t: (
+        f"a pool's fill (size / max) above {_fmt(t.pool_utilization_pct)} %; "
+        "critical when full with none idle"
+    ),
+)
 def _pool_utilization_high(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for row in f.services:
         if row.fill_pct is None or row.fill_pct <= t.pool_utilization_pct:
             continue
-        exhausted = (row.pool_idle == 0 and row.pool_size is not None and bool(row.instances)
-                     and all(p.max is not None and p.size is not None and p.size >= p.max
-                             for p in row.instances))
-        yield Finding(RuleId.POOL_UTILIZATION_HIGH, CRITICAL if exhausted else WARNING, row.name,
-                      f"pool fill {row.fill_pct:.0f} % (size {_fmt(row.pool_size)}, "
-                      f"idle {_fmt(row.pool_idle or 0)})"
-                      + (": exhausted, none idle" if exhausted else ""), value=row.fill_pct)
+        exhausted = (
+            row.pool_idle == 0
+            and row.pool_size is not None
+            and bool(row.instances)
+            and all(
+                p.max is not None and p.size is not None and p.size >= p.max for p in row.instances
+            )
+        )
+        yield Finding(
+            RuleId.POOL_UTILIZATION_HIGH,
+            CRITICAL if exhausted else WARNING,
+            row.name,
+            f"pool fill {row.fill_pct:.0f} % (size {_fmt(row.pool_size)}, "
+            f"idle {_fmt(row.pool_idle or 0)})" + (": exhausted, none idle" if exhausted else ""),
+            value=row.fill_pct,
+        )
 
 
-@rule(RuleId.POOL_MAX_DRIFT, (WARNING,),
-      lambda t: "a pool reports a max different from its allocation")
+@rule(
+    RuleId.POOL_MAX_DRIFT,
+    (WARNING,),
+    lambda t: "a pool reports a max different from its allocation",
+)
 def _pool_max_drift(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for row in f.services:
-        drifted = sorted({(p.instance, p.max) for p in row.instances
-                          if p.max is not None and p.max != row.allocated_max})
+        drifted = sorted(
+            {
+                (p.instance, p.max)
+                for p in row.instances
+                if p.max is not None and p.max != row.allocated_max
+            }
+        )
         if drifted:
             shown = ", ".join(f"{inst} max {_fmt(m)}" for inst, m in drifted[:3])
             more = f" and {len(drifted) - 3} more" if len(drifted) > 3 else ""
-            yield Finding(RuleId.POOL_MAX_DRIFT, WARNING, row.name,
-                          f"allocated max {row.allocated_max}, reported: {shown}{more}",
-                          value=max(m for _, m in drifted if m is not None))
+            yield Finding(
+                RuleId.POOL_MAX_DRIFT,
+                WARNING,
+                row.name,
+                f"allocated max {row.allocated_max}, reported: {shown}{more}",
+                value=max(m for _, m in drifted if m is not None),
+            )
 
 
-@rule(RuleId.METRICS_STALE, (WARNING,),
-      lambda t: f"a service's newest pool sample older than {_fmt(t.stale_scrape_intervals)} "
-                "scrape intervals, or its target down")
+@rule(
+    RuleId.METRICS_STALE,
+    (WARNING,),
+    lambda t: (
+        f"a service's newest pool sample older than {_fmt(t.stale_scrape_intervals)} "
+        "scrape intervals, or its target down"
+    ),
+)
 def _metrics_stale(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for row in f.services:
         down = [p.instance for p in row.instances if p.up is False]
-        stale = [p for p in row.instances if p.sample_age_s is not None and p.scrape_interval_s
-                 and p.sample_age_s > t.stale_scrape_intervals * p.scrape_interval_s]
+        stale = [
+            p
+            for p in row.instances
+            if p.sample_age_s is not None
+            and p.scrape_interval_s
+            and p.sample_age_s > t.stale_scrape_intervals * p.scrape_interval_s
+        ]
         if down:
-            yield Finding(RuleId.METRICS_STALE, WARNING, row.name,
-                          f"target down: {', '.join(sorted(down)[:3])}", value=len(down))
+            yield Finding(
+                RuleId.METRICS_STALE,
+                WARNING,
+                row.name,
+                f"target down: {', '.join(sorted(down)[:3])}",
+                value=len(down),
+            )
         elif stale:
             oldest = max(p.sample_age_s or 0.0 for p in stale)
-            yield Finding(RuleId.METRICS_STALE, WARNING, row.name,
-                          f"newest pool sample {oldest:.0f} s old "
-                          f"(> {t.stale_scrape_intervals:g} × {stale[0].scrape_interval_s:g} s)",
-                          value=oldest)
+            yield Finding(
+                RuleId.METRICS_STALE,
+                WARNING,
+                row.name,
+                f"newest pool sample {oldest:.0f} s old "
+                f"(> {t.stale_scrape_intervals:g} × {stale[0].scrape_interval_s:g} s)",
+                value=oldest,
+            )
 
 
 # ---- backends -------------------------------------------------------------------------------
 
-@rule(RuleId.IDLE_IN_TRANSACTION, (WARNING, CRITICAL),
-      lambda t: f"a backend idle in transaction {_levels(t.idle_in_transaction_s, 's')}")
+
+@rule(
+    RuleId.IDLE_IN_TRANSACTION,
+    (WARNING, CRITICAL),
+    lambda t: f"a backend idle in transaction {_levels(t.idle_in_transaction_s, 's')}",
+)
 def _idle_in_transaction(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for b in f.snapshot.backends:
         if b.state.startswith("idle in transaction") and b.state_age_s is not None:
             sev = level(b.state_age_s, t.idle_in_transaction_s)
             if sev:
-                yield Finding(RuleId.IDLE_IN_TRANSACTION, sev, _service(f, b.application_name),
-                              f"{_who(b.pid, b.application_name)} {b.state} for "
-                              f"{b.state_age_s:.0f} s", (b.pid,), value=b.state_age_s)
+                yield Finding(
+                    RuleId.IDLE_IN_TRANSACTION,
+                    sev,
+                    _service(f, b.application_name),
+                    f"{_who(b.pid, b.application_name)} {b.state} for {b.state_age_s:.0f} s",
+                    (b.pid,),
+                    value=b.state_age_s,
+                )
 
 
-@rule(RuleId.LONG_RUNNING_QUERY, (WARNING, CRITICAL),
-      lambda t: f"an active query running {_levels(t.long_running_query_s, 's')}")
+@rule(
+    RuleId.LONG_RUNNING_QUERY,
+    (WARNING, CRITICAL),
+    lambda t: f"an active query running {_levels(t.long_running_query_s, 's')}",
+)
 def _long_running_query(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for b in f.snapshot.backends:
         if b.state == "active" and b.query_age_s is not None and b.wait_event_type != "Lock":
             sev = level(b.query_age_s, t.long_running_query_s)
             if sev:
-                yield Finding(RuleId.LONG_RUNNING_QUERY, sev, _service(f, b.application_name),
-                              f"{_who(b.pid, b.application_name)} running a query for "
-                              f"{b.query_age_s:.0f} s", (b.pid,), value=b.query_age_s)
+                yield Finding(
+                    RuleId.LONG_RUNNING_QUERY,
+                    sev,
+                    _service(f, b.application_name),
+                    f"{_who(b.pid, b.application_name)} running a query for {b.query_age_s:.0f} s",
+                    (b.pid,),
+                    value=b.query_age_s,
+                )
 
 
-@rule(RuleId.LOCK_WAIT, (WARNING, CRITICAL),
-      lambda t: f"a backend waiting on a lock {_levels(t.lock_wait_s, 's')}, "
-                "with the blocking pids")
+@rule(
+    RuleId.LOCK_WAIT,
+    (WARNING, CRITICAL),
+    lambda t: f"a backend waiting on a lock {_levels(t.lock_wait_s, 's')}, with the blocking pids",
+)
 def _lock_wait(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for b in f.snapshot.backends:
         if b.wait_event_type != "Lock":
@@ -210,56 +324,92 @@ def _lock_wait(f: Facts, t: Thresholds) -> Iterator[Finding]:
         sev = level(waited, t.lock_wait_s)
         if sev:
             blockers = ", ".join(str(p) for p in b.blocking_pids) or "unknown"
-            yield Finding(RuleId.LOCK_WAIT, sev, _service(f, b.application_name),
-                          f"{_who(b.pid, b.application_name)} waiting on a "
-                          f"{b.wait_event or 'lock'} lock for {waited:.0f} s, "
-                          f"blocked by pid {blockers}", (b.pid, *b.blocking_pids), value=waited)
+            yield Finding(
+                RuleId.LOCK_WAIT,
+                sev,
+                _service(f, b.application_name),
+                f"{_who(b.pid, b.application_name)} waiting on a "
+                f"{b.wait_event or 'lock'} lock for {waited:.0f} s, "
+                f"blocked by pid {blockers}",
+                (b.pid, *b.blocking_pids),
+                value=waited,
+            )
 
 
-@rule(RuleId.UNKNOWN_APPLICATION, (INFO, WARNING),
-      lambda t: "client backends whose application matches no service (warning above "
-                f"{t.unknown_application_connections} connections)")
+@rule(
+    RuleId.UNKNOWN_APPLICATION,
+    (INFO, WARNING),
+    lambda t: (
+        "client backends whose application matches no service (warning above "
+        f"{t.unknown_application_connections} connections)"
+    ),
+)
 def _unknown_application(f: Facts, t: Thresholds) -> Iterator[Finding]:
     u = f.unattributed
     if not u.server_connections:
         return
     sev = WARNING if u.server_connections > t.unknown_application_connections else INFO
-    apps = ", ".join(f"{name or '(no name)'} ×{n}" for name, n in list(u.by_application.items())[:5])
-    yield Finding(RuleId.UNKNOWN_APPLICATION, sev, None,
-                  f"{u.server_connections} client connections match no service: {apps}",
-                  value=u.server_connections)
+    apps = ", ".join(
+        f"{name or '(no name)'} ×{n}" for name, n in list(u.by_application.items())[:5]
+    )
+    yield Finding(
+        RuleId.UNKNOWN_APPLICATION,
+        sev,
+        None,
+        f"{u.server_connections} client connections match no service: {apps}",
+        value=u.server_connections,
+    )
 
 
 # ---- the allocation alone -------------------------------------------------------------------
 
-@rule(RuleId.ALLOCATION_LIBRARY_DEFAULT, (INFO,),
-      lambda t: "a service missing from the allocation table gets the library default")
+
+@rule(
+    RuleId.ALLOCATION_LIBRARY_DEFAULT,
+    (INFO,),
+    lambda t: "a service missing from the allocation table gets the library default",
+)
 def _allocation_library_default(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for row in f.services:
         if row.allocation_source == "library-default":
-            yield Finding(RuleId.ALLOCATION_LIBRARY_DEFAULT, INFO, row.name,
-                          f"no max_connections of its own: gets the library default "
-                          f"{row.allocated_max}/{row.allocated_min}")
+            yield Finding(
+                RuleId.ALLOCATION_LIBRARY_DEFAULT,
+                INFO,
+                row.name,
+                f"no max_connections of its own: gets the library default "
+                f"{row.allocated_max}/{row.allocated_min}",
+            )
 
 
-@rule(RuleId.LIFETIME_NO_JITTER, (INFO,),
-      lambda t: "every pool of a service expires connections at the same max_lifetime")
+@rule(
+    RuleId.LIFETIME_NO_JITTER,
+    (INFO,),
+    lambda t: "every pool of a service expires connections at the same max_lifetime",
+)
 def _lifetime_no_jitter(f: Facts, t: Thresholds) -> Iterator[Finding]:
     alloc = f.allocation
     if alloc.observed:
-        return          # an observed allocation knows no lifetimes
+        return  # an observed allocation knows no lifetimes
     no_jitter = [s.name for s in alloc.services if not alloc.effective(s).max_lifetime_jitter_secs]
     if no_jitter and len(no_jitter) == len(alloc.services):
         lifetimes = sorted({alloc.effective(s).max_lifetime_secs for s in alloc.services})
-        yield Finding(RuleId.LIFETIME_NO_JITTER, INFO, None,
-                      f"all {len(no_jitter)} services expire connections at exactly "
-                      f"{'/'.join(str(x) for x in lifetimes)} s with no jitter: "
-                      "synchronized reconnect storms")
+        yield Finding(
+            RuleId.LIFETIME_NO_JITTER,
+            INFO,
+            None,
+            f"all {len(no_jitter)} services expire connections at exactly "
+            f"{'/'.join(str(x) for x in lifetimes)} s with no jitter: "
+            "synchronized reconnect storms",
+        )
         return
     for name in no_jitter:
         secs = alloc.effective(alloc.service(name)).max_lifetime_secs
-        yield Finding(RuleId.LIFETIME_NO_JITTER, INFO, name,
-                      f"every pool expires connections at exactly {secs} s, no jitter")
+        yield Finding(
+            RuleId.LIFETIME_NO_JITTER,
+            INFO,
+            name,
+            f"every pool expires connections at exactly {secs} s, no jitter",
+        )
 
 
 def _service(f: Facts, application_name: str) -> str | None:

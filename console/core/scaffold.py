@@ -30,13 +30,21 @@ def render(allocation: Allocation, origin: str) -> str:
     out.append(f"  reserved_connections: {c.reserved_connections}      # PostgreSQL 16+ only")
     out.append("")
     out.append("defaults:                      # the pool library's fallback and its timeouts")
-    for key in ("max_connections", "min_connections", "connect_timeout_secs",
-                "acquire_timeout_secs", "idle_timeout_secs", "max_lifetime_secs"):
+    for key in (
+        "max_connections",
+        "min_connections",
+        "connect_timeout_secs",
+        "acquire_timeout_secs",
+        "idle_timeout_secs",
+        "max_lifetime_secs",
+    ):
         out.append(f"  {key}: {getattr(d, key)}")
     out.append("")
     reserved = ", ".join(f"{_name(k)}: {v}" for k, v in allocation.reserved)
-    out.append(f"reserved: {{{reserved}}}                   # connections outside the pools, "
-               "e.g. {migrations: 2, novapool: 1}")
+    out.append(
+        f"reserved: {{{reserved}}}                   # connections outside the pools, "
+        "e.g. {migrations: 2, novapool: 1}"
+    )
     out.append("")
     out.append("services:")
     for svc in allocation.services:

@@ -23,13 +23,28 @@ from console.core.profiles import PROFILES
 from console.core.target import LIBPQ_NAMES, Target, mask_password
 
 
-def setting(default: Any, *, doc: str, file: str | None = None, env: str | None = None,
-            flag: str | None = None, choices: tuple[str, ...] = (), secret: bool = False,
-            positive: bool = False) -> Any:
+def setting(
+    default: Any,
+    *,
+    doc: str,
+    file: str | None = None,
+    env: str | None = None,
+    flag: str | None = None,
+    choices: tuple[str, ...] = (),
+    secret: bool = False,
+    positive: bool = False,
+) -> Any:
     """A declared setting: its default, its settings-file key path (dotted), its environment
     variable and its command-line flag (argparse dest), each optional."""
-    meta = {"doc": doc, "file": file, "env": env, "flag": flag, "choices": choices,
-            "secret": secret, "positive": positive}
+    meta = {
+        "doc": doc,
+        "file": file,
+        "env": env,
+        "flag": flag,
+        "choices": choices,
+        "secret": secret,
+        "positive": positive,
+    }
     if isinstance(default, dict | list):
         kind = type(default)
         return field(default_factory=lambda: kind(default), metadata=meta)
@@ -51,46 +66,81 @@ class Thresholds:
     long_running_query_s: Levels = setting(Levels(60, 300), doc="an active query running longer")
     lock_wait_s: Levels = setting(Levels(5, 60), doc="waiting on a lock longer")
     unknown_application_connections: int = setting(
-        5, doc="unattributed client connections: info up to this many, warning above")
+        5, doc="unattributed client connections: info up to this many, warning above"
+    )
     cluster_near_max_pct: Levels = setting(Levels(80, 95), doc="client backends / available")
     budget_near_max_pct: float = setting(90, doc="allocated / available: headroom low from here")
     stale_scrape_intervals: float = setting(
-        3, doc="metrics-stale: newest sample older than this many scrape intervals")
+        3, doc="metrics-stale: newest sample older than this many scrape intervals"
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
     allocation_path: str | None = setting(
-        None, file="allocation", env="NOVAPOOL_ALLOCATION", flag="allocation",
-        doc="the allocation file; relative paths in a settings file are from its directory")
-    dsn: str | None = setting(None, file="postgres.dsn", env="DATABASE_URL", flag="dsn",
-                              secret=True, doc="PostgreSQL to inspect; else the libpq environment")
-    connect_timeout_s: float = setting(5, file="postgres.connect_timeout_s", positive=True,
-                                       doc="give up connecting after this long")
-    statement_timeout_ms: int = setting(2000, file="postgres.statement_timeout_ms", positive=True,
-                                        doc="protects the inspected server from our queries")
-    prometheus_url: str | None = setting(None, file="prometheus.url", env="PROMETHEUS_URL",
-                                         flag="prometheus", doc="Prometheus HTTP API")
-    prometheus_timeout_s: float = setting(5, file="prometheus.timeout_s", positive=True,
-                                          doc="per request; one retry at most")
-    prometheus_headers: dict[str, str] = setting({}, file="prometheus.headers", secret=True,
-                                                 doc="request headers, e.g. Authorization")
-    prometheus_verify_tls: bool = setting(True, file="prometheus.verify_tls",
-                                          doc="verify Prometheus' TLS certificate")
-    metrics_profile: str = setting("nova-db-pool", file="prometheus.metrics",
-                                   choices=tuple(PROFILES), doc="pool metrics naming profile")
-    scrape: tuple[str, ...] = setting((), file="scrape", flag="scrape",
-                                      doc="exporter /metrics URLs when there is no Prometheus")
-    refresh_s: float = setting(2, file="refresh_s", flag="refresh", positive=True,
-                               doc="console refresh interval, seconds")
+        None,
+        file="allocation",
+        env="NOVAPOOL_ALLOCATION",
+        flag="allocation",
+        doc="the allocation file; relative paths in a settings file are from its directory",
+    )
+    dsn: str | None = setting(
+        None,
+        file="postgres.dsn",
+        env="DATABASE_URL",
+        flag="dsn",
+        secret=True,
+        doc="PostgreSQL to inspect; else the libpq environment",
+    )
+    connect_timeout_s: float = setting(
+        5,
+        file="postgres.connect_timeout_s",
+        positive=True,
+        doc="give up connecting after this long",
+    )
+    statement_timeout_ms: int = setting(
+        2000,
+        file="postgres.statement_timeout_ms",
+        positive=True,
+        doc="protects the inspected server from our queries",
+    )
+    prometheus_url: str | None = setting(
+        None,
+        file="prometheus.url",
+        env="PROMETHEUS_URL",
+        flag="prometheus",
+        doc="Prometheus HTTP API",
+    )
+    prometheus_timeout_s: float = setting(
+        5, file="prometheus.timeout_s", positive=True, doc="per request; one retry at most"
+    )
+    prometheus_headers: dict[str, str] = setting(
+        {}, file="prometheus.headers", secret=True, doc="request headers, e.g. Authorization"
+    )
+    prometheus_verify_tls: bool = setting(
+        True, file="prometheus.verify_tls", doc="verify Prometheus' TLS certificate"
+    )
+    metrics_profile: str = setting(
+        "nova-db-pool",
+        file="prometheus.metrics",
+        choices=tuple(PROFILES),
+        doc="pool metrics naming profile",
+    )
+    scrape: tuple[str, ...] = setting(
+        (), file="scrape", flag="scrape", doc="exporter /metrics URLs when there is no Prometheus"
+    )
+    refresh_s: float = setting(
+        2, file="refresh_s", flag="refresh", positive=True, doc="console refresh interval, seconds"
+    )
     thresholds: Thresholds = setting(Thresholds(), file="thresholds", doc="finding thresholds")
     # Only the command-line flag turns signalling on: never a settings file or the environment.
-    allow_signal: bool = setting(False, flag="allow_signal",
-                                 doc="allow cancel/terminate of backends (asks first)")
+    allow_signal: bool = setting(
+        False, flag="allow_signal", doc="allow cancel/terminate of backends (asks first)"
+    )
     # Not settings: where they came from, and how the allocation was found.
     config_path: str | None = None
-    allocation_searched: tuple[str, ...] = ()     # the paths tried when none was named
-    pg_env: Mapping[str, str] = field(default_factory=dict)   # libpq variables (no password)
+    allocation_searched: tuple[str, ...] = ()  # the paths tried when none was named
+    pg_env: Mapping[str, str] = field(default_factory=dict)  # libpq variables (no password)
 
     @property
     def target(self) -> Target:
@@ -111,6 +161,7 @@ class Settings:
 
 
 # ---- where things are looked for ------------------------------------------------------------
+
 
 def xdg_config_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "novapool"
@@ -140,6 +191,7 @@ def expand_env(value: str, env: Mapping[str, str]) -> str:
 
 
 # ---- the loader -----------------------------------------------------------------------------
+
 
 def declared(cls: type) -> list[tuple[dataclasses.Field[Any], Any]]:
     """(field, type) of every declared setting of a settings dataclass."""
@@ -183,13 +235,21 @@ class _File:
                     continue
                 if len(path) == 1 and key in sections:
                     if v is not None and not isinstance(v, dict):
-                        raise self.doc.error(path, "must be a mapping")   # type: ignore[union-attr]
+                        raise self.doc.error(path, "must be a mapping")  # type: ignore[union-attr]
                     walk(v or {}, path)
                     continue
-                siblings = sorted({k.split(".")[len(prefix)] for k in allowed
-                                   if k.startswith(".".join(prefix) + "." if prefix else "")})
-                raise self.doc.error(path,   # type: ignore[union-attr]
-                                     f"unknown key; expected one of {', '.join(siblings)}")
+                siblings = sorted(
+                    {
+                        k.split(".")[len(prefix)]
+                        for k in allowed
+                        if k.startswith(".".join(prefix) + "." if prefix else "")
+                    }
+                )
+                raise self.doc.error(
+                    path,  # type: ignore[union-attr]
+                    f"unknown key; expected one of {', '.join(siblings)}",
+                )
+
         walk(self.data, ())
 
     def get(self, dotted: str) -> tuple[bool, Any]:
@@ -227,8 +287,13 @@ def _check(value: Any, kind: Any, meta: Mapping[str, Any], where: str, src: _Fil
             return Thresholds()
         if not isinstance(value, dict):
             raise src.error(where, "must be a mapping")
-        return Thresholds(**{f.name: _check(value[f.name], t, f.metadata, f"{where}.{f.name}", src)
-                             for f, t in declared(Thresholds) if f.name in value})
+        return Thresholds(
+            **{
+                f.name: _check(value[f.name], t, f.metadata, f"{where}.{f.name}", src)
+                for f, t in declared(Thresholds)
+                if f.name in value
+            }
+        )
     if kind is bool:
         if not isinstance(value, bool):
             raise src.error(where, f"must be true or false (got {value!r})")
@@ -258,8 +323,13 @@ def _check(value: Any, kind: Any, meta: Mapping[str, Any], where: str, src: _Fil
     raise AssertionError(f"no check for {kind!r}")  # pragma: no cover - a declaration bug
 
 
-def load(config_path: str | None = None, *, env: Mapping[str, str] | None = None,
-         cwd: Path | None = None, **flags: Any) -> Settings:
+def load(
+    config_path: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    **flags: Any,
+) -> Settings:
     """Settings from flags (None = not given), the environment, the settings file (found as
     `find_config` says) and the declared defaults, in that order."""
     env = dict(os.environ) if env is None else env
@@ -293,8 +363,12 @@ def load(config_path: str | None = None, *, env: Mapping[str, str] | None = None
         searched = tuple(str(c) for c in candidates)
         allocation = next((str(c) for c in candidates if c.is_file()), None)
     values["allocation_path"] = allocation
-    return Settings(**values, config_path=path, allocation_searched=searched,
-                    pg_env={k: env[k] for k in LIBPQ_NAMES if env.get(k)})
+    return Settings(
+        **values,
+        config_path=path,
+        allocation_searched=searched,
+        pg_env={k: env[k] for k in LIBPQ_NAMES if env.get(k)},
+    )
 
 
 def _expand(value: Any, env: Mapping[str, str]) -> Any:
@@ -338,8 +412,9 @@ def dump(settings: Settings) -> dict[str, Any]:
             for t, _ in declared(Thresholds):
                 if getattr(value, t.name) != t.default:
                     put(f"thresholds.{t.name}", plain(getattr(value, t.name)))
-        elif value != (f.default_factory() if callable(f.default_factory) else f.default) \
-                or key in ("postgres.dsn", "prometheus.url", "scrape"):
+        elif value != (
+            f.default_factory() if callable(f.default_factory) else f.default
+        ) or key in ("postgres.dsn", "prometheus.url", "scrape"):
             if value not in (None, (), {}):
                 put(key, plain(value))
     return out

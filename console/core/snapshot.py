@@ -18,7 +18,7 @@ class SourceName(StrEnum):
 class SourceState(StrEnum):
     OK = "ok"
     UNREACHABLE = "unreachable"
-    ABSENT = "absent"              # not configured
+    ABSENT = "absent"  # not configured
 
 
 # Short names: most call sites compare a status with one of these.
@@ -28,15 +28,18 @@ OK, UNREACHABLE, ABSENT = SourceState.OK, SourceState.UNREACHABLE, SourceState.A
 @dataclass(frozen=True)
 class SourceStatus:
     status: SourceState = ABSENT
-    error: str | None = None           # one line, never a password
+    error: str | None = None  # one line, never a password
     latency_ms: float | None = None
-    as_of: float | None = None         # epoch seconds of the newest good data
-    notes: tuple[str, ...] = ()        # e.g. a query switched off for lack of privilege
-    retry_in_s: float | None = None    # the console's reconnect countdown
+    as_of: float | None = None  # epoch seconds of the newest good data
+    notes: tuple[str, ...] = ()  # e.g. a query switched off for lack of privilege
+    retry_in_s: float | None = None  # the console's reconnect countdown
 
     def as_dict(self) -> dict:
-        d = {"status": self.status, "error": self.error,
-             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1)}
+        d = {
+            "status": self.status,
+            "error": self.error,
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+        }
         if self.notes:
             d["notes"] = list(self.notes)
         return d
@@ -117,7 +120,7 @@ class Snapshot:
     sources: Mapping[SourceName, SourceStatus] = field(default_factory=dict)
     server: ServerInfo | None = None
     activity: tuple[ActivityCount, ...] = ()
-    self_connections: int = 0          # the console's own session(s), left out of `activity`
+    self_connections: int = 0  # the console's own session(s), left out of `activity`
     backends: tuple[Backend, ...] = ()
     pools: tuple[PoolInstance, ...] = ()
 

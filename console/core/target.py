@@ -55,6 +55,8 @@ class Target:
         if self.pg_env:
             env = self.pg_env
             db = f"/{env['PGDATABASE']}" if env.get("PGDATABASE") else ""
-            return (f"{env.get('PGUSER', '')}@{env.get('PGHOST', 'localhost')}:"
-                    f"{env.get('PGPORT', '5432')}{db}")
+            return (
+                f"{env.get('PGUSER', '')}@{env.get('PGHOST', 'localhost')}:"
+                f"{env.get('PGPORT', '5432')}{db}"
+            )
         return "no PostgreSQL configured"

@@ -14,8 +14,8 @@ from console.core.allocation import EDIT_FIELDS, Allocation, EditError, apply_ed
 
 @dataclass(frozen=True)
 class Edit:
-    target: str          # a service name, or "cluster"
-    field: str           # an EDIT_FIELDS name (max, min, replicas, ...) or a cluster field
+    target: str  # a service name, or "cluster"
+    field: str  # an EDIT_FIELDS name (max, min, replicas, ...) or a cluster field
     value: int
     before: int | None
 
@@ -30,12 +30,12 @@ class Edit:
 
 @dataclass
 class WhatIf:
-    base: Allocation                       # the allocation file (what exports diff against)
+    base: Allocation  # the allocation file (what exports diff against)
     slots: budget_mod.Slots | None = None  # the live server's, when known
     live_replicas: Mapping[str, int] = field(default_factory=dict)
     current: Allocation | None = None
     edits: list[Edit] = field(default_factory=list)
-    exported: tuple[tuple[str, str, int], ...] = ()   # the edits the last export wrote
+    exported: tuple[tuple[str, str, int], ...] = ()  # the edits the last export wrote
     start_point: Allocation | None = None  # what the edits apply to; see _live_copy
 
     def __post_init__(self) -> None:
@@ -50,10 +50,15 @@ class WhatIf:
             if name in alloc.names() and n != alloc.service(name).replicas:
                 alloc = alloc.replace_service(dataclasses.replace(alloc.service(name), replicas=n))
         if self.slots is not None:
-            alloc = dataclasses.replace(alloc, cluster=dataclasses.replace(
-                alloc.cluster, max_connections=self.slots.max_connections,
-                superuser_reserved_connections=self.slots.superuser_reserved_connections,
-                reserved_connections=self.slots.reserved_connections))
+            alloc = dataclasses.replace(
+                alloc,
+                cluster=dataclasses.replace(
+                    alloc.cluster,
+                    max_connections=self.slots.max_connections,
+                    superuser_reserved_connections=self.slots.superuser_reserved_connections,
+                    reserved_connections=self.slots.reserved_connections,
+                ),
+            )
         return alloc
 
     def budget_before(self) -> budget_mod.Budget:
@@ -142,8 +147,13 @@ class WhatIf:
                 continue
 
 
-def suggest(alloc: Allocation, peaks: Mapping[str, float], available: int,
-            margin_pct: float = 25, minimum: int = 2) -> dict[str, int]:
+def suggest(
+    alloc: Allocation,
+    peaks: Mapping[str, float],
+    available: int,
+    margin_pct: float = 25,
+    minimum: int = 2,
+) -> dict[str, int]:
     """Per-service max from observed peak in-use per replica plus a margin; if the total would
     not fit the available slots (reserved items and other services kept), the part above each
     service's floor (its min, at least 1) is scaled down proportionally, so the result fits
@@ -158,12 +168,15 @@ def suggest(alloc: Allocation, peaks: Mapping[str, float], available: int,
         pool = alloc.effective(svc)
         per_replica = peaks[svc.name] / max(1, svc.replicas)
         floor[svc.name] = max(1, pool.min_connections)
-        wanted[svc.name] = max(minimum, floor[svc.name],
-                               math.ceil(per_replica * (1 + margin_pct / 100)))
+        wanted[svc.name] = max(
+            minimum, floor[svc.name], math.ceil(per_replica * (1 + margin_pct / 100))
+        )
     replicas = {name: alloc.service(name).replicas for name in wanted}
     fixed = sum(n for _, n in alloc.reserved) + sum(
-        alloc.effective(s).max_connections * s.replicas for s in alloc.services
-        if s.name not in wanted)
+        alloc.effective(s).max_connections * s.replicas
+        for s in alloc.services
+        if s.name not in wanted
+    )
     room_above_floors = available - fixed - sum(floor[k] * replicas[k] for k in wanted)
     above = sum((wanted[k] - floor[k]) * replicas[k] for k in wanted)
     if above > max(0, room_above_floors):

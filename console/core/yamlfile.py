@@ -35,8 +35,12 @@ class Document:
         return self.lines.get((), None)
 
     def error(self, keypath: KeyPath, message: str) -> InputError:
-        return InputError(message, file=self.path, line=self.line(keypath),
-                          field=".".join(str(k) for k in keypath) or None)
+        return InputError(
+            message,
+            file=self.path,
+            line=self.line(keypath),
+            field=".".join(str(k) for k in keypath) or None,
+        )
 
 
 def parse(text: str, path: str) -> Document:
@@ -44,8 +48,11 @@ def parse(text: str, path: str) -> Document:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise InputError(f"not valid YAML: {exc.problem or exc.context}", file=path,
-                         line=mark.line + 1 if mark else None) from None
+        raise InputError(
+            f"not valid YAML: {exc.problem or exc.context}",
+            file=path,
+            line=mark.line + 1 if mark else None,
+        ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
         raise InputError(f"not valid YAML: {exc}", file=path) from None
     if root is None:
@@ -54,10 +61,13 @@ def parse(text: str, path: str) -> Document:
     constructor = yaml.SafeLoader("")
     try:
         doc.data = _build(root, (), doc, constructor)
-    except yaml.MarkedYAMLError as exc:     # e.g. an unknown tag (`!foo`) or a bad merge key
+    except yaml.MarkedYAMLError as exc:  # e.g. an unknown tag (`!foo`) or a bad merge key
         mark = exc.problem_mark or exc.context_mark
-        raise InputError(f"not valid YAML: {exc.problem or exc.context}", file=path,
-                         line=mark.line + 1 if mark else None) from None
+        raise InputError(
+            f"not valid YAML: {exc.problem or exc.context}",
+            file=path,
+            line=mark.line + 1 if mark else None,
+        ) from None
     except (yaml.YAMLError, TypeError, ValueError) as exc:
         raise InputError(f"not valid YAML: {exc}", file=path) from None
     return doc
@@ -82,14 +92,19 @@ def _build(node: yaml.Node, keypath: KeyPath, doc: Document, constructor: yaml.S
         for key_node, value_node in node.value:
             key = constructor.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | bool | float) or key is None:
-                raise InputError("mapping keys must be plain scalars", file=doc.path,
-                                 line=key_node.start_mark.line + 1)
+                raise InputError(
+                    "mapping keys must be plain scalars",
+                    file=doc.path,
+                    line=key_node.start_mark.line + 1,
+                )
             key = str(key) if not isinstance(key, str) else key
             if key in result:
                 raise InputError(
                     f"duplicate key (first on line {doc.lines[keypath + (key,)]})",
-                    file=doc.path, line=key_node.start_mark.line + 1,
-                    field=".".join(str(k) for k in keypath + (key,)))
+                    file=doc.path,
+                    line=key_node.start_mark.line + 1,
+                    field=".".join(str(k) for k in keypath + (key,)),
+                )
             doc.lines[keypath + (key,)] = key_node.start_mark.line + 1
             result[key] = _build(value_node, keypath + (key,), doc, constructor)
         return result

@@ -32,16 +32,21 @@ class _PoolCollector:
         if g is None:
             return
         for name, doc, value in (
-                ("db_pool_size", "Connections in the pool", g.size),
-                ("db_pool_idle", "Idle connections in the pool", g.idle),
-                ("db_pool_max", "The pool's max_connections", g.max),
-                ("db_pool_utilization", "size / max × 100 (the seed's 'utilization')",
-                 100.0 * g.size / g.max if g.max else 0.0)):
+            ("db_pool_size", "Connections in the pool", g.size),
+            ("db_pool_idle", "Idle connections in the pool", g.idle),
+            ("db_pool_max", "The pool's max_connections", g.max),
+            (
+                "db_pool_utilization",
+                "size / max × 100 (the seed's 'utilization')",
+                100.0 * g.size / g.max if g.max else 0.0,
+            ),
+        ):
             fam = GaugeMetricFamily(name, doc, labels=["service"])
             fam.add_metric([self.service], value)
             yield fam
-        errors = CounterMetricFamily("db_pool_connection_errors", "Connection errors",
-                                     labels=["service"])
+        errors = CounterMetricFamily(
+            "db_pool_connection_errors", "Connection errors", labels=["service"]
+        )
         errors.add_metric([self.service], g.errors)
         yield errors
 
@@ -59,8 +64,9 @@ class PoolExporter:
         return f"http://127.0.0.1:{self.port}/metrics"
 
     def start(self) -> PoolExporter:
-        self._server, _thread = start_http_server(self.port, addr="127.0.0.1",
-                                                  registry=self.registry)
+        self._server, _thread = start_http_server(
+            self.port, addr="127.0.0.1", registry=self.registry
+        )
         self.port = self._server.server_port
         return self
 

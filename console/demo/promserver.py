@@ -20,8 +20,11 @@ from console.demo.pgserver import _die_with_parent, free_port, make_root
 
 
 def find_prometheus() -> str | None:
-    return os.environ.get("NOVAPOOL_PROMETHEUS_BIN") or shutil.which("prometheus") or (
-        "/usr/bin/prometheus" if os.path.exists("/usr/bin/prometheus") else None)
+    return (
+        os.environ.get("NOVAPOOL_PROMETHEUS_BIN")
+        or shutil.which("prometheus")
+        or ("/usr/bin/prometheus" if os.path.exists("/usr/bin/prometheus") else None)
+    )
 
 
 @dataclass
@@ -39,8 +42,12 @@ class LocalPrometheus:
     def set_targets(self, urls: list[str]) -> None:
         """Exporter URLs (http://127.0.0.1:PORT/metrics); takes effect within a second."""
         self.targets = list(urls)
-        groups = [{"targets": [u.split("://", 1)[-1].split("/", 1)[0] for u in urls],
-                   "labels": {"job": "db-pool"}}]
+        groups = [
+            {
+                "targets": [u.split("://", 1)[-1].split("/", 1)[0] for u in urls],
+                "labels": {"job": "db-pool"},
+            }
+        ]
         tmp = self.root / "targets.json.tmp"
         tmp.write_text(json.dumps(groups))
         os.replace(tmp, self.root / "targets.json")
@@ -61,24 +68,37 @@ class LocalPrometheus:
             "  - job_name: db-pool\n"
             "    file_sd_configs:\n"
             f"      - files: ['{self.root / 'targets.json'}']\n"
-            "        refresh_interval: 1s\n")
+            "        refresh_interval: 1s\n"
+        )
         self.set_targets(list(targets))
-        self._args = [binary, f"--config.file={self.root / 'prometheus.yml'}",
-                      f"--storage.tsdb.path={self.root / 'data'}",
-                      f"--web.listen-address=127.0.0.1:{self.port}",
-                      "--storage.tsdb.retention.time=2h", "--log.level=warn"]
+        self._args = [
+            binary,
+            f"--config.file={self.root / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.root / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--storage.tsdb.retention.time=2h",
+            "--log.level=warn",
+        ]
         self._spawn(timeout)
         return self
 
     def _spawn(self, timeout: float) -> None:
         with open(self.root / "prometheus.log", "ab") as log:
-            self.process = subprocess.Popen(self._args, stdout=log, stderr=log, cwd=self.root,
-                                            preexec_fn=_die_with_parent, start_new_session=True)
+            self.process = subprocess.Popen(
+                self._args,
+                stdout=log,
+                stderr=log,
+                cwd=self.root,
+                preexec_fn=_die_with_parent,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("prometheus exited:\n" + (self.root / "prometheus.log")
-                                   .read_text(errors="replace")[-2000:])
+                raise RuntimeError(
+                    "prometheus exited:\n"
+                    + (self.root / "prometheus.log").read_text(errors="replace")[-2000:]
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as r:
                     if r.status == 200:

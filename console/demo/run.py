@@ -40,8 +40,9 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:  # unwind the fin
 
 def run_demo(args: argparse.Namespace) -> int:
     if args.scenario not in SCENARIOS:
-        raise InputError(f"unknown scenario {args.scenario!r}; one of {', '.join(SCENARIOS)}",
-                         field="--scenario")
+        raise InputError(
+            f"unknown scenario {args.scenario!r}; one of {', '.join(SCENARIOS)}", field="--scenario"
+        )
     for name in ("services", "replicas"):
         value = getattr(args, name)
         if value is not None and not 1 <= value <= 200:
@@ -63,12 +64,15 @@ def run_demo(args: argparse.Namespace) -> int:
         say("starting a throwaway PostgreSQL on 127.0.0.1…")
         # The allocation's own slots (100 for the seed), unless a large --services/--replicas
         # fleet could not even open its minimum pools in them.
-        floor = sum(allocation.effective(svc).min_connections
-                    * max(plan.replicas[svc.name], plan.scale_up.get(svc.name, 0))
-                    for svc in allocation.services)
-        pg = LocalPostgres(max_connections=max(allocation.cluster.max_connections, floor + 30),
-                           superuser_reserved_connections=
-                           allocation.cluster.superuser_reserved_connections).start()
+        floor = sum(
+            allocation.effective(svc).min_connections
+            * max(plan.replicas[svc.name], plan.scale_up.get(svc.name, 0))
+            for svc in allocation.services
+        )
+        pg = LocalPostgres(
+            max_connections=max(allocation.cluster.max_connections, floor + 30),
+            superuser_reserved_connections=allocation.cluster.superuser_reserved_connections,
+        ).start()
         say(f"  PostgreSQL {pg.version} at {pg.dsn}")
         say(f"starting the fleet: {len(allocation.services)} services, scenario {args.scenario}…")
         fleet = Fleet(pg.dsn, allocation, plan).start()
@@ -78,27 +82,37 @@ def run_demo(args: argparse.Namespace) -> int:
             say(f"  Prometheus at {prom.url} scraping {len(fleet.exporter_urls)} exporters")
             sources["prometheus"] = prom.url
         else:
-            say(f"  no prometheus binary: reading the {len(fleet.exporter_urls)} exporters directly")
+            say(
+                f"  no prometheus binary: reading the {len(fleet.exporter_urls)} exporters directly"
+            )
             sources["scrape"] = list(fleet.exporter_urls)
         # The same loader as every other command: the user's --config (thresholds, refresh),
         # with the demo's sources and the simulated allocation as flags.
-        settings = settings_mod.load(getattr(args, "config", None), allocation=allocation_file,
-                                     allow_signal=True, **sources)
+        settings = settings_mod.load(
+            getattr(args, "config", None), allocation=allocation_file, allow_signal=True, **sources
+        )
         # Only the demo's own sources: none from the user's file or environment.
-        settings = dataclasses.replace(settings, prometheus_url=sources.get("prometheus"),
-                                       scrape=tuple(sources.get("scrape", ())))
+        settings = dataclasses.replace(
+            settings,
+            prometheus_url=sources.get("prometheus"),
+            scrape=tuple(sources.get("scrape", ())),
+        )
         config = workdir / "novapool.yaml"
         config.write_text(yaml.safe_dump(settings_mod.dump(settings), sort_keys=False))
         if args.no_tui:
             return _serve(pg, prom, fleet, config)
         from console.tui.app import run_console
+
         return run_console(settings, allocation, target_label=f"demo {pg.dsn}")
     except (KeyboardInterrupt, _Stop):
         return 0
     finally:
         say("stopping the demo…")
-        for step in (fleet.stop if fleet else None, prom.stop if prom else None,
-                     pg.stop if pg else None):
+        for step in (
+            fleet.stop if fleet else None,
+            prom.stop if prom else None,
+            pg.stop if pg else None,
+        ):
             if step is not None:
                 try:
                     step()
@@ -124,10 +138,16 @@ def _serve(pg: LocalPostgres, prom: LocalPrometheus | None, fleet: Fleet, config
     for url in fleet.exporter_urls:
         print(f"SCRAPE_URL={url}")
     print(f"NOVAPOOL_CONFIG={config}")
-    metrics = f"--prometheus {prom.url}" if prom else " ".join(
-        f"--scrape {u}" for u in fleet.exporter_urls)
-    print(f"\n# in another terminal:\nnovapool --dsn {pg.dsn} {metrics}\n"
-          f"novapool check --dsn {pg.dsn} {metrics}\n", flush=True)
+    metrics = (
+        f"--prometheus {prom.url}"
+        if prom
+        else " ".join(f"--scrape {u}" for u in fleet.exporter_urls)
+    )
+    print(
+        f"\n# in another terminal:\nnovapool --dsn {pg.dsn} {metrics}\n"
+        f"novapool check --dsn {pg.dsn} {metrics}\n",
+        flush=True,
+    )
     say("fleet running; Ctrl+C stops it")
     threading.Event().wait()
     return 0

@@ -18,7 +18,7 @@ T0 = 1_795_000_000.0  # a fixed instant: ages on screen do not depend on when te
 # service → (replicas, per-instance (size, idle, max))
 POOLS = {
     "auth-service": (3, [(12, 2, 12), (11, 4, 12), (9, 5, 12)]),
-    "user-service": (1, [(20, 0, 20)]),          # the wrapper's max() raised it: drift
+    "user-service": (1, [(20, 0, 20)]),  # the wrapper's max() raised it: drift
     "content-service": (1, [(8, 5, 12)]),
     "feed-service": (2, [(5, 2, 8), (4, 2, 8)]),
     "search-service": (1, [(3, 2, 8)]),
@@ -50,29 +50,99 @@ ACTIVITY = {
 }
 
 
-def _b(pid, app, state, *, state_age, xact=None, query_age=None, wait=None, lock=None,
-       blockers=(), query="SELECT 1", client="10.0.3.17", user="app") -> Backend:
-    return Backend(pid=pid, application_name=app, usename=user, client_addr=client, state=state,
-                   backend_age_s=3600.0, xact_age_s=xact, query_age_s=query_age,
-                   state_age_s=state_age, wait_event_type=wait[0] if wait else None,
-                   wait_event=wait[1] if wait else None, lock_wait_s=lock,
-                   blocking_pids=tuple(blockers), query=query)
+def _b(
+    pid,
+    app,
+    state,
+    *,
+    state_age,
+    xact=None,
+    query_age=None,
+    wait=None,
+    lock=None,
+    blockers=(),
+    query="SELECT 1",
+    client="10.0.3.17",
+    user="app",
+) -> Backend:
+    return Backend(
+        pid=pid,
+        application_name=app,
+        usename=user,
+        client_addr=client,
+        state=state,
+        backend_age_s=3600.0,
+        xact_age_s=xact,
+        query_age_s=query_age,
+        state_age_s=state_age,
+        wait_event_type=wait[0] if wait else None,
+        wait_event=wait[1] if wait else None,
+        lock_wait_s=lock,
+        blocking_pids=tuple(blockers),
+        query=query,
+    )
 
 
 BACKENDS = (
-    _b(4242, "feed-service", "idle in transaction", state_age=412.0, xact=415.0, query_age=413.0,
-       query="UPDATE feed_items SET seen = true WHERE user_id = $1"),
-    _b(5120, "user-service", "active", state_age=74.0, xact=74.0, query_age=74.0,
-       wait=("Lock", "transactionid"), lock=73.5, blockers=(5101,),
-       query="UPDATE users SET last_login = now() WHERE id = $1"),
-    _b(5101, "user-service", "idle in transaction", state_age=80.0, xact=95.0, query_age=80.0,
-       query="SELECT * FROM users WHERE id = $1 FOR UPDATE"),
-    _b(6001, "auth-service", "active", state_age=95.0, xact=95.0, query_age=95.0,
-       query="SELECT count(*) FROM sessions s JOIN tokens t ON t.session_id = s.id"),
-    _b(7007, "metabase [prod]", "idle", state_age=1800.0, client="10.0.9.4", user="bi[/bold]",
-       query="SELECT * FROM \x1b[31mreport\x1b[0m WHERE x = '[@click=app.quit]'"),
-    _b(7010, "psql", "active", state_age=2.0, xact=2.0, query_age=2.0, client=None,
-       user="oncall", query="SELECT * FROM pg_stat_activity"),
+    _b(
+        4242,
+        "feed-service",
+        "idle in transaction",
+        state_age=412.0,
+        xact=415.0,
+        query_age=413.0,
+        query="UPDATE feed_items SET seen = true WHERE user_id = $1",
+    ),
+    _b(
+        5120,
+        "user-service",
+        "active",
+        state_age=74.0,
+        xact=74.0,
+        query_age=74.0,
+        wait=("Lock", "transactionid"),
+        lock=73.5,
+        blockers=(5101,),
+        query="UPDATE users SET last_login = now() WHERE id = $1",
+    ),
+    _b(
+        5101,
+        "user-service",
+        "idle in transaction",
+        state_age=80.0,
+        xact=95.0,
+        query_age=80.0,
+        query="SELECT * FROM users WHERE id = $1 FOR UPDATE",
+    ),
+    _b(
+        6001,
+        "auth-service",
+        "active",
+        state_age=95.0,
+        xact=95.0,
+        query_age=95.0,
+        query="SELECT count(*) FROM sessions s JOIN tokens t ON t.session_id = s.id",
+    ),
+    _b(
+        7007,
+        "metabase [prod]",
+        "idle",
+        state_age=1800.0,
+        client="10.0.9.4",
+        user="bi[/bold]",
+        query="SELECT * FROM \x1b[31mreport\x1b[0m WHERE x = '[@click=app.quit]'",
+    ),
+    _b(
+        7010,
+        "psql",
+        "active",
+        state_age=2.0,
+        xact=2.0,
+        query_age=2.0,
+        client=None,
+        user="oncall",
+        query="SELECT * FROM pg_stat_activity",
+    ),
 )
 
 
@@ -80,25 +150,56 @@ def incident_snapshot(taken_at: float = T0) -> Snapshot:
     pools = []
     for service, (_replicas, instances) in POOLS.items():
         for i, (size, idle, mx) in enumerate(instances):
-            pools.append(PoolInstance(service=service, instance=f"{service}-7d9f{i}:9187",
-                                      size=size, idle=idle, max=mx, sample_age_s=4.0, up=True,
-                                      scrape_interval_s=15.0))
-    activity = tuple(ActivityCount(app, state, n) for app, states in ACTIVITY.items()
-                     for state, n in states.items())
+            pools.append(
+                PoolInstance(
+                    service=service,
+                    instance=f"{service}-7d9f{i}:9187",
+                    size=size,
+                    idle=idle,
+                    max=mx,
+                    sample_age_s=4.0,
+                    up=True,
+                    scrape_interval_s=15.0,
+                )
+            )
+    activity = tuple(
+        ActivityCount(app, state, n)
+        for app, states in ACTIVITY.items()
+        for state, n in states.items()
+    )
     return Snapshot(
         taken_at=taken_at,
-        sources={"postgres": SourceStatus(OK, None, 3.2, taken_at),
-                 "prometheus": SourceStatus(OK, None, 6.8, taken_at)},
+        sources={
+            "postgres": SourceStatus(OK, None, 3.2, taken_at),
+            "prometheus": SourceStatus(OK, None, 6.8, taken_at),
+        },
         server=ServerInfo("15.18", 150018, 100, 3, 0),
-        activity=activity, self_connections=1, backends=BACKENDS, pools=tuple(pools))
+        activity=activity,
+        self_connections=1,
+        backends=BACKENDS,
+        pools=tuple(pools),
+    )
 
 
 def calm_snapshot(taken_at: float = T0) -> Snapshot:
     """The same fleet, quiet: no leaks, no locks, one replica each, within budget."""
     snap = incident_snapshot(taken_at)
-    pools = tuple(p for p in snap.pools if p.instance.endswith("0:9187")
-                  and p.service != "user-service")
-    activity = tuple(a for a in snap.activity if a.state == "idle"
-                     and a.application_name in POOLS and a.application_name != "auth-service")
-    return Snapshot(taken_at=taken_at, sources=snap.sources, server=snap.server,
-                    activity=activity, self_connections=1, backends=(), pools=pools)
+    pools = tuple(
+        p for p in snap.pools if p.instance.endswith("0:9187") and p.service != "user-service"
+    )
+    activity = tuple(
+        a
+        for a in snap.activity
+        if a.state == "idle"
+        and a.application_name in POOLS
+        and a.application_name != "auth-service"
+    )
+    return Snapshot(
+        taken_at=taken_at,
+        sources=snap.sources,
+        server=snap.server,
+        activity=activity,
+        self_connections=1,
+        backends=(),
+        pools=pools,
+    )

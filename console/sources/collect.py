@@ -42,12 +42,12 @@ class Health:
 class Collector:
     settings: Settings
     allocation: Allocation
-    backoff: bool = True            # False for one-shot `check`: try every source now
+    backoff: bool = True  # False for one-shot `check`: try every source now
     postgres: PostgresSource | None = None
     prometheus: PrometheusSource | None = None
     scrape: ScrapeSource | None = None
     health: dict[str, Health] = field(default_factory=dict)
-    last: dict[str, object] = field(default_factory=dict)   # last good reading per source
+    last: dict[str, object] = field(default_factory=dict)  # last good reading per source
     inflight: dict[str, asyncio.Future] = field(default_factory=dict)  # reads in worker threads
 
     def __post_init__(self) -> None:
@@ -56,8 +56,13 @@ class Collector:
         if s.postgres_configured:
             self.postgres = PostgresSource(s.dsn, s.connect_timeout_s, s.statement_timeout_ms)
         if s.prometheus_url:
-            self.prometheus = PrometheusSource(s.prometheus_url, profile, s.prometheus_timeout_s,
-                                               s.prometheus_headers, s.prometheus_verify_tls)
+            self.prometheus = PrometheusSource(
+                s.prometheus_url,
+                profile,
+                s.prometheus_timeout_s,
+                s.prometheus_headers,
+                s.prometheus_verify_tls,
+            )
         if s.scrape:
             self.scrape = ScrapeSource(tuple(s.scrape), profile, s.prometheus_timeout_s)
         for name in ("postgres", "prometheus", "scrape"):
@@ -69,7 +74,9 @@ class Collector:
     async def _pg(self, now: float) -> PostgresReading | Exception | None:
         if self.postgres is None or not self._due("postgres", now):
             return None
-        budget = self.settings.connect_timeout_s + 2 * (self.settings.statement_timeout_ms / 1000) + 3
+        budget = (
+            self.settings.connect_timeout_s + 2 * (self.settings.statement_timeout_ms / 1000) + 3
+        )
         try:
             return await asyncio.wait_for(self.postgres.read(), timeout=budget)
         except Exception as exc:  # noqa: BLE001 - any failure is a status, not a crash
@@ -86,16 +93,19 @@ class Collector:
             task = self.inflight[name] = asyncio.ensure_future(asyncio.to_thread(source.read))
         try:
             # The client's own timeouts bound the thread; wait_for bounds us if they do not.
-            return await asyncio.wait_for(asyncio.shield(task),
-                                          timeout=3 * self.settings.prometheus_timeout_s + 2)
+            return await asyncio.wait_for(
+                asyncio.shield(task), timeout=3 * self.settings.prometheus_timeout_s + 2
+            )
         except Exception as exc:  # noqa: BLE001 - any failure is a status, not a crash
             return exc
 
     async def collect(self) -> Snapshot:
         now = time.time()
-        pg, prom, scr = await asyncio.gather(self._pg(now), self._thread("prometheus",
-                                             self.prometheus, now),
-                                             self._thread("scrape", self.scrape, now))
+        pg, prom, scr = await asyncio.gather(
+            self._pg(now),
+            self._thread("prometheus", self.prometheus, now),
+            self._thread("scrape", self.scrape, now),
+        )
         sources = {
             "postgres": self._status("postgres", self.postgres, pg, now),
             "prometheus": self._status("prometheus", self.prometheus, prom, now),
@@ -104,8 +114,9 @@ class Collector:
             sources["scrape"] = self._status("scrape", self.scrape, scr, now)
         # The console (backoff mode) keeps the last good server data on screen while the
         # server is unreachable; its status says so and how old it is. `check` never does.
-        pg_data: PostgresReading | None = self.last.get("postgres") \
-            if sources["postgres"].status == OK or self.backoff else None
+        pg_data: PostgresReading | None = (
+            self.last.get("postgres") if sources["postgres"].status == OK or self.backoff else None
+        )
         pools = []
         for name in ("prometheus", "scrape"):
             reading = self.last.get(name)
@@ -114,15 +125,19 @@ class Collector:
             # While a source is down its last good pools stay, aged: metrics-stale fires once
             # they are older than their scrape intervals allow.
             age = now - (self.health[name].last_ok or now)
-            pools.extend(replace(p, sample_age_s=(p.sample_age_s or 0) + age) if age else p
-                         for p in reading.pools)
+            pools.extend(
+                replace(p, sample_age_s=(p.sample_age_s or 0) + age) if age else p
+                for p in reading.pools
+            )
         return Snapshot(
-            taken_at=now, sources=sources,
+            taken_at=now,
+            sources=sources,
             server=pg_data.server if pg_data else None,
             activity=pg_data.activity if pg_data else (),
             self_connections=1 if pg_data else 0,
             backends=pg_data.backends if pg_data else (),
-            pools=tuple(pools))
+            pools=tuple(pools),
+        )
 
     def _status(self, name: str, source, result, now: float) -> SourceStatus:
         if source is None:
@@ -139,8 +154,13 @@ class Collector:
                 return SourceStatus(UNREACHABLE, f"{url}: {err}{more}", result.latency_ms, now)
             notes = getattr(result, "notes", ())
             return SourceStatus(OK, None, result.latency_ms, now, tuple(notes))
-        return SourceStatus(UNREACHABLE, h.last_error or "not reached yet", None, h.last_ok,
-                            retry_in_s=max(0.0, h.next_try - now) if self.backoff else None)
+        return SourceStatus(
+            UNREACHABLE,
+            h.last_error or "not reached yet",
+            None,
+            h.last_ok,
+            retry_in_s=max(0.0, h.next_try - now) if self.backoff else None,
+        )
 
     async def close(self) -> None:
         if self.postgres:

@@ -54,14 +54,16 @@ class PostgresSource:
     backend_rows: int = BACKEND_ROWS
     conn: asyncpg.Connection | None = None
     server: ServerInfo | None = None
-    disabled: dict[str, str] = field(default_factory=dict)   # statement → why
+    disabled: dict[str, str] = field(default_factory=dict)  # statement → why
     statements_total: int = 0
     # One connection: a refresh and a cancel/terminate from the console take turns on it.
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def connect(self) -> None:
         self.conn = await asyncpg.connect(
-            dsn=self.dsn or None, timeout=self.connect_timeout_s, command_timeout=None,
+            dsn=self.dsn or None,
+            timeout=self.connect_timeout_s,
+            command_timeout=None,
             statement_cache_size=8,
             server_settings={
                 "application_name": "novapool",
@@ -69,12 +71,17 @@ class PostgresSource:
                 "statement_timeout": str(int(self.statement_timeout_ms)),
                 "lock_timeout": str(int(self.statement_timeout_ms)),
                 "idle_in_transaction_session_timeout": "60000",
-            })
+            },
+        )
         row = await self._fetch(sql("server_info.sql"))
         r = row[0]
-        self.server = ServerInfo(r["server_version"].split()[0], r["server_version_num"],
-                                 r["max_connections"], r["superuser_reserved_connections"],
-                                 r["reserved_connections"])
+        self.server = ServerInfo(
+            r["server_version"].split()[0],
+            r["server_version_num"],
+            r["max_connections"],
+            r["superuser_reserved_connections"],
+            r["reserved_connections"],
+        )
         # Prepared once per connection: type introspection (int[] for blocking pids) and
         # parsing happen here, so a refresh sends exactly its two statements.
         self._activity = await self.conn.prepare(sql("activity.sql"))
@@ -82,8 +89,8 @@ class PostgresSource:
         if "backends" not in self.disabled:
             try:
                 self._backends = await self.conn.prepare(
-                    sql("backends.sql" if r["server_version_num"] >= 140000
-                        else "backends_13.sql"))
+                    sql("backends.sql" if r["server_version_num"] >= 140000 else "backends_13.sql")
+                )
             except asyncpg.InsufficientPrivilegeError as exc:
                 self.disabled["backends"] = f"backend details off: {exc}"
 
@@ -108,16 +115,22 @@ class PostgresSource:
         backends: tuple[Backend, ...] = ()
         if self._backends is not None and "backends" not in self.disabled:
             try:
-                rows = await self._fetch(self._backends, self.backend_rows,
-                                         QUERY_CHARS)
+                rows = await self._fetch(self._backends, self.backend_rows, QUERY_CHARS)
                 backends = tuple(_backend(r) for r in rows)
             except asyncpg.InsufficientPrivilegeError as exc:
                 self.disabled["backends"] = f"backend details off: {exc}"
         latency = (time.perf_counter() - t0) * 1000
-        activity = tuple(ActivityCount(r["application_name"], r["state"], r["n"])
-                         for r in activity_rows)
-        return PostgresReading(self.server, activity, backends, latency,
-                               self.statements_total - before, tuple(self.disabled.values()))
+        activity = tuple(
+            ActivityCount(r["application_name"], r["state"], r["n"]) for r in activity_rows
+        )
+        return PostgresReading(
+            self.server,
+            activity,
+            backends,
+            latency,
+            self.statements_total - before,
+            tuple(self.disabled.values()),
+        )
 
     async def signal_backend(self, pid: int, terminate: bool) -> bool:
         """pg_cancel_backend / pg_terminate_backend (the console asks first, and only with
@@ -139,9 +152,18 @@ class PostgresSource:
 
 def _backend(r) -> Backend:
     return Backend(
-        pid=r["pid"], application_name=r["application_name"], usename=r["usename"],
-        client_addr=r["client_addr"], state=r["state"], backend_age_s=r["backend_age_s"],
-        xact_age_s=r["xact_age_s"], query_age_s=r["query_age_s"], state_age_s=r["state_age_s"],
-        wait_event_type=r["wait_event_type"], wait_event=r["wait_event"],
-        lock_wait_s=r["lock_wait_s"], blocking_pids=tuple(r["blocking_pids"] or ()),
-        query=r["query"])
+        pid=r["pid"],
+        application_name=r["application_name"],
+        usename=r["usename"],
+        client_addr=r["client_addr"],
+        state=r["state"],
+        backend_age_s=r["backend_age_s"],
+        xact_age_s=r["xact_age_s"],
+        query_age_s=r["query_age_s"],
+        state_age_s=r["state_age_s"],
+        wait_event_type=r["wait_event_type"],
+        wait_event=r["wait_event"],
+        lock_wait_s=r["lock_wait_s"],
+        blocking_pids=tuple(r["blocking_pids"] or ()),
+        query=r["query"],
+    )

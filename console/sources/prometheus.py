@@ -31,8 +31,10 @@ def queries(p: MetricsProfile) -> dict[str, str]:
     return {
         "values": f'{{__name__=~"{names}",{p.service_label}!=""}}',
         "age": f"time() - timestamp({p.size})",
-        "up": (f"max by ({p.service_label}, instance, job) (last_over_time({p.max}[10m])) "
-               f"* 0 + on (instance, job) group_left () up"),
+        "up": (
+            f"max by ({p.service_label}, instance, job) (last_over_time({p.max}[10m])) "
+            f"* 0 + on (instance, job) group_left () up"
+        ),
     }
 
 
@@ -65,11 +67,22 @@ class PrometheusSource:
 
     def client(self) -> PrometheusConnect:
         if self._client is None:
-            retry = Retry(total=1, connect=1, read=0, status=1, backoff_factor=0.2,
-                          status_forcelist=(502, 503, 504), allowed_methods=("GET", "POST"))
-            self._client = PrometheusConnect(url=self.url, headers=self.headers or None,
-                                             disable_ssl=not self.verify_tls, retry=retry,
-                                             timeout=self.timeout_s)
+            retry = Retry(
+                total=1,
+                connect=1,
+                read=0,
+                status=1,
+                backoff_factor=0.2,
+                status_forcelist=(502, 503, 504),
+                allowed_methods=("GET", "POST"),
+            )
+            self._client = PrometheusConnect(
+                url=self.url,
+                headers=self.headers or None,
+                disable_ssl=not self.verify_tls,
+                retry=retry,
+                timeout=self.timeout_s,
+            )
         return self._client
 
     def _query(self, promql: str) -> list[dict]:
@@ -81,8 +94,12 @@ class PrometheusSource:
             return
         self.requests_total += 1
         c = self.client()
-        resp = c._session.get(f"{c.url}/api/v1/targets", params={"state": "active"},
-                              headers=c.headers, timeout=self.timeout_s)
+        resp = c._session.get(
+            f"{c.url}/api/v1/targets",
+            params={"state": "active"},
+            headers=c.headers,
+            timeout=self.timeout_s,
+        )
         resp.raise_for_status()
         intervals = {}
         for t in resp.json().get("data", {}).get("activeTargets", []):
@@ -108,15 +125,18 @@ class PrometheusSource:
         pools: dict[tuple[str, str, str], dict] = {}
 
         def slot(metric: dict) -> dict:
-            key = (metric.get(p.service_label, ""), metric.get("instance", ""),
-                   metric.get("job", ""))
+            key = (
+                metric.get(p.service_label, ""),
+                metric.get("instance", ""),
+                metric.get("job", ""),
+            )
             return pools.setdefault(key, {})
 
         for item in values:
             m, v = item["metric"], float(item["value"][1])
             field_name = {p.size: "size", p.idle: "idle", p.max: "max"}[m["__name__"]]
             s = slot(m)
-            s[field_name] = s.get(field_name, 0.0) + v    # two pools of one service in a process
+            s[field_name] = s.get(field_name, 0.0) + v  # two pools of one service in a process
         for item in ages:
             s = slot(item["metric"])
             s["age"] = max(s.get("age", 0.0), float(item["value"][1]))
@@ -126,22 +146,32 @@ class PrometheusSource:
         for (service, instance, job), s in sorted(pools.items()):
             if not service:
                 continue
-            out.append(PoolInstance(
-                service=service, instance=instance or job, size=s.get("size"),
-                idle=s.get("idle"), max=s.get("max"), sample_age_s=s.get("age"),
-                up=s.get("up"),
-                scrape_interval_s=self._intervals.get((instance, job), DEFAULT_INTERVAL_S)))
-        return PrometheusReading(tuple(out), (time.perf_counter() - t0) * 1000,
-                                 self.requests_total - before)
+            out.append(
+                PoolInstance(
+                    service=service,
+                    instance=instance or job,
+                    size=s.get("size"),
+                    idle=s.get("idle"),
+                    max=s.get("max"),
+                    sample_age_s=s.get("age"),
+                    up=s.get("up"),
+                    scrape_interval_s=self._intervals.get((instance, job), DEFAULT_INTERVAL_S),
+                )
+            )
+        return PrometheusReading(
+            tuple(out), (time.perf_counter() - t0) * 1000, self.requests_total - before
+        )
 
     def range(self, promql: str, seconds: float, step_s: float) -> list[tuple[float, float]]:
         """A range query (history for the detail screen). Blocking."""
         import datetime as dt
+
         end = dt.datetime.now(dt.UTC)
         start = end - dt.timedelta(seconds=seconds)
         self.requests_total += 1
-        result = self.client().custom_query_range(promql, start_time=start, end_time=end,
-                                                  step=f"{max(1, int(step_s))}s")
+        result = self.client().custom_query_range(
+            promql, start_time=start, end_time=end, step=f"{max(1, int(step_s))}s"
+        )
         if not result:
             return []
         return [(float(t), float(v)) for t, v in result[0]["values"]]
@@ -152,15 +182,17 @@ class PrometheusSource:
         keeps both sides of the `or` apart so that `max by` can compare them. Blocking."""
         p, lbl = self.profile, self.profile.service_label
         in_use = f"(sum by ({lbl}) ({p.size}) - sum by ({lbl}) ({p.idle}))"
-        q = (f'max by ({lbl}) (label_replace(max_over_time({in_use}[{window}:1m]), "src", '
-             f'"window", "", "") or label_replace({in_use}, "src", "now", "", ""))')
-        return {r["metric"][lbl]: float(r["value"][1]) for r in self._query(q)
-                if r["metric"].get(lbl)}
+        q = (
+            f'max by ({lbl}) (label_replace(max_over_time({in_use}[{window}:1m]), "src", '
+            f'"window", "", "") or label_replace({in_use}, "src", "now", "", ""))'
+        )
+        return {
+            r["metric"][lbl]: float(r["value"][1]) for r in self._query(q) if r["metric"].get(lbl)
+        }
 
     def in_use_history(self, service: str, seconds: float = 3600) -> list[float]:
         """One service's in-use over the last `seconds` (one range query). Blocking."""
-        points = self.range(history_query(self.profile, service), seconds,
-                            max(15, seconds / 120))
+        points = self.range(history_query(self.profile, service), seconds, max(15, seconds / 120))
         return [v for _, v in points]
 
     def close(self) -> None:
@@ -179,7 +211,7 @@ def _duration_s(text: str) -> float | None:
             num += ch
             i += 1
             continue
-        unit = text[i:i + 2] if text[i:i + 2] == "ms" else ch
+        unit = text[i : i + 2] if text[i : i + 2] == "ms" else ch
         if unit not in units or not num:
             return None
         total += float(num) * units[unit]

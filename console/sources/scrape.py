@@ -19,7 +19,7 @@ from console.core.snapshot import PoolInstance
 class ScrapeReading:
     pools: tuple[PoolInstance, ...]
     latency_ms: float
-    failed: dict[str, str]     # url → error
+    failed: dict[str, str]  # url → error
 
 
 def parse_metrics(text: str, profile: MetricsProfile, instance: str) -> list[PoolInstance]:
@@ -33,9 +33,18 @@ def parse_metrics(text: str, profile: MetricsProfile, instance: str) -> list[Poo
             if field_name and service:
                 slot = per_service.setdefault(service, {})
                 slot[field_name] = slot.get(field_name, 0.0) + float(sample.value)
-    return [PoolInstance(service=s, instance=instance, size=v.get("size"), idle=v.get("idle"),
-                         max=v.get("max"), sample_age_s=0.0, up=True)
-            for s, v in sorted(per_service.items())]
+    return [
+        PoolInstance(
+            service=s,
+            instance=instance,
+            size=v.get("size"),
+            idle=v.get("idle"),
+            max=v.get("max"),
+            sample_age_s=0.0,
+            up=True,
+        )
+        for s, v in sorted(per_service.items())
+    ]
 
 
 @dataclass
@@ -56,8 +65,9 @@ class ScrapeSource:
         """Blocking: call from a worker thread. Fetches the URLs in parallel."""
         t0 = time.perf_counter()
         if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(self.urls)
-                                                                               or 1))
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=min(16, len(self.urls) or 1)
+            )
         futures = {url: self._pool.submit(self._fetch, url) for url in self.urls}
         pools: list[PoolInstance] = []
         failed: dict[str, str] = {}
@@ -67,9 +77,12 @@ class ScrapeSource:
                 found = parse_metrics(fut.result(), self.profile, instance)
             except Exception as exc:  # noqa: BLE001 - any failure of one target marks it down
                 failed[url] = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
-                pools.extend(PoolInstance(service=s, instance=instance, size=None, idle=None,
-                                          max=None, up=False)
-                             for s in self._last_services.get(url, ()))
+                pools.extend(
+                    PoolInstance(
+                        service=s, instance=instance, size=None, idle=None, max=None, up=False
+                    )
+                    for s in self._last_services.get(url, ())
+                )
                 continue
             self._last_services[url] = tuple(p.service for p in found)
             pools.extend(found)

@@ -44,9 +44,16 @@ class NovapoolApp(App[int]):
     TITLE = "novapool"
     BINDINGS = keys.bindings(keys.ANYWHERE)
 
-    def __init__(self, settings: Settings, allocation: Allocation, feed: Feed, *,
-                 target_label: str = "", clock: Callable[[], float] = time.time,
-                 live_refresh: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        allocation: Allocation,
+        feed: Feed,
+        *,
+        target_label: str = "",
+        clock: Callable[[], float] = time.time,
+        live_refresh: bool = True,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.allocation = allocation
@@ -60,6 +67,7 @@ class NovapoolApp(App[int]):
         self.whatif = WhatIf(allocation)
         self.collecting = False
         self.coalesced_ticks = 0
+
     # ---- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
@@ -108,10 +116,11 @@ class NovapoolApp(App[int]):
         self.assessment = a
         self.history.add(a)
         if a.allocation.observed and not self.whatif.edits:
-            self.whatif.rebase(a.allocation)     # an observer edits what it last saw
+            self.whatif.rebase(a.allocation)  # an observer edits what it last saw
         live = {r.name: r.replicas for r in a.services if r.replicas_source == "metrics"}
-        self.whatif.set_live(assessment_mod.slots_for(a.snapshot, a.allocation)
-                             if a.snapshot.server else None, live)
+        self.whatif.set_live(
+            assessment_mod.slots_for(a.snapshot, a.allocation) if a.snapshot.server else None, live
+        )
         self.announce()
 
     def announce(self) -> None:
@@ -124,8 +133,11 @@ class NovapoolApp(App[int]):
         if event.state == WorkerState.ERROR:
             err = event.worker.error
             log.error("worker %s failed", event.worker.name, exc_info=err)
-            self.notify(self.settings.mask(f"{event.worker.name} failed: {err}"),
-                        severity="error", markup=False)
+            self.notify(
+                self.settings.mask(f"{event.worker.name} failed: {err}"),
+                severity="error",
+                markup=False,
+            )
 
     # ---- actions ---------------------------------------------------------------------------
 
@@ -147,11 +159,13 @@ class NovapoolApp(App[int]):
 
     def action_whatif(self) -> None:
         from console.tui.screens.whatif import WhatIfScreen
+
         if not isinstance(self.screen, WhatIfScreen):
             self.push_screen(WhatIfScreen())
 
     def action_export(self) -> None:
         from console.tui.screens.export_dialog import ExportDialog
+
         if not isinstance(self.screen, ExportDialog):
             self.push_screen(ExportDialog(self.whatif))
 
@@ -166,9 +180,14 @@ class NovapoolApp(App[int]):
             if yes:
                 self.exit(0)
 
-        self.push_screen(ConfirmScreen(
-            Text(f"{n} what-if edit(s) were never exported. Quit and discard them?"),
-            yes="Discard and quit", no="Stay"), answer)
+        self.push_screen(
+            ConfirmScreen(
+                Text(f"{n} what-if edit(s) were never exported. Quit and discard them?"),
+                yes="Discard and quit",
+                no="Stay",
+            ),
+            answer,
+        )
 
     async def fetch_history(self, service: str) -> list[float] | None:
         try:
@@ -187,43 +206,65 @@ class NovapoolApp(App[int]):
                     return peaks, f"Prometheus, max over {window}"
             except Exception as exc:  # noqa: BLE001 - fall back to the session's history
                 log.warning("peaks from Prometheus: %s", exc)
-        peaks = {name: max(self.history.values(name, "in_use"))
-                 for name in self.history.series if self.history.values(name, "in_use")}
+        peaks = {
+            name: max(self.history.values(name, "in_use"))
+            for name in self.history.series
+            if self.history.values(name, "in_use")
+        }
         return {k: v for k, v in peaks.items() if v}, "this session's history"
 
     @work(exit_on_error=False, group="signal")
     async def signal_backend(self, pid: int, terminate: bool) -> None:
         verb = "terminate" if terminate else "cancel"
         ok = await self.feed.signal_backend(pid, terminate)
-        self.notify(f"{verb} pid {pid}: {'sent' if ok else 'refused (no such backend?)'}",
-                    severity="information" if ok else "warning", markup=False)
+        self.notify(
+            f"{verb} pid {pid}: {'sent' if ok else 'refused (no such backend?)'}",
+            severity="information" if ok else "warning",
+            markup=False,
+        )
         self.action_refresh_now()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Every key, colour and finding rule", self.action_help)
-        yield SystemCommand("Pause / resume", "Freeze or resume live refresh",
-                            self.action_toggle_pause)
-        yield SystemCommand("Refresh now", "Collect from every source now",
-                            self.action_refresh_now)
+        yield SystemCommand(
+            "Pause / resume", "Freeze or resume live refresh", self.action_toggle_pause
+        )
+        yield SystemCommand("Refresh now", "Collect from every source now", self.action_refresh_now)
         yield SystemCommand("What-if editor", "Re-balance the allocation", self.action_whatif)
         yield SystemCommand("Export overrides", "Write env-override files", self.action_export)
 
 
-def make_app(settings: Settings, allocation: Allocation, feed: Feed | None = None, *,
-             target_label: str | None = None, clock: Callable[[], float] = time.time,
-             live_refresh: bool = True) -> NovapoolApp:
+def make_app(
+    settings: Settings,
+    allocation: Allocation,
+    feed: Feed | None = None,
+    *,
+    target_label: str | None = None,
+    clock: Callable[[], float] = time.time,
+    live_refresh: bool = True,
+) -> NovapoolApp:
     """The one factory: the CLI, the demo, the tests and the screenshot script use it."""
     if feed is None:
         from console.sources.collect import Collector
+
         feed = CollectorFeed(Collector(settings, allocation))
-    return NovapoolApp(settings, allocation, feed,
-                       target_label=settings.target.describe() if target_label is None
-                       else target_label, clock=clock, live_refresh=live_refresh)
+    return NovapoolApp(
+        settings,
+        allocation,
+        feed,
+        target_label=settings.target.describe() if target_label is None else target_label,
+        clock=clock,
+        live_refresh=live_refresh,
+    )
 
 
-def run_console(settings: Settings, allocation: Allocation, feed: Feed | None = None,
-                target_label: str | None = None) -> int:
+def run_console(
+    settings: Settings,
+    allocation: Allocation,
+    feed: Feed | None = None,
+    target_label: str | None = None,
+) -> int:
     path = logs.setup(settings.mask)
     log.info("novapool starting; target %s", settings.target.describe())
     app = make_app(settings, allocation, feed, target_label=target_label)

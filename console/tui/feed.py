@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class Feed(Protocol):
-    has_prometheus: bool       # history and peaks can come from Prometheus
+    has_prometheus: bool  # history and peaks can come from Prometheus
 
     async def collect(self) -> Snapshot: ...
 

@@ -10,12 +10,12 @@ from textual.binding import Binding
 
 @dataclass(frozen=True)
 class Key:
-    keys: str                  # Textual key names, comma-separated
-    action: str | None         # None: handled by a widget (enter on a table) or by Textual
-    label: str                 # the footer's word
-    help: str                  # the help screen's description
+    keys: str  # Textual key names, comma-separated
+    action: str | None  # None: handled by a widget (enter on a table) or by Textual
+    label: str  # the footer's word
+    help: str  # the help screen's description
     display: str | None = None  # how help and the footer write the key (default: keys)
-    show: bool = True          # shown in the footer
+    show: bool = True  # shown in the footer
 
     @property
     def shown_as(self) -> str:
@@ -32,32 +32,44 @@ ANYWHERE = (
     Key("ctrl+p", None, "Palette", "command palette: every action by name"),
 )
 SERVICES_TABLE = (
-    Key("enter", None, "Detail",
-        "open the service's detail (pools per instance, backends, history)"),
+    Key(
+        "enter", None, "Detail", "open the service's detail (pools per instance, backends, history)"
+    ),
     Key("slash", "filter", "Filter", "filter services by name (escape clears)", display="/"),
     Key("s", "sort", "Sort", "cycle the sort: name, findings, busy, server conns, allocated"),
     Key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
 )
 BACKENDS_LIST = (
     Key("escape", "app.pop_screen", "Back", "back to the dashboard"),
-    Key("c", "signal(False)", "Cancel backend",
-        "cancel the selected backend's query (needs --allow-signal; asks first)"),
-    Key("k", "signal(True)", "Terminate backend",
-        "terminate the selected backend (needs --allow-signal; asks first)"),
+    Key(
+        "c",
+        "signal(False)",
+        "Cancel backend",
+        "cancel the selected backend's query (needs --allow-signal; asks first)",
+    ),
+    Key(
+        "k",
+        "signal(True)",
+        "Terminate backend",
+        "terminate the selected backend (needs --allow-signal; asks first)",
+    ),
 )
 WHAT_IF = (
     Key("escape", "app.pop_screen", "Back", "back (edits are kept until you quit)"),
-    Key("plus,equals_sign", "nudge(1)", "+1 max", "raise the selected service's max by one",
-        display="+"),
+    Key(
+        "plus,equals_sign",
+        "nudge(1)",
+        "+1 max",
+        "raise the selected service's max by one",
+        display="+",
+    ),
     Key("minus", "nudge(-1)", "-1 max", "lower the selected service's max by one", display="-"),
     Key("enter", None, "Edit", "edit every field of the selected service (or the cluster)"),
     Key("u", "undo", "Undo", "undo the last edit"),
     Key("g", "suggest", "Suggest", "suggest an allocation from observed peaks"),
     Key("e", "export", "Export", "export dialog: format and output path; enter writes"),
 )
-DIALOG = (
-    Key("escape", "cancel", "Cancel", "close the dialog without doing anything"),
-)
+DIALOG = (Key("escape", "cancel", "Cancel", "close the dialog without doing anything"),)
 
 # Where each table applies, in the order help lists them.
 SCOPES: tuple[tuple[str, tuple[Key, ...]], ...] = (
@@ -70,5 +82,8 @@ SCOPES: tuple[tuple[str, tuple[Key, ...]], ...] = (
 
 
 def bindings(keys: tuple[Key, ...]) -> list[Binding]:
-    return [Binding(k.keys, k.action, k.label, show=k.show, key_display=k.display)
-            for k in keys if k.action is not None]
+    return [
+        Binding(k.keys, k.action, k.label, show=k.show, key_display=k.display)
+        for k in keys
+        if k.action is not None
+    ]

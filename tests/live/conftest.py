@@ -97,8 +97,10 @@ async def sessions(dsn: str, per_app: dict[str, int]):
     conns: dict[str, list[asyncpg.Connection]] = {}
     try:
         for app, n in per_app.items():
-            conns[app] = [await asyncpg.connect(dsn, server_settings={"application_name": app})
-                          for _ in range(n)]
+            conns[app] = [
+                await asyncpg.connect(dsn, server_settings={"application_name": app})
+                for _ in range(n)
+            ]
         yield conns
     finally:
         for group in conns.values():
@@ -122,11 +124,23 @@ thresholds:
 
 async def novapool(*args: str, timeout: float = 60) -> tuple[int, dict | str, str]:
     """Run the real CLI in a subprocess; JSON output is parsed."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PG") and k not in ("DATABASE_URL", "PROMETHEUS_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PG") and k not in ("DATABASE_URL", "PROMETHEUS_URL")
+    }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "console", *args, "--allocation", str(ALLOCATION),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT, env=env)
+        sys.executable,
+        "-m",
+        "console",
+        *args,
+        "--allocation",
+        str(ALLOCATION),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     text = out.decode()
     try:

@@ -26,28 +26,35 @@ async def wait_until(pilot, predicate, timeout: float = 180) -> None:
 async def test_console_against_a_real_server_survives_its_restart():
     pg = LocalPostgres().start()
     try:
-        settings = Settings(dsn=pg.dsn, refresh_s=0.5,
-                            connect_timeout_s=2)
-        app = make_app(settings, load_allocation(ALLOCATION))       # the CLI's own wiring
+        settings = Settings(dsn=pg.dsn, refresh_s=0.5, connect_timeout_s=2)
+        app = make_app(settings, load_allocation(ALLOCATION))  # the CLI's own wiring
         async with sessions(pg.dsn, {"auth-service": 3, "weird [/] app": 1}):
             async with app.run_test(size=(160, 48)) as pilot:
-                await wait_until(pilot, lambda: app.assessment is not None
-                                 and app.assessment.snapshot.server is not None)
-                await wait_until(pilot, lambda: app.assessment.service("auth-service")
-                                 .server_connections == 3)
+                await wait_until(
+                    pilot,
+                    lambda: (
+                        app.assessment is not None and app.assessment.snapshot.server is not None
+                    ),
+                )
+                await wait_until(
+                    pilot, lambda: app.assessment.service("auth-service").server_connections == 3
+                )
                 assert app.screen.query_one(ServicesTable).row_count == 13
                 assert app.assessment.unattributed.applications == ("weird [/] app",)
 
-                pg.pause()                                          # the server goes away
-                await wait_until(pilot, lambda: app.assessment.snapshot.source("postgres")
-                                 .status == "unreachable")
+                pg.pause()  # the server goes away
+                await wait_until(
+                    pilot,
+                    lambda: app.assessment.snapshot.source("postgres").status == "unreachable",
+                )
                 header = app.screen.query_one("#header").render()
                 assert "unreachable" in str(header)
                 assert app.is_running
 
-                await asyncio.to_thread(pg.resume)                  # and comes back
-                await wait_until(pilot, lambda: app.assessment.snapshot.source("postgres")
-                                 .status == "ok")
+                await asyncio.to_thread(pg.resume)  # and comes back
+                await wait_until(
+                    pilot, lambda: app.assessment.snapshot.source("postgres").status == "ok"
+                )
                 await pilot.press("q")
                 await pilot.pause()
         assert app.return_value == 0

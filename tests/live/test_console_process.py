@@ -16,11 +16,32 @@ from tests.conftest import ALLOCATION, ROOT
 
 def test_sighup_ends_the_console(pg1, tmp_path):
     master, slave = pty.openpty()
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40",
-           "XDG_STATE_HOME": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "console", "--dsn", pg1.dsn, "--allocation",
-                             str(ALLOCATION), "--refresh", "0.5"], cwd=ROOT, env=env,
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "COLUMNS": "120",
+        "LINES": "40",
+        "XDG_STATE_HOME": str(tmp_path),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console",
+            "--dsn",
+            pg1.dsn,
+            "--allocation",
+            str(ALLOCATION),
+            "--refresh",
+            "0.5",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
     os.close(slave)
     seen = b""
     deadline = time.monotonic() + 20
@@ -29,7 +50,7 @@ def test_sighup_ends_the_console(pg1, tmp_path):
             ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
                 seen += os.read(master, 65536)
-        assert b"PostgreSQL" in seen                       # a frame with server data
+        assert b"PostgreSQL" in seen  # a frame with server data
         proc.send_signal(signal.SIGHUP)
         t0 = time.monotonic()
         while proc.poll() is None and time.monotonic() - t0 < 10:

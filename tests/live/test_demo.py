@@ -29,8 +29,9 @@ def _pids_of(pattern: str) -> set[int]:
 async def test_demo_fleet_findings_and_clean_stop():
     import shutil
     import tempfile
+
     tmp_path = Path(tempfile.mkdtemp(prefix="novapool-demo-test-"))
-    os.chmod(tmp_path, 0o755)                 # the server's unprivileged user must reach in
+    os.chmod(tmp_path, 0o755)  # the server's unprivileged user must reach in
     try:
         await _run_demo_and_check(tmp_path)
     finally:
@@ -40,8 +41,16 @@ async def test_demo_fleet_findings_and_clean_stop():
 async def _run_demo_and_check(tmp_path: Path) -> None:
     env = {**os.environ, "TMPDIR": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "console", "demo", "--no-tui", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "console",
+        "demo",
+        "--no-tui",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     urls: dict[str, str] = {}
     try:
         while "PROMETHEUS_URL" not in urls or "DATABASE_URL" not in urls:
@@ -51,10 +60,15 @@ async def _run_demo_and_check(tmp_path: Path) -> None:
                 urls.setdefault(line.split("=", 1)[0], line.split("=", 1)[1])
         dsn, prom = urls["DATABASE_URL"], urls["PROMETHEUS_URL"]
         data_dirs = list(tmp_path.glob("novapool-*"))
-        assert len(data_dirs) == 2                                # PostgreSQL + Prometheus
+        assert len(data_dirs) == 2  # PostgreSQL + Prometheus
 
-        wanted = {"budget-overcommitted", "pool-max-drift", "lock-wait", "unknown-application",
-                  "service-over-allocation"}
+        wanted = {
+            "budget-overcommitted",
+            "pool-max-drift",
+            "lock-wait",
+            "unknown-application",
+            "service-over-allocation",
+        }
         deadline = time.monotonic() + 90
         seen: set[str] = set()
         while time.monotonic() < deadline and not wanted <= seen:
@@ -65,13 +79,13 @@ async def _run_demo_and_check(tmp_path: Path) -> None:
         assert wanted <= seen, (seen, err)
         assert code == 2
         assert len(doc["services"]) == 12
-        assert all(s["pool_size"] is not None for s in doc["services"])      # live gauges
-        assert service(doc, "auth-service")["replicas"] == 3                # the scale-up
+        assert all(s["pool_size"] is not None for s in doc["services"])  # live gauges
+        assert service(doc, "auth-service")["replicas"] == 3  # the scale-up
         assert doc["budget"]["overcommitted"] is True
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)
     assert proc.returncode == 0
-    assert list(tmp_path.glob("novapool-*")) == []                          # temp data removed
-    assert _pids_of(str(tmp_path)) == set()                                 # no server left
+    assert list(tmp_path.glob("novapool-*")) == []  # temp data removed
+    assert _pids_of(str(tmp_path)) == set()  # no server left

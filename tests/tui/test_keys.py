@@ -29,7 +29,7 @@ async def test_dashboard_shows_every_service_and_the_findings():
         await pilot.pause()
         assert isinstance(app.screen, DashboardScreen)
         t = table(app)
-        assert t.row_count == 13                     # 12 services + unattributed
+        assert t.row_count == 13  # 12 services + unattributed
         assert t.row_keys[-1] == "__unattributed__"
         findings = app.screen.query_one("#findings")
         assert findings.row_count == len(app.assessment.findings) > 5
@@ -46,7 +46,7 @@ async def test_filter_and_sort():
         await pilot.pause()
         assert table(app).row_count == 13
         first = table(app).row_keys[0]
-        await pilot.press("s")                        # by findings: critical first
+        await pilot.press("s")  # by findings: critical first
         await pilot.pause()
         assert table(app).sort_name == "findings"
         assert table(app).row_keys[0] != first
@@ -62,8 +62,8 @@ async def test_pause_refresh_and_coalescing():
         assert app.paused
         app.tick()
         await pilot.pause()
-        assert app.feed.served == served              # paused: ticks do nothing
-        await pilot.press("r")                        # refresh now still works
+        assert app.feed.served == served  # paused: ticks do nothing
+        await pilot.press("r")  # refresh now still works
         await pilot.pause()
         assert app.feed.served == served + 1
         await pilot.press("space")
@@ -80,11 +80,11 @@ async def test_a_hanging_source_never_delays_keys():
         await pilot.pause()
         assert feed.calls == 1 and app.collecting
         for _ in range(5):
-            app.tick()                                # refreshes pile up: they coalesce
+            app.tick()  # refreshes pile up: they coalesce
         assert feed.calls == 1 and app.coalesced_ticks == 5
         for i in range(10):
             await pilot.press("space")
-            assert app.paused == (i % 2 == 0)         # handled, the source still hung
+            assert app.paused == (i % 2 == 0)  # handled, the source still hung
         assert not feed.never.is_set() and app.collecting
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -100,8 +100,8 @@ async def test_detail_and_help_and_back():
         await pilot.pause()
         assert isinstance(app.screen, ServiceDetailScreen)
         assert app.screen.service == "auth-service"
-        assert app.screen.query_one("#pools").row_count == 3      # three instances
-        assert app.screen.query_one("#backends").row_count == 1   # pid 6001
+        assert app.screen.query_one("#pools").row_count == 3  # three instances
+        assert app.screen.query_one("#backends").row_count == 1  # pid 6001
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape", "escape")
@@ -112,21 +112,40 @@ async def test_hostile_strings_render_literally():
     hostile = "[bold red]boom[/] [@click=app.quit] \x1b[31mred\x1b[0m [link=x]"
     snap = incident_snapshot()
     snap = dataclasses.replace(
-        snap, activity=snap.activity + (ActivityCount(hostile, "idle", 7),),
-        backends=snap.backends + (Backend(9999, hostile, hostile, None, "idle", 1.0, None, None,
-                                          1.0, None, None, None, (), hostile),))
+        snap,
+        activity=snap.activity + (ActivityCount(hostile, "idle", 7),),
+        backends=snap.backends
+        + (
+            Backend(
+                9999,
+                hostile,
+                hostile,
+                None,
+                "idle",
+                1.0,
+                None,
+                None,
+                1.0,
+                None,
+                None,
+                None,
+                (),
+                hostile,
+            ),
+        ),
+    )
     app = build_app([snap])
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         findings = [f.message for f in app.assessment.findings if f.rule == "unknown-application"]
         assert "[@click=app.quit]" in findings[0]
         table(app).move_cursor(row=row_of(app, "__unattributed__"))
-        await pilot.press("enter")                      # the unattributed detail
+        await pilot.press("enter")  # the unattributed detail
         await pilot.pause()
         assert isinstance(app.screen, ServiceDetailScreen) and app.screen.service is None
         screen_text = app.export_screenshot()
-        assert "[@click=app.quit]" in screen_text       # shown, not interpreted
-        assert "\\x1b[31mred" in screen_text             # escape made visible
+        assert "[@click=app.quit]" in screen_text  # shown, not interpreted
+        assert "\\x1b[31mred" in screen_text  # escape made visible
         assert "\x1b[31mred" not in screen_text
         assert app.is_running
 
@@ -137,7 +156,7 @@ async def test_signal_needs_the_flag_and_a_confirmation():
         await pilot.pause()
         await pilot.press("enter", "c")
         await pilot.pause()
-        assert isinstance(app.screen, ServiceDetailScreen)     # refused: no --allow-signal
+        assert isinstance(app.screen, ServiceDetailScreen)  # refused: no --allow-signal
         assert app.feed.signals == []
     app = build_app(allow_signal=True)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -187,18 +206,18 @@ async def test_whatif_edit_undo_invalid_and_overcommit():
         before = w.budget_after().allocated
         await pilot.press("plus", "plus")
         assert w.value(w.current, "auth-service", "max") == 14
-        assert w.budget_after().allocated == before + 6          # 2 × 3 replicas
+        assert w.budget_after().allocated == before + 6  # 2 × 3 replicas
         await pilot.press("u")
         assert w.value(w.current, "auth-service", "max") == 13
-        await pilot.press("enter")                                 # the form
+        await pilot.press("enter")  # the form
         assert isinstance(app.screen, ServiceForm)
-        await pilot.press("0", "enter")                            # max 0: refused inline
+        await pilot.press("0", "enter")  # max 0: refused inline
         assert isinstance(app.screen, ServiceForm)
         assert "must be ≥ 1" in str(app.screen.query_one("#error").render())
         await pilot.press("escape")
-        assert w.value(w.current, "auth-service", "max") == 13    # nothing applied
+        assert w.value(w.current, "auth-service", "max") == 13  # nothing applied
         summary = str(app.screen.query_one("#summary").render())
-        assert "OVERCOMMITTED" in summary                          # 3 × 13 pushes it over
+        assert "OVERCOMMITTED" in summary  # 3 × 13 pushes it over
 
 
 async def test_whatif_export_writes_exactly_the_edits(tmp_path):
@@ -206,10 +225,10 @@ async def test_whatif_export_writes_exactly_the_edits(tmp_path):
     out = tmp_path / "ov"
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(pilot)
-        await pilot.press("w", "down", "minus", "minus")           # user-service 12 → 10
-        await pilot.press("down", "enter")                          # content-service form
+        await pilot.press("w", "down", "minus", "minus")  # user-service 12 → 10
+        await pilot.press("down", "enter")  # content-service form
         await pilot.press("tab", "ctrl+u", "2", "tab", "tab", "tab", "ctrl+u")
-        await pilot.press(*"900", "enter")                          # min 2, acquire 900
+        await pilot.press(*"900", "enter")  # min 2, acquire 900
         await pilot.pause()
         assert app.whatif.value(app.whatif.current, "content-service", "min") == 2
         # The incident fleet runs auth-service ×3 live: the edited budget is over, so writing
@@ -226,7 +245,7 @@ async def test_whatif_export_writes_exactly_the_edits(tmp_path):
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the overcommit question")
         assert "overcommitted" in app.screen.question.plain
         await pilot.press("y")
-        await settled(pilot)                                        # the write worker is done
+        await settled(pilot)  # the write worker is done
         assert not isinstance(app.screen, ExportDialog)
         assert not app.whatif.dirty
     files = {p.name: export.parse_env(p.read_text()) for p in out.iterdir()}
@@ -243,30 +262,38 @@ async def test_suggest_from_history_is_undoable_one_by_one():
         await pilot.press("w", "g")
         await pilot.pause()
         from console.tui.screens.suggest_dialog import SuggestDialog
+
         assert isinstance(app.screen, SuggestDialog)
-        await pilot.press("enter")                  # this session's history, margin 25 %
+        await pilot.press("enter")  # this session's history, margin 25 %
         await settled(pilot)
         w = app.whatif
         n = len(w.edits)
         assert n > 0
-        assert w.budget_after().allocated <= w.budget_after().available   # fits
+        assert w.budget_after().allocated <= w.budget_after().available  # fits
         await pilot.press("u")
         assert len(w.edits) == n - 1
 
 
 async def test_palette_commands_are_novapools_and_quit_is_guarded():
     from console.tui.screens.whatif import WhatIfScreen
+
     app = build_app()
     async with app.run_test() as pilot:
         await settled(pilot)
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
-        assert {"Help", "Pause / resume", "Refresh now", "What-if editor",
-                "Export overrides", "Quit"} <= set(commands)
+        assert {
+            "Help",
+            "Pause / resume",
+            "Refresh now",
+            "What-if editor",
+            "Export overrides",
+            "Quit",
+        } <= set(commands)
         commands["What-if editor"].callback()
         await pilot.pause()
         assert isinstance(app.screen, WhatIfScreen)
         await pilot.press("plus", "escape")
-        await app.run_action("quit")                  # the palette's Quit: same guard as q
+        await app.run_action("quit")  # the palette's Quit: same guard as q
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen) and app.is_running
         assert "1 what-if edit" in app.screen.question.plain
@@ -275,10 +302,19 @@ async def test_palette_commands_are_novapools_and_quit_is_guarded():
 
 async def test_cursor_and_edits_survive_refreshes_and_a_dropped_source():
     from console.core.snapshot import UNREACHABLE, SourceStatus
+
     good = incident_snapshot()
-    down = dataclasses.replace(good, taken_at=good.taken_at + 2, server=None, activity=(),
-                               backends=(), sources={**good.sources, "postgres": SourceStatus(
-                                   UNREACHABLE, "connection refused", None, good.taken_at)})
+    down = dataclasses.replace(
+        good,
+        taken_at=good.taken_at + 2,
+        server=None,
+        activity=(),
+        backends=(),
+        sources={
+            **good.sources,
+            "postgres": SourceStatus(UNREACHABLE, "connection refused", None, good.taken_at),
+        },
+    )
     app = build_app([good, good, down, good])
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
@@ -286,14 +322,14 @@ async def test_cursor_and_edits_survive_refreshes_and_a_dropped_source():
         assert table(app).selected_service() == "events-service"
         await pilot.press("r")
         await pilot.pause()
-        assert table(app).cursor_row == 3                    # updated in place
+        assert table(app).cursor_row == 3  # updated in place
         await pilot.press("w", "plus", "escape")
-        await pilot.press("r")                               # the server drops
+        await pilot.press("r")  # the server drops
         await pilot.pause()
         assert app.assessment.snapshot.source("postgres").status == "unreachable"
         assert "unreachable" in str(app.screen.query_one("#header").render())
-        assert len(app.whatif.edits) == 1                    # edits kept
-        await pilot.press("r")                               # and comes back
+        assert len(app.whatif.edits) == 1  # edits kept
+        await pilot.press("r")  # and comes back
         await pilot.pause()
         assert len(app.whatif.edits) == 1
         assert table(app).selected_service() == "events-service"
@@ -307,7 +343,7 @@ async def test_readable_without_colour(monkeypatch):
         assert app.no_color
         text = app.export_screenshot()
         for word in ("CRIT", "WARN", "OVERCOMMITTED", "info"):
-            assert word in text                              # states are written out
+            assert word in text  # states are written out
 
 
 async def test_pause_freezes_a_collection_already_in_flight():
@@ -331,13 +367,13 @@ async def test_pause_freezes_a_collection_already_in_flight():
         await pilot.pause()
         first = app.assessment
         feed.gate.clear()
-        app.tick()                                  # a collection starts, then we pause
+        app.tick()  # a collection starts, then we pause
         await pilot.press("space")
         feed.gate.set()
         await pilot.pause()
         await pilot.pause()
-        assert app.assessment is first              # the screen stayed frozen
-        await pilot.press("r")                      # an explicit refresh still applies
+        assert app.assessment is first  # the screen stayed frozen
+        await pilot.press("r")  # an explicit refresh still applies
         await pilot.pause()
         await pilot.pause()
         assert app.assessment is not first
@@ -350,14 +386,15 @@ async def test_backend_cursor_follows_the_pid_across_refreshes():
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         app.screen.query_one(ServicesTable).move_cursor(
-            row=table(app).row_keys.index("user-service"))
+            row=table(app).row_keys.index("user-service")
+        )
         await pilot.press("enter")
         await pilot.pause()
-        await pilot.press("down")                    # the second user-service backend
+        await pilot.press("down")  # the second user-service backend
         chosen = app.screen.selected_backend().pid
         await pilot.press("r")
         await pilot.pause()
-        await pilot.press("r")                       # now listed in the other order
+        await pilot.press("r")  # now listed in the other order
         await pilot.pause()
         assert app.screen.selected_backend().pid == chosen
         await pilot.press("c", "y")

@@ -22,11 +22,14 @@ class TestDashboard:
     def test_prometheus_down_keeps_last_data_marked(self, snap_compare, size):
         snap = incident_snapshot()
         sources = dict(snap.sources)
-        sources["prometheus"] = SourceStatus(UNREACHABLE, "connection refused", None,
-                                             snap.taken_at - 42, retry_in_s=8)
+        sources["prometheus"] = SourceStatus(
+            UNREACHABLE, "connection refused", None, snap.taken_at - 42, retry_in_s=8
+        )
         import dataclasses
-        assert snap_compare(build_app([dataclasses.replace(snap, sources=sources)]),
-                            terminal_size=size)
+
+        assert snap_compare(
+            build_app([dataclasses.replace(snap, sources=sources)]), terminal_size=size
+        )
 
 
 @pytest.mark.parametrize("size", SIZES, ids=ids)
@@ -38,7 +41,8 @@ class TestScreens:
         async def open_unattributed(pilot):
             await pilot.pause()
             pilot.app.screen.query_one(ServicesTable).move_cursor(
-                row=row_of(pilot.app, UNATTRIBUTED))
+                row=row_of(pilot.app, UNATTRIBUTED)
+            )
             await pilot.press("enter")
 
         assert snap_compare(build_app(), run_before=open_unattributed, terminal_size=size)
@@ -47,15 +51,15 @@ class TestScreens:
         assert snap_compare(build_app(), press=["question_mark"], terminal_size=size)
 
     def test_whatif_after_edits(self, snap_compare, size):
-        assert snap_compare(build_app(), press=["w", "down", "plus", "plus", "down", "minus"],
-                            terminal_size=size)
+        assert snap_compare(
+            build_app(), press=["w", "down", "plus", "plus", "down", "minus"], terminal_size=size
+        )
 
     def test_export_dialog(self, snap_compare, size):
         assert snap_compare(build_app(), press=["w", "down", "plus", "e"], terminal_size=size)
 
     def test_edit_form_refuses_invalid_input(self, snap_compare, size):
-        assert snap_compare(build_app(), press=["w", "enter", "0", "enter"],
-                            terminal_size=size)
+        assert snap_compare(build_app(), press=["w", "enter", "0", "enter"], terminal_size=size)
 
     def test_suggest_dialog(self, snap_compare, size):
         assert snap_compare(build_app(), press=["w", "g"], terminal_size=size)

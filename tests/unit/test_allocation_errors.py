@@ -29,25 +29,52 @@ def test_good_file_parses():
     assert alloc.names() == ("auth-service", "feed-service")
 
 
-@pytest.mark.parametrize("text, line, field, words", [
-    (GOOD.replace("max_connections: 8", "max_connections: 0"), 7,
-     "services.feed-service.max_connections", "≥ 1"),
-    (GOOD.replace("max_connections: 8", "max_connections: -4"), 7,
-     "services.feed-service.max_connections", "≥ 1"),
-    (GOOD.replace("max_connections: 8", "max_connections: eight"), 7,
-     "services.feed-service.max_connections", "integer"),
-    (GOOD.replace("min_connections: 3", "min_connections: 9"), 8,
-     "services.feed-service.min_connections", "greater than max"),
-    (GOOD.replace("    min_connections: 3", "    min_connections: 3\n    max_conns: 3"), 9,
-     "services.feed-service.max_conns", "unknown key"),
-    (GOOD + "  auth-service: {max_connections: 3}\n", 9, "services.auth-service", "duplicate"),
-    (GOOD.replace("replicas: 1", "replicas: 0"), 5, "services.auth-service.replicas", "≥ 1"),
-    (GOOD.replace("cluster:", "clustr:"), 1, "clustr", "unknown key"),
-    (GOOD.replace("max_connections: 100", "max_connections: 3"), 2,
-     "cluster.max_connections", "no connection"),
-    ("services: {}\n", 1, "services", "at least one"),
-    ("services:\n  a: {max_connections: [}\n", 2, None, "YAML"),
-])
+@pytest.mark.parametrize(
+    "text, line, field, words",
+    [
+        (
+            GOOD.replace("max_connections: 8", "max_connections: 0"),
+            7,
+            "services.feed-service.max_connections",
+            "≥ 1",
+        ),
+        (
+            GOOD.replace("max_connections: 8", "max_connections: -4"),
+            7,
+            "services.feed-service.max_connections",
+            "≥ 1",
+        ),
+        (
+            GOOD.replace("max_connections: 8", "max_connections: eight"),
+            7,
+            "services.feed-service.max_connections",
+            "integer",
+        ),
+        (
+            GOOD.replace("min_connections: 3", "min_connections: 9"),
+            8,
+            "services.feed-service.min_connections",
+            "greater than max",
+        ),
+        (
+            GOOD.replace("    min_connections: 3", "    min_connections: 3\n    max_conns: 3"),
+            9,
+            "services.feed-service.max_conns",
+            "unknown key",
+        ),
+        (GOOD + "  auth-service: {max_connections: 3}\n", 9, "services.auth-service", "duplicate"),
+        (GOOD.replace("replicas: 1", "replicas: 0"), 5, "services.auth-service.replicas", "≥ 1"),
+        (GOOD.replace("cluster:", "clustr:"), 1, "clustr", "unknown key"),
+        (
+            GOOD.replace("max_connections: 100", "max_connections: 3"),
+            2,
+            "cluster.max_connections",
+            "no connection",
+        ),
+        ("services: {}\n", 1, "services", "at least one"),
+        ("services:\n  a: {max_connections: [}\n", 2, None, "YAML"),
+    ],
+)
 def test_errors_name_file_line_and_field(text, line, field, words):
     err = error_of(text)
     assert err.file == "alloc.yaml"
@@ -91,8 +118,9 @@ def test_edits_are_validated(shipped_allocation):
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-yaml_ish = st.text(alphabet=st.sampled_from(list("servicsmax_conn: {}[]-,'\"\n 0123456789#&*!|>")),
-                   max_size=120)
+yaml_ish = st.text(
+    alphabet=st.sampled_from(list("servicsmax_conn: {}[]-,'\"\n 0123456789#&*!|>")), max_size=120
+)
 
 
 @settings(max_examples=300)
@@ -105,11 +133,15 @@ def test_any_text_is_an_allocation_or_a_located_input_error(text):
         assert err.line is None or err.line >= 1
 
 
-@given(st.sampled_from(["max_connections", "min_connections", "replicas", "idle_timeout_secs"]),
-       st.one_of(st.integers(-5, 0), st.text(max_size=5), st.booleans(), st.floats(0.5, 3)))
+@given(
+    st.sampled_from(["max_connections", "min_connections", "replicas", "idle_timeout_secs"]),
+    st.one_of(st.integers(-5, 0), st.text(max_size=5), st.booleans(), st.floats(0.5, 3)),
+)
 def test_bad_values_name_their_field(field, value):
-    text = GOOD.replace("    min_connections: 3\n", "    min_connections: 3\n") + \
-        f"  bad-service:\n    max_connections: 4\n    {field}: {value!r}\n"
+    text = (
+        GOOD.replace("    min_connections: 3\n", "    min_connections: 3\n")
+        + f"  bad-service:\n    max_connections: 4\n    {field}: {value!r}\n"
+    )
     if field == "max_connections":
         text = GOOD + f"  bad-service:\n    {field}: {value!r}\n"
     try:

@@ -36,17 +36,26 @@ def test_reserved_line_items_and_pg16_reserved_slots(shipped_allocation):
 
 
 services = st.lists(
-    st.tuples(st.integers(1, 50), st.integers(0, 50), st.integers(1, 20)), min_size=1, max_size=15)
+    st.tuples(st.integers(1, 50), st.integers(0, 50), st.integers(1, 20)), min_size=1, max_size=15
+)
 
 
-@given(services, st.integers(1, 2000), st.integers(0, 10), st.integers(0, 10),
-       st.lists(st.integers(0, 10), max_size=3))
+@given(
+    services,
+    st.integers(1, 2000),
+    st.integers(0, 10),
+    st.integers(0, 10),
+    st.lists(st.integers(0, 10), max_size=3),
+)
 def test_budget_identities(svcs, max_conn, su, res, reserved):
     alloc = Allocation(
         cluster=ClusterConfig(max_conn, su, res),
         reserved=tuple((f"r{i}", n) for i, n in enumerate(reserved)),
-        services=tuple(Service(name=f"s{i}", max_connections=mx, min_connections=min(mn, mx),
-                               replicas=r) for i, (mx, mn, r) in enumerate(svcs)))
+        services=tuple(
+            Service(name=f"s{i}", max_connections=mx, min_connections=min(mn, mx), replicas=r)
+            for i, (mx, mn, r) in enumerate(svcs)
+        ),
+    )
     b = budget.compute(alloc)
     assert b.available == max_conn - su - res
     assert b.allocated == sum(mx * r for mx, _, r in svcs) + sum(reserved)

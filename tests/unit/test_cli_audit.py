@@ -11,7 +11,7 @@ def test_offline_json_audit_has_the_contract_figures(capsys):
     b = doc["budget"]
     assert (b["allocated"], b["min_floor"], b["available"], b["headroom"]) == (77, 28, 97, 20)
     assert doc["sources"]["postgres"]["status"] == "absent"
-    assert doc["cluster"]["client_backends"] is None   # never a made-up 0
+    assert doc["cluster"]["client_backends"] is None  # never a made-up 0
     messaging = next(s for s in doc["services"] if s["name"] == "messaging-service")
     assert messaging["allocation_source"] == "library-default"
     rules = {f["rule"] for f in doc["findings"]}
@@ -38,6 +38,7 @@ def test_markdown_escapes_untrusted_names(tmp_path, capsys):
 
 def test_bad_usage_is_64(capsys):
     import pytest
+
     with pytest.raises(SystemExit) as info:
         main(["audit", "--format", "pdf"])
     assert info.value.code == 64
@@ -45,6 +46,7 @@ def test_bad_usage_is_64(capsys):
 
 def test_check_never_answers_64_an_invalid_configuration_is_unknown(tmp_path, capsys):
     import pytest
+
     assert main(["check", "--allocation", str(tmp_path / "missing.yaml")]) == 3
     out = capsys.readouterr()
     assert out.out.startswith("NOVAPOOL UNKNOWN: invalid configuration")

@@ -26,14 +26,17 @@ class SlowSource:
 
 
 async def test_a_slow_read_is_not_started_twice():
-    collector = Collector(Settings(prometheus_url="http://unused", prometheus_timeout_s=0.05),
-                          load(ALLOCATION), backoff=False)
+    collector = Collector(
+        Settings(prometheus_url="http://unused", prometheus_timeout_s=0.05),
+        load(ALLOCATION),
+        backoff=False,
+    )
     collector.prometheus = source = SlowSource()
     statuses = []
     for _ in range(3):
         t0 = time.monotonic()
         snap = await collector.collect()
         statuses.append(snap.source("prometheus").status)
-        assert time.monotonic() - t0 < 2.6          # bounded by the collector's own wait
+        assert time.monotonic() - t0 < 2.6  # bounded by the collector's own wait
     assert statuses == ["unreachable"] * 3
-    assert source.most == 1 and source.calls == 2   # the 2nd collect re-awaited the 1st read
+    assert source.most == 1 and source.calls == 2  # the 2nd collect re-awaited the 1st read

@@ -7,7 +7,7 @@ from console.demo.fleet import plan_for, scale_allocation
 def test_incident_scenario_overcommits_after_the_scale_up(shipped_allocation):
     plan = plan_for("incident", shipped_allocation, None)
     assert plan.incidents and plan.scale_up == {"auth-service": 3}
-    assert plan.drift == {"user-service": 20}               # the seed's max() wrapper
+    assert plan.drift == {"user-service": 20}  # the seed's max() wrapper
     before = compute(shipped_allocation, live_replicas=plan.replicas)
     after = compute(shipped_allocation, live_replicas={**plan.replicas, **plan.scale_up})
     assert not before.overcommitted and after.overcommitted  # the scale-up pushes it over

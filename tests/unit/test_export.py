@@ -14,8 +14,20 @@ from tests.conftest import ALLOCATION
 
 def test_contract_example_writes_exactly_one_file(tmp_path, capsys):
     out = tmp_path / "ov"
-    assert main(["export", "--allocation", str(ALLOCATION), "--set", "auth-service.max=16",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--allocation",
+                str(ALLOCATION),
+                "--set",
+                "auth-service.max=16",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     files = sorted(p.name for p in out.iterdir())
     assert files == ["auth-service.env"]
     assert export.parse_env((out / "auth-service.env").read_text()) == {"DB_MAX_CONNECTIONS": "16"}
@@ -25,7 +37,9 @@ def test_contract_example_writes_exactly_one_file(tmp_path, capsys):
 def test_no_secrets_ever(tmp_path, shipped_allocation):
     the_plan = export.plan(shipped_allocation, shipped_allocation, all_keys=True)
     for fmt in export.FORMATS:
-        for text in export.render(the_plan, fmt, "a.yaml", budget.compute(shipped_allocation)).values():
+        for text in export.render(
+            the_plan, fmt, "a.yaml", budget.compute(shipped_allocation)
+        ).values():
             assert "DATABASE_URL" not in text and "PASSWORD" not in text.upper()
 
 
@@ -33,7 +47,7 @@ def test_refuses_changed_target_without_force(tmp_path, capsys):
     out = tmp_path / "ov"
     args = ["export", "--allocation", str(ALLOCATION), "--out", str(out)]
     assert main(args + ["--set", "auth-service.max=16"]) == 0
-    assert main(args + ["--set", "auth-service.max=16"]) == 0        # same bytes: fine
+    assert main(args + ["--set", "auth-service.max=16"]) == 0  # same bytes: fine
     assert main(args + ["--set", "auth-service.max=14"]) == 73
     assert "DB_MAX_CONNECTIONS=16" in (out / "auth-service.env").read_text()
     assert main(args + ["--set", "auth-service.max=14", "--force"]) == 0
@@ -41,8 +55,15 @@ def test_refuses_changed_target_without_force(tmp_path, capsys):
 
 
 def test_refuses_overcommit_without_flag(tmp_path):
-    args = ["export", "--allocation", str(ALLOCATION), "--out", str(tmp_path / "o"),
-            "--set", "auth-service.replicas=4"]
+    args = [
+        "export",
+        "--allocation",
+        str(ALLOCATION),
+        "--out",
+        str(tmp_path / "o"),
+        "--set",
+        "auth-service.replicas=4",
+    ]
     assert main(args) == 73
     assert not (tmp_path / "o").exists()
     assert main(args + ["--set", "auth-service.max=13", "--allow-overcommit"]) == 0
@@ -50,8 +71,10 @@ def test_refuses_overcommit_without_flag(tmp_path):
 
 def test_bad_set_is_usage_error(tmp_path, capsys):
     for bad in ("auth-service.max", "auth-service.max=x", "nope.max=3", "auth-service.min=99"):
-        assert main(["export", "--allocation", str(ALLOCATION), "--out", str(tmp_path),
-                     "--set", bad]) == 64
+        assert (
+            main(["export", "--allocation", str(ALLOCATION), "--out", str(tmp_path), "--set", bad])
+            == 64
+        )
     assert "Traceback" not in capsys.readouterr().err
 
 
@@ -69,7 +92,7 @@ def test_atomic_write_leaves_nothing_half_written(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError):
         export.write(targets)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.env"]   # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.env"]  # no temp files left
 
 
 def test_configmap_and_yaml_are_valid_yaml(shipped_allocation):
@@ -85,13 +108,17 @@ def test_configmap_and_yaml_are_valid_yaml(shipped_allocation):
     assert yaml.safe_load(y) == {"feed-service": {"DB_MAX_CONNECTIONS": "10"}}
 
 
-edit_fields = st.sampled_from(["max", "min", "connect_timeout", "acquire_timeout",
-                               "idle_timeout", "max_lifetime"])
+edit_fields = st.sampled_from(
+    ["max", "min", "connect_timeout", "acquire_timeout", "idle_timeout", "max_lifetime"]
+)
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, 11), edit_fields, st.integers(1, 40)), max_size=8),
-       st.sampled_from(export.FORMATS), st.booleans())
+@given(
+    st.lists(st.tuples(st.integers(0, 11), edit_fields, st.integers(1, 40)), max_size=8),
+    st.sampled_from(export.FORMATS),
+    st.booleans(),
+)
 def test_round_trip_written_files_parse_back_to_the_edit(shipped_allocation, edits, fmt, all_keys):
     base = shipped_allocation
     edited = base
@@ -107,14 +134,27 @@ def test_round_trip_written_files_parse_back_to_the_edit(shipped_allocation, edi
     assert parsed == the_plan
     applied = export.apply_plan(base, parsed)
     for name in base.names():
-        assert applied.effective(applied.service(name)) .__dict__ | {"source": None} == \
-            edited.effective(edited.service(name)).__dict__ | {"source": None}
+        assert applied.effective(applied.service(name)).__dict__ | {
+            "source": None
+        } == edited.effective(edited.service(name)).__dict__ | {"source": None}
 
 
 def test_unwritable_target_is_73_with_a_message(tmp_path, capsys):
     blocker = tmp_path / "ov"
     blocker.write_text("a file where the directory should be")
-    assert main(["export", "--allocation", str(ALLOCATION), "--set", "auth-service.max=16",
-                 "--out", str(blocker)]) == 73
+    assert (
+        main(
+            [
+                "export",
+                "--allocation",
+                str(ALLOCATION),
+                "--set",
+                "auth-service.max=16",
+                "--out",
+                str(blocker),
+            ]
+        )
+        == 73
+    )
     err = capsys.readouterr().err
     assert "cannot write" in err and "Traceback" not in err

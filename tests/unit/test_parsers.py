@@ -13,11 +13,18 @@ from console.sources.scrape import parse_metrics
 label_values = st.text(alphabet=string.printable + "ü€[]{}", min_size=1, max_size=30)
 
 
-@given(st.dictionaries(label_values, st.tuples(st.integers(0, 500), st.integers(0, 500),
-                                               st.integers(1, 500)), min_size=1, max_size=6))
+@given(
+    st.dictionaries(
+        label_values,
+        st.tuples(st.integers(0, 500), st.integers(0, 500), st.integers(1, 500)),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_exposition_round_trip(pools):
     def esc(v):
         return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
     lines = []
     for metric, idx in (("db_pool_size", 0), ("db_pool_idle", 1), ("db_pool_max", 2)):
         lines.append(f"# TYPE {metric} gauge")
@@ -25,7 +32,8 @@ def test_exposition_round_trip(pools):
             lines.append(f'{metric}{{service="{esc(svc)}"}} {values[idx]}')
     parsed = parse_metrics("\n".join(lines) + "\n", PROFILES["nova-db-pool"], "pod-1")
     assert {p.service: (p.size, p.idle, p.max) for p in parsed} == {
-        k: tuple(float(x) for x in v) for k, v in pools.items()}
+        k: tuple(float(x) for x in v) for k, v in pools.items()
+    }
     assert all(p.instance == "pod-1" and p.up for p in parsed)
 
 
@@ -60,22 +68,27 @@ def test_durations():
 
 @given(st.text(alphabet=string.ascii_letters + string.digits + "!%^&*()", min_size=3, max_size=20))
 def test_passwords_are_masked(password):
-    assume("***" not in password)          # the mask itself cannot be told from a password
+    assume("***" not in password)  # the mask itself cannot be told from a password
     dsn = f"postgresql://alice:{password}@db.internal:5432/postgres"
     message = f"could not connect to {dsn} (password={password})"
     masked = mask_password(message, dsn)
-    assert password not in masked.replace("alice", "").replace("db.internal", "") \
-        .replace("postgresql", "").replace("postgres", "")
+    assert password not in masked.replace("alice", "").replace("db.internal", "").replace(
+        "postgresql", ""
+    ).replace("postgres", "")
 
 
 def test_naming_profiles_parse_their_own_metrics():
-    hikari = ('hikaricp_connections{pool="orders"} 7\nhikaricp_connections_idle{pool="orders"} 2\n'
-              'hikaricp_connections_max{pool="orders"} 10\n')
+    hikari = (
+        'hikaricp_connections{pool="orders"} 7\nhikaricp_connections_idle{pool="orders"} 2\n'
+        'hikaricp_connections_max{pool="orders"} 10\n'
+    )
     (p,) = parse_metrics(hikari, PROFILES["hikaricp"], "pod")
     assert (p.service, p.size, p.idle, p.max) == ("orders", 7, 2, 10)
-    go = ('go_sql_stats_connections_open{db_name="feed"} 4\n'
-          'go_sql_stats_connections_idle{db_name="feed"} 1\n'
-          'go_sql_stats_connections_max_open{db_name="feed"} 8\n')
+    go = (
+        'go_sql_stats_connections_open{db_name="feed"} 4\n'
+        'go_sql_stats_connections_idle{db_name="feed"} 1\n'
+        'go_sql_stats_connections_max_open{db_name="feed"} 8\n'
+    )
     (p,) = parse_metrics(go, PROFILES["go-sql"], "pod")
     assert (p.service, p.size, p.idle, p.max) == ("feed", 4, 1, 8)
 
@@ -86,6 +99,7 @@ def test_the_log_never_holds_a_secret_and_names_its_process(tmp_path, monkeypatc
 
     from console.core import logs
     from console.core.settings import Settings
+
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     dsn = "postgresql://alice:s3cr3t-pw@db:5432/x"
     settings = Settings(dsn=dsn, prometheus_headers={"Authorization": "Bearer tok-123456"})
@@ -106,6 +120,7 @@ def test_old_log_files_are_pruned(tmp_path, monkeypatch):
     import os
 
     from console.core import logs
+
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     directory = tmp_path / "novapool"
     directory.mkdir()
@@ -116,4 +131,4 @@ def test_old_log_files_are_pruned(tmp_path, monkeypatch):
     path = logs.setup()
     kept = sorted(directory.glob("novapool-*.log"))
     assert len(kept) == logs.KEEP and path in kept
-    assert not (directory / "novapool-100000.log").exists()      # the oldest went first
+    assert not (directory / "novapool-100000.log").exists()  # the oldest went first

@@ -15,7 +15,7 @@ def test_dead_owners_dirs_are_reaped_live_ones_kept(tmp_path):
     alive = tmp_path / "novapool-x-alive"
     alive.mkdir()
     (alive / "owner.pid").write_text(str(os.getpid()))
-    foreign = tmp_path / "novapool-x-foreign"          # no owner file: not ours to judge
+    foreign = tmp_path / "novapool-x-foreign"  # no owner file: not ours to judge
     foreign.mkdir()
     root = make_root("novapool-x-", str(tmp_path))
     assert not stale.exists()

@@ -19,17 +19,33 @@ SERVER = ServerInfo("16.4", 160004, 100, 3, 2)
 
 
 def backend(pid, app, state, **kw):
-    base = dict(pid=pid, application_name=app, usename="u", client_addr=None, state=state,
-                backend_age_s=100.0, xact_age_s=None, query_age_s=None, state_age_s=None,
-                wait_event_type=None, wait_event=None, lock_wait_s=None, blocking_pids=(),
-                query="select 1")
+    base = dict(
+        pid=pid,
+        application_name=app,
+        usename="u",
+        client_addr=None,
+        state=state,
+        backend_age_s=100.0,
+        xact_age_s=None,
+        query_age_s=None,
+        state_age_s=None,
+        wait_event_type=None,
+        wait_event=None,
+        lock_wait_s=None,
+        blocking_pids=(),
+        query="select 1",
+    )
     base.update(kw)
     return Backend(**base)
 
 
 def snap(**kw):
-    base = dict(taken_at=time.time(), sources={"postgres": SourceStatus(OK)}, server=SERVER,
-                self_connections=1)
+    base = dict(
+        taken_at=time.time(),
+        sources={"postgres": SourceStatus(OK)},
+        server=SERVER,
+        self_connections=1,
+    )
     base.update(kw)
     return Snapshot(**base)
 
@@ -45,9 +61,11 @@ def test_pg16_reserved_connections_count(shipped_allocation):
 
 
 def test_thresholds_are_respected(shipped_allocation):
-    b = [backend(1, "auth-service", "idle in transaction", state_age_s=31.0),
-         backend(2, "auth-service", "idle in transaction", state_age_s=301.0),
-         backend(3, "feed-service", "active", query_age_s=59.0)]
+    b = [
+        backend(1, "auth-service", "idle in transaction", state_age_s=31.0),
+        backend(2, "auth-service", "idle in transaction", state_age_s=301.0),
+        backend(3, "feed-service", "active", query_age_s=59.0),
+    ]
     found = rules(assess(snap(backends=tuple(b)), shipped_allocation))
     assert ("idle-in-transaction", "warning", "auth-service") in found
     assert ("idle-in-transaction", "critical", "auth-service") in found
@@ -60,31 +78,46 @@ def test_thresholds_are_respected(shipped_allocation):
 
 def test_match_rules_attribute_other_names(shipped_allocation):
     import dataclasses
-    auth = dataclasses.replace(shipped_allocation.service("auth-service"),
-                               match_application_names=("auth-svc",), match_prefix="auth-w")
+
+    auth = dataclasses.replace(
+        shipped_allocation.service("auth-service"),
+        match_application_names=("auth-svc",),
+        match_prefix="auth-w",
+    )
     alloc = shipped_allocation.replace_service(auth)
-    a = assess(snap(activity=(ActivityCount("auth-svc", "idle", 2),
-                              ActivityCount("auth-worker-7", "active", 1),
-                              ActivityCount("auth-service", "idle", 1))), alloc)
+    a = assess(
+        snap(
+            activity=(
+                ActivityCount("auth-svc", "idle", 2),
+                ActivityCount("auth-worker-7", "active", 1),
+                ActivityCount("auth-service", "idle", 1),
+            )
+        ),
+        alloc,
+    )
     assert a.service("auth-service").server_connections == 3
     assert a.unattributed.applications == ("auth-service",)
 
 
 def test_pool_rules_and_replicas(shipped_allocation):
-    pools = (PoolInstance("auth-service", "a", 12, 0, 12), PoolInstance("auth-service", "b", 11, 1, 12),
-             PoolInstance("cdn-service", "c", 1, 1, 4, sample_age_s=100, scrape_interval_s=15))
+    pools = (
+        PoolInstance("auth-service", "a", 12, 0, 12),
+        PoolInstance("auth-service", "b", 11, 1, 12),
+        PoolInstance("cdn-service", "c", 1, 1, 4, sample_age_s=100, scrape_interval_s=15),
+    )
     a = assess(snap(pools=pools), shipped_allocation)
     auth = a.service("auth-service")
     assert (auth.replicas, auth.pool_size, auth.in_use, auth.fill_pct) == (2, 23, 22, 95.8)
     found = rules(a)
-    assert ("pool-utilization-high", "warning", "auth-service") in found   # b has one idle
+    assert ("pool-utilization-high", "warning", "auth-service") in found  # b has one idle
     assert ("pool-max-drift", "warning", "cdn-service") in found
     assert ("metrics-stale", "warning", "cdn-service") in found
-    assert a.budget.allocated == 77 + 12          # auth-service: 2 live replicas × 12
+    assert a.budget.allocated == 77 + 12  # auth-service: 2 live replicas × 12
 
 
 def test_source_unreachable_gives_unknown_but_critical_data_wins(shipped_allocation):
     from console.core.report import exit_code
+
     down = {"postgres": SourceStatus(OK), "prometheus": SourceStatus(UNREACHABLE, "refused")}
     a = assess(snap(sources=down), shipped_allocation)
     assert exit_code(a) == 3
@@ -93,10 +126,13 @@ def test_source_unreachable_gives_unknown_but_critical_data_wins(shipped_allocat
 
 
 def test_findings_are_sorted_by_severity(shipped_allocation):
-    b = (backend(1, "x", "idle in transaction", state_age_s=40.0),
-         backend(2, "y", "idle in transaction", state_age_s=400.0))
-    a = assess(snap(backends=b, activity=(ActivityCount("cdn-service", "idle", 5),)),
-               shipped_allocation)
+    b = (
+        backend(1, "x", "idle in transaction", state_age_s=40.0),
+        backend(2, "y", "idle in transaction", state_age_s=400.0),
+    )
+    a = assess(
+        snap(backends=b, activity=(ActivityCount("cdn-service", "idle", 5),)), shipped_allocation
+    )
     ranks = [f.severity for f in a.findings]
     order = {"critical": 0, "warning": 1, "info": 2}
     assert ranks == sorted(ranks, key=order.get)

@@ -14,8 +14,10 @@ def test_defaults_without_any_file(tmp_path):
 
 def test_flag_beats_environment_beats_file(tmp_path):
     cfg = tmp_path / "n.yaml"
-    cfg.write_text("prometheus:\n  url: http://file:9090\n  headers: {Authorization: 'Bearer ${TOK}'}\n"
-                   "refresh_s: 5\nthresholds:\n  lock_wait_s: {warning: 1, critical: 2}\n")
+    cfg.write_text(
+        "prometheus:\n  url: http://file:9090\n  headers: {Authorization: 'Bearer ${TOK}'}\n"
+        "refresh_s: 5\nthresholds:\n  lock_wait_s: {warning: 1, critical: 2}\n"
+    )
     env = {"PROMETHEUS_URL": "http://env:9090", "TOK": "s3cret", "DATABASE_URL": "postgresql://x"}
     s = settings.load(str(cfg), env=env, cwd=tmp_path)
     assert s.prometheus_url == "http://env:9090"
@@ -38,16 +40,24 @@ def test_config_search_order(tmp_path):
 
 def test_example_file_documents_valid_settings():
     from tests.conftest import ROOT
+
     s = settings.load(str(ROOT / "config" / "novapool.example.yaml"), env={}, cwd=ROOT)
     assert s.thresholds == settings.Thresholds()
 
 
-@pytest.mark.parametrize("text, line, field", [
-    ("refresh_s: fast\n", 1, "refresh_s"),
-    ("postgres:\n  dsn: x\n  timeout: 3\n", 3, "postgres.timeout"),
-    ("thresholds:\n  lock_wait_s: {warning: 9, critical: 2}\n", 2, "thresholds.lock_wait_s.critical"),
-    ("prometheus:\n  metrics: statsd\n", 2, "prometheus.metrics"),
-])
+@pytest.mark.parametrize(
+    "text, line, field",
+    [
+        ("refresh_s: fast\n", 1, "refresh_s"),
+        ("postgres:\n  dsn: x\n  timeout: 3\n", 3, "postgres.timeout"),
+        (
+            "thresholds:\n  lock_wait_s: {warning: 9, critical: 2}\n",
+            2,
+            "thresholds.lock_wait_s.critical",
+        ),
+        ("prometheus:\n  metrics: statsd\n", 2, "prometheus.metrics"),
+    ],
+)
 def test_errors_name_line_and_field(tmp_path, text, line, field):
     cfg = tmp_path / "n.yaml"
     cfg.write_text(text)

@@ -41,5 +41,11 @@ class ConsoleScreen(Screen[None]):
         """The header line of this screen, if it has one, from the console's state."""
         for header in self.query(ClusterHeader):
             c = self.console
-            header.show(a, paused=c.paused, refresh_s=c.settings.refresh_s, now=c.clock(),
-                        target=c.target_label, thresholds=c.settings.thresholds)
+            header.show(
+                a,
+                paused=c.paused,
+                refresh_s=c.settings.refresh_s,
+                now=c.clock(),
+                target=c.target_label,
+                thresholds=c.settings.thresholds,
+            )

@@ -27,8 +27,9 @@ class DashboardScreen(ConsoleScreen):
         with Vertical(id="main"):
             yield Static("", id="table-title")
             yield ServicesTable(id="services")
-            yield Input(placeholder="filter services by name (enter to apply, escape to clear)",
-                        id="filter")
+            yield Input(
+                placeholder="filter services by name (enter to apply, escape to clear)", id="filter"
+            )
             yield FindingsPanel(id="findings")
         yield Footer()
 
@@ -44,7 +45,9 @@ class DashboardScreen(ConsoleScreen):
         c = self.console
         self.show_header(a)
         self.query_one(BudgetBar).show(a.budget, a.client_backends)
-        self.table.show(a, c.history, self.size.width or 80, c.settings.thresholds.pool_utilization_pct)
+        self.table.show(
+            a, c.history, self.size.width or 80, c.settings.thresholds.pool_utilization_pct
+        )
         self._title()
         self.query_one(FindingsPanel).show(a.findings)
 
@@ -57,8 +60,9 @@ class DashboardScreen(ConsoleScreen):
         table = self.table
         t = Text(" Services", style="bold")
         if self.console.assessment is not None and self.console.assessment.allocation.observed:
-            t.append(" (observed: max as reported; `novapool init` writes an allocation)",
-                     style="yellow")
+            t.append(
+                " (observed: max as reported; `novapool init` writes an allocation)", style="yellow"
+            )
         t.append(f"  sorted by {table.sort_name}", style="dim")
         if table.filter_text:
             t.append("  filter: ", style="dim")

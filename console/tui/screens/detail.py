@@ -41,8 +41,11 @@ class ServiceDetailScreen(ConsoleScreen):
         yield Static(id="title")
         yield Static("Pools per instance", classes="section", id="pools-title")
         yield DataTable(id="pools", cursor_type="none")
-        yield Static("Server backends  (c: cancel, k: terminate — with --allow-signal)",
-                     classes="section", id="backends-title")
+        yield Static(
+            "Server backends  (c: cancel, k: terminate — with --allow-signal)",
+            classes="section",
+            id="backends-title",
+        )
         yield DataTable(id="backends", cursor_type="row")
         with Horizontal(id="history"):
             yield HistoryLine("In use (pool), this session", id="h-in-use")
@@ -51,13 +54,31 @@ class ServiceDetailScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         pools = self.query_one("#pools", DataTable)
-        for label, w in (("Instance", 24), ("Size", 5), ("Idle", 5), ("Use", 5), ("Max", 5),
-                         ("Fill", 10), ("Busy", 10), ("Sample age", 10), ("Up", 4)):
+        for label, w in (
+            ("Instance", 24),
+            ("Size", 5),
+            ("Idle", 5),
+            ("Use", 5),
+            ("Max", 5),
+            ("Fill", 10),
+            ("Busy", 10),
+            ("Sample age", 10),
+            ("Up", 4),
+        ):
             pools.add_column(Text(label), width=w)
         backends = self.query_one("#backends", DataTable)
-        for label, w in (("PID", 7), ("Application", 18), ("State", 19), ("In state", 8),
-                         ("Xact", 8), ("Wait", 14), ("Blocked by", 10), ("Client", 15),
-                         ("User", 10), ("Query", 60)):
+        for label, w in (
+            ("PID", 7),
+            ("Application", 18),
+            ("State", 19),
+            ("In state", 8),
+            ("Xact", 8),
+            ("Wait", 14),
+            ("Blocked by", 10),
+            ("Client", 15),
+            ("User", 10),
+            ("Query", 60),
+        ):
             backends.add_column(Text(label), width=w)
         backends.focus()
         if self.service is None:
@@ -73,7 +94,9 @@ class ServiceDetailScreen(ConsoleScreen):
         values = await self.console.fetch_history(self.service)
         if values:
             self.remote_history = values
-            self.query_one("#h-in-use", HistoryLine).set(values, "In use (pool), Prometheus, last hour")
+            self.query_one("#h-in-use", HistoryLine).set(
+                values, "In use (pool), Prometheus, last hour"
+            )
 
     def show_assessment(self, a: Assessment) -> None:
         self.show_header(a)
@@ -82,16 +105,19 @@ class ServiceDetailScreen(ConsoleScreen):
             u = a.unattributed
             title.append("(unattributed)", style="bold")
             title.append(f"  {num(u.server_connections)} client connections matching no service: ")
-            title.append_text(safe(", ".join(f"{k or '(no name)'} ×{v}"
-                                              for k, v in u.by_application.items())))
+            title.append_text(
+                safe(", ".join(f"{k or '(no name)'} ×{v}" for k, v in u.by_application.items()))
+            )
         else:
             row = a.service(self.service)
             title.append_text(safe(row.name, "bold"))
-            title.append(f"   tier {row.tier or '—'}  max {row.allocated_max} min "
-                         f"{row.allocated_min} × {row.replicas} replicas "
-                         f"({'live' if row.replicas_source == 'metrics' else 'allocation file'})"
-                         f"  = {row.allocated_max * row.replicas} allocated"
-                         f"  server connections {num(row.server_connections)}")
+            title.append(
+                f"   tier {row.tier or '—'}  max {row.allocated_max} min "
+                f"{row.allocated_min} × {row.replicas} replicas "
+                f"({'live' if row.replicas_source == 'metrics' else 'allocation file'})"
+                f"  = {row.allocated_max * row.replicas} allocated"
+                f"  server connections {num(row.server_connections)}"
+            )
             if row.allocation_source == "library-default":
                 title.append("  library default", style="italic yellow")
         for f in a.findings:
@@ -107,7 +133,8 @@ class ServiceDetailScreen(ConsoleScreen):
             if self.remote_history is None:
                 self.query_one("#h-in-use", HistoryLine).set(hist.values(self.service, "in_use"))
             self.query_one("#h-server", HistoryLine).set(
-                hist.values(self.service, "server_connections"))
+                hist.values(self.service, "server_connections")
+            )
         self._backends(a)
 
     def _pools(self, a: Assessment) -> None:
@@ -116,15 +143,22 @@ class ServiceDetailScreen(ConsoleScreen):
         row = a.service(self.service)
         for p in row.instances:
             drift = p.max is not None and p.max != row.allocated_max
-            table.add_row(safe(p.instance), Text(num(p.size)), Text(num(p.idle)),
-                          Text(num(p.in_use)),
-                          Text(num(p.max), style="bold yellow" if drift else ""),
-                          gauge(p.fill_pct), gauge(p.busy_pct), Text(duration(p.sample_age_s)),
-                          Text("yes" if p.up else "—" if p.up is None else "DOWN",
-                               style="" if p.up is not False else "bold red"))
+            table.add_row(
+                safe(p.instance),
+                Text(num(p.size)),
+                Text(num(p.idle)),
+                Text(num(p.in_use)),
+                Text(num(p.max), style="bold yellow" if drift else ""),
+                gauge(p.fill_pct),
+                gauge(p.busy_pct),
+                Text(duration(p.sample_age_s)),
+                Text(
+                    "yes" if p.up else "—" if p.up is None else "DOWN",
+                    style="" if p.up is not False else "bold red",
+                ),
+            )
         if not row.instances:
-            table.add_row(Text("no pool metrics for this service", style="dim"),
-                          *[Text("")] * 8)
+            table.add_row(Text("no pool metrics for this service", style="dim"), *[Text("")] * 8)
 
     def _backends(self, a: Assessment) -> None:
         table = self.query_one("#backends", DataTable)
@@ -135,15 +169,27 @@ class ServiceDetailScreen(ConsoleScreen):
         table.clear()
         self._backend_rows = list(rows)
         for b in rows:
-            state_style = ("yellow" if b.state.startswith("idle in")
-                           else "green" if b.state == "active" else "dim")
+            state_style = (
+                "yellow"
+                if b.state.startswith("idle in")
+                else "green"
+                if b.state == "active"
+                else "dim"
+            )
             wait = f"{b.wait_event_type}:{b.wait_event}" if b.wait_event_type else ""
-            table.add_row(Text(str(b.pid)), safe(b.application_name), safe(b.state, state_style),
-                          Text(duration(b.state_age_s)), Text(duration(b.xact_age_s)),
-                          safe(wait, "red" if b.wait_event_type == "Lock" else ""),
-                          Text(", ".join(map(str, b.blocking_pids)), style="bold red"),
-                          safe(b.client_addr or "local"), safe(b.usename or ""),
-                          safe(" ".join(b.query.split())), key=str(b.pid))
+            table.add_row(
+                Text(str(b.pid)),
+                safe(b.application_name),
+                safe(b.state, state_style),
+                Text(duration(b.state_age_s)),
+                Text(duration(b.xact_age_s)),
+                safe(wait, "red" if b.wait_event_type == "Lock" else ""),
+                Text(", ".join(map(str, b.blocking_pids)), style="bold red"),
+                safe(b.client_addr or "local"),
+                safe(b.usename or ""),
+                safe(" ".join(b.query.split())),
+                key=str(b.pid),
+            )
         pids = [b.pid for b in rows]
         if selected is not None and selected.pid in pids:
             table.move_cursor(row=pids.index(selected.pid), animate=False)
@@ -157,8 +203,11 @@ class ServiceDetailScreen(ConsoleScreen):
     def action_signal(self, terminate: bool) -> None:
         verb = "terminate" if terminate else "cancel"
         if not self.console.settings.allow_signal:
-            self.app.notify(f"{verb} is off: start novapool with --allow-signal",
-                            severity="warning", markup=False)
+            self.app.notify(
+                f"{verb} is off: start novapool with --allow-signal",
+                severity="warning",
+                markup=False,
+            )
             return
         b = self.selected_backend()
         if b is None:
@@ -171,8 +220,10 @@ class ServiceDetailScreen(ConsoleScreen):
         q.append("\nquery: ")
         q.append_text(safe(" ".join(b.query.split())[:200]))
         if terminate:
-            q.append("\n\nTerminating closes the connection and rolls back its transaction.",
-                     style="yellow")
+            q.append(
+                "\n\nTerminating closes the connection and rolls back its transaction.",
+                style="yellow",
+            )
 
         def done(yes: bool | None) -> None:
             if yes:

@@ -45,9 +45,13 @@ class _Form(ModalScreen[bool]):
             with Grid():
                 for f in self.fields:
                     yield Label(f.label)
-                    yield Input(str(self.whatif.value(self.whatif.current, self.target, f.name)),
-                                id=f"f-{f.name}", type="integer", compact=True,
-                                validators=[Integer(minimum=f.low, maximum=f.high)])
+                    yield Input(
+                        str(self.whatif.value(self.whatif.current, self.target, f.name)),
+                        id=f"f-{f.name}",
+                        type="integer",
+                        compact=True,
+                        validators=[Integer(minimum=f.low, maximum=f.high)],
+                    )
             yield Static("", id="error")
             with Horizontal():
                 yield Button("Apply (enter)", variant="primary", id="apply")
@@ -56,8 +60,10 @@ class _Form(ModalScreen[bool]):
     def on_input_changed(self, event: Input.Changed) -> None:
         result = event.validation_result
         self.query_one("#error", Static).update(
-            "" if result is None or result.is_valid else
-            f"{event.input.id[2:]}: {'; '.join(result.failure_descriptions)}")
+            ""
+            if result is None or result.is_valid
+            else f"{event.input.id[2:]}: {'; '.join(result.failure_descriptions)}"
+        )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.action_apply()

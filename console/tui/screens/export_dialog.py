@@ -77,8 +77,9 @@ class ExportDialog(ModalScreen[list | None]):
             t.append("Nothing to write: no key differs from the allocation file.", style="yellow")
             rep = [e for e in self.whatif.edits if e.field == "replicas"]
             if rep:
-                t.append("\nReplica counts are not env keys: scale with your deployment.",
-                         style="dim")
+                t.append(
+                    "\nReplica counts are not env keys: scale with your deployment.", style="dim"
+                )
         else:
             t.append(f"Will write {len(targets)} file(s):\n", style="bold")
             for path in targets:
@@ -88,11 +89,16 @@ class ExportDialog(ModalScreen[list | None]):
                 t.append(" ".join(f"{k}={v}" for k, v in keys.items()) + "\n")
             changed = export.conflicts(targets)
             if changed:
-                t.append(f"{len(changed)} existing file(s) differ and will need confirmation "
-                         "to overwrite.\n", style="yellow")
+                t.append(
+                    f"{len(changed)} existing file(s) differ and will need confirmation "
+                    "to overwrite.\n",
+                    style="yellow",
+                )
         if b.overcommitted:
-            t.append(f"The allocation is OVERCOMMITTED by {-b.headroom}: writing it needs "
-                     "confirmation.", style="bold red")
+            t.append(
+                f"The allocation is OVERCOMMITTED by {-b.headroom}: writing it needs confirmation.",
+                style="bold red",
+            )
         self.query_one("#preview", Static).update(t)
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
@@ -120,10 +126,16 @@ class ExportDialog(ModalScreen[list | None]):
         if not the_plan:
             self.app.notify("nothing to export", severity="warning", markup=False)
             return
-        if b.overcommitted and not await self.app.push_screen_wait(ConfirmScreen(
-                Text(f"The edited allocation is overcommitted by {-b.headroom} "
-                     f"(allocated {b.allocated} > available {b.available}). Export anyway?"),
-                yes="Export overcommitted", no="Back")):
+        if b.overcommitted and not await self.app.push_screen_wait(
+            ConfirmScreen(
+                Text(
+                    f"The edited allocation is overcommitted by {-b.headroom} "
+                    f"(allocated {b.allocated} > available {b.available}). Export anyway?"
+                ),
+                yes="Export overcommitted",
+                no="Back",
+            )
+        ):
             return
         force = False
         changed = export.conflicts(targets)

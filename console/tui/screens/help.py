@@ -23,8 +23,10 @@ def _colours(t: Thresholds) -> list[tuple[str, str]]:
     return [
         ("green", "fine: gauge at or below 70 %, source reachable, headroom left"),
         ("yellow", "attention: gauge above 70 %, warning findings, idle in transaction"),
-        ("bold red", f"act: gauge above {fill} % (pool_utilization_pct), critical findings, "
-                     "over budget"),
+        (
+            "bold red",
+            f"act: gauge above {fill} % (pool_utilization_pct), critical findings, over budget",
+        ),
         ("italic yellow", "max from the library default (no entry of the service's own)"),
         ("bold", "replicas counted live from metrics (dim: from the allocation file)"),
         ("dim", "no data from that source (— means unknown, never zero)"),
@@ -40,17 +42,27 @@ def help_renderable(thresholds: Thresholds) -> Table:
     for where, scope in keys.SCOPES:
         for k in scope:
             table.add_row(Text(k.shown_as), Text(where), Text(k.help))
-    colours = Table(title="Colours (every state is also written out, for NO_COLOR)",
-                    title_justify="left", show_edge=False, expand=True)
+    colours = Table(
+        title="Colours (every state is also written out, for NO_COLOR)",
+        title_justify="left",
+        show_edge=False,
+        expand=True,
+    )
     colours.add_column("colour", no_wrap=True)
     colours.add_column("meaning")
     for style, meaning in _colours(thresholds):
         colours.add_row(Text(style, style=style), Text(meaning))
     for sev in Severity:
-        colours.add_row(Text(SEVERITY_LABEL[sev], style=SEVERITY_STYLE[sev]),
-                        Text(f"{sev} finding"))
-    rules = Table(title="Finding rules (ids are stable: check --json, alerting), with the "
-                        "thresholds in force", title_justify="left", show_edge=False, expand=True)
+        colours.add_row(
+            Text(SEVERITY_LABEL[sev], style=SEVERITY_STYLE[sev]), Text(f"{sev} finding")
+        )
+    rules = Table(
+        title="Finding rules (ids are stable: check --json, alerting), with the "
+        "thresholds in force",
+        title_justify="left",
+        show_edge=False,
+        expand=True,
+    )
     rules.add_column("rule", style="bold", no_wrap=True)
     rules.add_column("severity", no_wrap=True)
     rules.add_column("fires when")

@@ -13,13 +13,17 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from console.tui import keys
 
-WINDOWS = [("session", "this session's history"), ("1h", "Prometheus, 1 hour"),
-           ("24h", "Prometheus, 24 hours"), ("7d", "Prometheus, 7 days")]
+WINDOWS = [
+    ("session", "this session's history"),
+    ("1h", "Prometheus, 1 hour"),
+    ("24h", "Prometheus, 24 hours"),
+    ("7d", "Prometheus, 7 days"),
+]
 
 
 @dataclass(frozen=True)
 class SuggestRequest:
-    window: str          # "session" or a PromQL duration
+    window: str  # "session" or a PromQL duration
     margin_pct: int
 
 
@@ -42,17 +46,30 @@ class SuggestDialog(ModalScreen[SuggestRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Suggest an allocation: each service sized to its peak in-use "
-                              "plus a margin, scaled to fit the available slots.", style="bold"))
+            yield Static(
+                Text(
+                    "Suggest an allocation: each service sized to its peak in-use "
+                    "plus a margin, scaled to fit the available slots.",
+                    style="bold",
+                )
+            )
             yield Label("Peaks from")
             with RadioSet(id="window"):
                 for key, label in WINDOWS:
-                    yield RadioButton(label, id=f"w-{key}",
-                                      value=(key == "7d") == self.have_prometheus,
-                                      disabled=key != "session" and not self.have_prometheus)
+                    yield RadioButton(
+                        label,
+                        id=f"w-{key}",
+                        value=(key == "7d") == self.have_prometheus,
+                        disabled=key != "session" and not self.have_prometheus,
+                    )
             yield Label("Margin above the peak (%)")
-            yield Input("25", id="margin", type="integer", compact=True,
-                        validators=[Integer(minimum=0, maximum=500)])
+            yield Input(
+                "25",
+                id="margin",
+                type="integer",
+                compact=True,
+                validators=[Integer(minimum=0, maximum=500)],
+            )
             yield Static("", id="error")
             with Horizontal():
                 yield Button("Suggest (enter)", variant="primary", id="ok")
@@ -68,7 +85,7 @@ class SuggestDialog(ModalScreen[SuggestRequest | None]):
         self.action_submit()
 
     def on_mount(self) -> None:
-        self.query_one("#margin", Input).focus()   # enter submits; tab reaches the window
+        self.query_one("#margin", Input).focus()  # enter submits; tab reaches the window
 
     def action_submit(self) -> None:
         raw = self.query_one("#margin", Input).value.strip()

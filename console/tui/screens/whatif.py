@@ -33,10 +33,12 @@ def arrow(before: int, after: int) -> Text:
 
 def budget_summary(before: budget_mod.Budget, after: budget_mod.Budget) -> Text:
     t = Text(no_wrap=True)
-    for label, b, a in (("allocated", before.allocated, after.allocated),
-                        ("available", before.available, after.available),
-                        ("headroom", before.headroom, after.headroom),
-                        ("min floor", before.min_floor, after.min_floor)):
+    for label, b, a in (
+        ("allocated", before.allocated, after.allocated),
+        ("available", before.available, after.available),
+        ("headroom", before.headroom, after.headroom),
+        ("min floor", before.min_floor, after.min_floor),
+    ):
         t.append(f" {label} ")
         if a != b:
             t.append(f"{b} → ", style="dim")
@@ -45,8 +47,7 @@ def budget_summary(before: budget_mod.Budget, after: budget_mod.Budget) -> Text:
             t.append(str(a))
         t.append("  ")
     if after.overcommitted:
-        t.append(f"OVERCOMMITTED by {-after.headroom}: export needs confirmation",
-                 style="bold red")
+        t.append(f"OVERCOMMITTED by {-after.headroom}: export needs confirmation", style="bold red")
     else:
         t.append(f"headroom {after.headroom_pct}%", style="green")
     return t
@@ -62,8 +63,14 @@ class WhatIfScreen(ConsoleScreen):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(" What-if: edits apply to a copy of the allocation; nothing changes "
-                          "until you export.", style="bold"), id="title")
+        yield Static(
+            Text(
+                " What-if: edits apply to a copy of the allocation; nothing changes "
+                "until you export.",
+                style="bold",
+            ),
+            id="title",
+        )
         yield BudgetBar(id="before")
         yield BudgetBar(id="after")
         yield Static(id="summary")
@@ -75,10 +82,16 @@ class WhatIfScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, key, width in (("Service", "name", 22), ("Tier", "tier", 11),
-                                  ("Max", "max", 8), ("Min", "min", 7), ("Replicas", "replicas", 8),
-                                  ("Allocated", "allocated", 10), ("Floor", "floor", 7),
-                                  ("Timeouts c/a/i/life (s)", "timeouts", 26)):
+        for label, key, width in (
+            ("Service", "name", 22),
+            ("Tier", "tier", 11),
+            ("Max", "max", 8),
+            ("Min", "min", 7),
+            ("Replicas", "replicas", 8),
+            ("Allocated", "allocated", 10),
+            ("Floor", "floor", 7),
+            ("Timeouts c/a/i/life (s)", "timeouts", 26),
+        ):
             table.add_column(Text(label), key=key, width=width)
         table.focus()
         self.refresh_view()
@@ -97,7 +110,7 @@ class WhatIfScreen(ConsoleScreen):
         self.query_one("#summary", Static).update(budget_summary(before, after))
         drawn = (w.start_point, w.current, len(w.edits), w.dirty)
         if drawn == self._drawn:
-            return      # a refresh that moved no live value: only the bars' clients changed
+            return  # a refresh that moved no live value: only the bars' clients changed
         self._drawn = drawn
         table = self.query_one(DataTable)
         cursor = table.cursor_row
@@ -107,36 +120,48 @@ class WhatIfScreen(ConsoleScreen):
             p0, p1 = start.effective(svc0), cur.effective(svc1)
             changed = p0 != p1 or svc0.replicas != svc1.replicas
             timeouts = Text()
-            for f in ("connect_timeout_secs", "acquire_timeout_secs", "idle_timeout_secs",
-                      "max_lifetime_secs"):
+            for f in (
+                "connect_timeout_secs",
+                "acquire_timeout_secs",
+                "idle_timeout_secs",
+                "max_lifetime_secs",
+            ):
                 a, b = getattr(p0, f), getattr(p1, f)
-                timeouts.append(str(b) if a == b else f"{a}→{b}",
-                                style="" if a == b else "bold yellow")
+                timeouts.append(
+                    str(b) if a == b else f"{a}→{b}", style="" if a == b else "bold yellow"
+                )
                 timeouts.append("/")
             timeouts.right_crop(1)
-            table.add_row(safe(svc1.name, "bold" if changed else ""), safe(svc1.tier or "—", "dim"),
-                          arrow(p0.max_connections, p1.max_connections),
-                          arrow(p0.min_connections, p1.min_connections),
-                          arrow(svc0.replicas, svc1.replicas),
-                          arrow(p0.max_connections * svc0.replicas,
-                                p1.max_connections * svc1.replicas),
-                          arrow(p0.min_connections * svc0.replicas,
-                                p1.min_connections * svc1.replicas),
-                          timeouts, key=svc1.name)
+            table.add_row(
+                safe(svc1.name, "bold" if changed else ""),
+                safe(svc1.tier or "—", "dim"),
+                arrow(p0.max_connections, p1.max_connections),
+                arrow(p0.min_connections, p1.min_connections),
+                arrow(svc0.replicas, svc1.replicas),
+                arrow(p0.max_connections * svc0.replicas, p1.max_connections * svc1.replicas),
+                arrow(p0.min_connections * svc0.replicas, p1.min_connections * svc1.replicas),
+                timeouts,
+                key=svc1.name,
+            )
         c0, c1 = start.cluster, cur.cluster
-        table.add_row(Text("cluster", style="bold"), Text("max_conn", style="dim"),
-                      arrow(c0.max_connections, c1.max_connections),
-                      arrow(c0.superuser_reserved_connections, c1.superuser_reserved_connections),
-                      arrow(c0.reserved_connections, c1.reserved_connections),
-                      Text(f"avail {after.available}", justify="right"), Text(""),
-                      Text("Min: superuser reserved, Replicas: reserved (16+)", style="dim"),
-                      key=CLUSTER_ROW)
+        table.add_row(
+            Text("cluster", style="bold"),
+            Text("max_conn", style="dim"),
+            arrow(c0.max_connections, c1.max_connections),
+            arrow(c0.superuser_reserved_connections, c1.superuser_reserved_connections),
+            arrow(c0.reserved_connections, c1.reserved_connections),
+            Text(f"avail {after.available}", justify="right"),
+            Text(""),
+            Text("Min: superuser reserved, Replicas: reserved (16+)", style="dim"),
+            key=CLUSTER_ROW,
+        )
         if cursor < table.row_count:
             table.move_cursor(row=cursor, animate=False)
         edits = Text()
         if w.edits:
-            edits.append(f"{len(w.edits)} edit(s){' (exported)' if not w.dirty else ''}: ",
-                         style="bold")
+            edits.append(
+                f"{len(w.edits)} edit(s){' (exported)' if not w.dirty else ''}: ", style="bold"
+            )
             edits.append(" ".join(e.describe() for e in w.edits[-12:]))
         else:
             edits.append("no edits yet: +/- max, enter edits a row, g suggests from observed peaks")
@@ -152,8 +177,11 @@ class WhatIfScreen(ConsoleScreen):
         name = self.selected()
         if name is None or name == CLUSTER_ROW:
             if name == CLUSTER_ROW:
-                self._apply("cluster", "max_connections",
-                            self.console.whatif.current.cluster.max_connections + delta)
+                self._apply(
+                    "cluster",
+                    "max_connections",
+                    self.console.whatif.current.cluster.max_connections + delta,
+                )
             return
         try:
             self.console.whatif.nudge(name, delta)
@@ -194,20 +222,27 @@ class WhatIfScreen(ConsoleScreen):
         app = self.console
         peaks, where = await app.fetch_peaks(request.window)
         if not peaks:
-            app.notify("no observed in-use figures for that window: suggest needs pool metrics",
-                       severity="warning", markup=False)
+            app.notify(
+                "no observed in-use figures for that window: suggest needs pool metrics",
+                severity="warning",
+                markup=False,
+            )
             return
         w = app.whatif
-        proposal = suggest(w.current, peaks, w.budget_after().available,
-                           margin_pct=request.margin_pct)
+        proposal = suggest(
+            w.current, peaks, w.budget_after().available, margin_pct=request.margin_pct
+        )
         n = 0
         for name, value in proposal.items():
             if value == w.value(w.current, name, "max"):
                 continue
             if value < w.value(w.current, name, "min"):
-                w.apply(name, "min", value)        # the min comes down with the max
+                w.apply(name, "min", value)  # the min comes down with the max
             w.apply(name, "max", value)
             n += 1
-        app.notify(f"suggested {n} change(s) from peak in-use ({where}) + "
-                   f"{request.margin_pct} %; u undoes them one by one", markup=False)
+        app.notify(
+            f"suggested {n} change(s) from peak in-use ({where}) + "
+            f"{request.margin_pct} %; u undoes them one by one",
+            markup=False,
+        )
         self.refresh_view()

@@ -19,8 +19,9 @@ def tier_totals(b: Budget) -> list[tuple[str, int]]:
     return list(totals.items())
 
 
-def render_budget(b: Budget, width: int, client_backends: int | None = None,
-                  label: str = "Budget") -> Text:
+def render_budget(
+    b: Budget, width: int, client_backends: int | None = None, label: str = "Budget"
+) -> Text:
     width = max(20, width)
     scale_to = max(b.available, b.allocated, client_backends or 0, 1)
     cells = width / scale_to
@@ -31,8 +32,10 @@ def render_budget(b: Budget, width: int, client_backends: int | None = None,
     if over:
         t.append(f"OVERCOMMITTED by {-b.headroom}", style="bold red")
     else:
-        t.append(f"headroom {b.headroom} ({b.headroom_pct}%)",
-                 style="yellow" if (b.headroom_pct or 0) < 10 else "green")
+        t.append(
+            f"headroom {b.headroom} ({b.headroom_pct}%)",
+            style="yellow" if (b.headroom_pct or 0) < 10 else "green",
+        )
     t.append(f"  △ min floor {b.min_floor}")
     if client_backends is not None:
         t.append(f"  ▲ clients {client_backends}")

@@ -11,8 +11,15 @@ from console.core.snapshot import ABSENT, OK
 from console.tui.text import duration, pct_style, safe
 
 
-def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: float,
-                  target: str, thresholds: Thresholds) -> Text:
+def render_header(
+    a: Assessment | None,
+    *,
+    paused: bool,
+    refresh_s: float,
+    now: float,
+    target: str,
+    thresholds: Thresholds,
+) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(" novapool ", style="bold reverse")
     t.append(" ")
@@ -28,12 +35,15 @@ def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: 
         p = 100 * a.client_backends / b.available
         near = thresholds.cluster_near_max_pct
         t.append("  clients ")
-        t.append(f"{a.client_backends}/{b.available}",
-                 style=pct_style(p, near.warning, near.critical) + " bold")
+        t.append(
+            f"{a.client_backends}/{b.available}",
+            style=pct_style(p, near.warning, near.critical) + " bold",
+        )
         t.append(f" ({p:.0f}%)")
     if a.by_state:
-        states = " ".join(f"{k.replace('idle in transaction', 'idle-in-tx')} {v}"
-                          for k, v in a.by_state.items())
+        states = " ".join(
+            f"{k.replace('idle in transaction', 'idle-in-tx')} {v}" for k, v in a.by_state.items()
+        )
         t.append(f"  [{states}]", style="dim")
     if a.allocation.observed:
         t.append("  OBSERVED: no allocation file", style="bold yellow")
@@ -47,8 +57,10 @@ def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: 
         t.append("● " if ok else "✖ ", style="green" if ok else "bold red")
         t.append(f"{name} ")
         if ok:
-            t.append(f"{status.latency_ms:.0f}ms  " if status.latency_ms is not None else "ok  ",
-                     style="dim")
+            t.append(
+                f"{status.latency_ms:.0f}ms  " if status.latency_ms is not None else "ok  ",
+                style="dim",
+            )
         else:
             t.append("unreachable", style="bold red")
             if status.retry_in_s is not None:
@@ -69,10 +81,23 @@ def render_header(a: Assessment | None, *, paused: bool, refresh_s: float, now: 
 
 
 class ClusterHeader(Static):
-    DEFAULT_CSS = ("ClusterHeader { height: 2; background: $panel; text-wrap: nowrap; "
-                   "text-overflow: ellipsis; }")
+    DEFAULT_CSS = (
+        "ClusterHeader { height: 2; background: $panel; text-wrap: nowrap; "
+        "text-overflow: ellipsis; }"
+    )
 
-    def show(self, a: Assessment | None, *, paused: bool, refresh_s: float, now: float,
-             target: str, thresholds: Thresholds) -> None:
-        self.update(render_header(a, paused=paused, refresh_s=refresh_s, now=now, target=target,
-                                  thresholds=thresholds))
+    def show(
+        self,
+        a: Assessment | None,
+        *,
+        paused: bool,
+        refresh_s: float,
+        now: float,
+        target: str,
+        thresholds: Thresholds,
+    ) -> None:
+        self.update(
+            render_header(
+                a, paused=paused, refresh_s=refresh_s, now=now, target=target, thresholds=thresholds
+            )
+        )

@@ -32,5 +32,10 @@ class FindingsPanel(DataTable):
             self.add_row(Text("ok", style="green"), Text("no findings"), Text(""), Text(""))
             return
         for i, f in enumerate(findings):
-            self.add_row(severity(f.severity), Text(f.rule), safe(f.service or "—"),
-                         safe(f.message), key=f"f{i}")
+            self.add_row(
+                severity(f.severity),
+                Text(f.rule),
+                safe(f.service or "—"),
+                safe(f.message),
+                key=f"f{i}",
+            )

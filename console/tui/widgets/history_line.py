@@ -29,9 +29,13 @@ class HistoryLine(Static):
         width = max(10, (self.size.width or 40) - 2)
         t = Text(self.label, style="bold")
         if self.values:
-            t.append(f"  now {num(self.values[-1])}  min {num(min(self.values))}  "
-                     f"max {num(max(self.values))}", style="dim")
+            t.append(
+                f"  now {num(self.values[-1])}  min {num(min(self.values))}  "
+                f"max {num(max(self.values))}",
+                style="dim",
+            )
         t.append("\n")
-        t.append_text(sparkline(self.values, width) if self.values else Text("no data yet",
-                                                                             style="dim"))
+        t.append_text(
+            sparkline(self.values, width) if self.values else Text("no data yet", style="dim")
+        )
         self.update(t)

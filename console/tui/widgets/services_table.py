@@ -22,7 +22,7 @@ class Column:
     key: str
     label: str
     width: int
-    min_screen: int        # shown from this terminal width on
+    min_screen: int  # shown from this terminal width on
     right: bool = True
 
 
@@ -59,8 +59,12 @@ def _right(t: Text | str) -> Text:
 
 
 def _states(states: dict[str, int]) -> Text:
-    short = {"active": "act", "idle": "idle", "idle in transaction": "iitx",
-             "idle in transaction (aborted)": "iitx!"}
+    short = {
+        "active": "act",
+        "idle": "idle",
+        "idle in transaction": "iitx",
+        "idle in transaction (aborted)": "iitx!",
+    }
     t = Text(no_wrap=True)
     for k, v in states.items():
         style = "yellow" if k.startswith("idle in") else "green" if k == "active" else "dim"
@@ -68,18 +72,30 @@ def _states(states: dict[str, int]) -> Text:
     return t
 
 
-def row_cells(row: ServiceRow, keys: list[str], sev: str | None, rules: list[str],
-              history: History, threshold: float) -> list[Text]:
-    over = (row.server_connections is not None
-            and row.server_connections > row.allocated_max * row.replicas)
+def row_cells(
+    row: ServiceRow,
+    keys: list[str],
+    sev: str | None,
+    rules: list[str],
+    history: History,
+    threshold: float,
+) -> list[Text]:
+    over = (
+        row.server_connections is not None
+        and row.server_connections > row.allocated_max * row.replicas
+    )
     values = {
         "name": safe(row.name, "bold" if sev == Severity.CRITICAL else ""),
         "tier": safe(row.tier or "—", "dim"),
-        "replicas": _right(Text(str(row.replicas),
-                                style="bold" if row.replicas_source == "metrics" else "dim")),
-        "max": _right(Text(str(row.allocated_max),
-                           style="italic yellow" if row.allocation_source == "library-default"
-                           else "")),
+        "replicas": _right(
+            Text(str(row.replicas), style="bold" if row.replicas_source == "metrics" else "dim")
+        ),
+        "max": _right(
+            Text(
+                str(row.allocated_max),
+                style="italic yellow" if row.allocation_source == "library-default" else "",
+            )
+        ),
         "min": _right(str(row.allocated_min)),
         "size": _right(num(row.pool_size)),
         "idle": _right(num(row.pool_idle)),
@@ -87,8 +103,7 @@ def row_cells(row: ServiceRow, keys: list[str], sev: str | None, rules: list[str
         "fill": gauge(row.fill_pct, crit=threshold),
         "busy": gauge(row.busy_pct, crit=threshold),
         "trend": sparkline(history.values(row.name, "in_use"), 12),
-        "server": _right(Text(num(row.server_connections),
-                              style="bold red" if over else "")),
+        "server": _right(Text(num(row.server_connections), style="bold red" if over else "")),
         "states": _states(row.states),
         "flags": _flags(sev, rules),
     }
@@ -132,8 +147,9 @@ class ServicesTable(DataTable):
         self._row_keys = []
         for c in COLUMNS:
             if c.key in keys:
-                self.add_column(_right(c.label) if c.right else Text(c.label), key=c.key,
-                                width=c.width)
+                self.add_column(
+                    _right(c.label) if c.right else Text(c.label), key=c.key, width=c.width
+                )
 
     def show(self, a: Assessment, history: History, screen_width: int, threshold: float) -> None:
         self.ensure_columns(screen_width)
@@ -148,8 +164,9 @@ class ServicesTable(DataTable):
         content = {}
         for r in rows:
             fs = by_service.get(r.name, [])
-            content[r.name] = row_cells(r, self.keys, worst(fs), [f.rule for f in fs], history,
-                                        threshold)
+            content[r.name] = row_cells(
+                r, self.keys, worst(fs), [f.rule for f in fs], history, threshold
+            )
         content[UNATTRIBUTED] = self._unattributed(a)
         if wanted != self._row_keys:
             selected = self.selected_key()
@@ -160,7 +177,7 @@ class ServicesTable(DataTable):
             if selected in wanted:
                 self.move_cursor(row=wanted.index(selected), animate=False)
             return
-        for key in wanted:                           # same rows: update cells in place
+        for key in wanted:  # same rows: update cells in place
             for col, value in zip(self.keys, content[key], strict=True):
                 self.update_cell(key, col, value)
 
