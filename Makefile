@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint unit screenshots bench clean
+.PHONY: install demo test test-fast lint unit screenshots bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,13 +19,20 @@ demo: $(STAMP)
 	$(BIN)/novapool demo
 
 ## Lint, then every test (real PostgreSQL and real Prometheus started by the fixtures).
-test: $(STAMP)
+test: lint
 	./scripts/ensure-prometheus
-	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## Unit and TUI tests only (no server started): under a minute.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not live" $(PYTEST_ARGS)
+
+## Lint, format, types (strict) and the import layering contracts in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

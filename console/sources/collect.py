@@ -43,6 +43,8 @@ class Collector:
     settings: Settings
     allocation: Allocation
     backoff: bool = True  # False for one-shot `check`: try every source now
+    # How long past its own timeouts (3 tries at most) a metrics read is waited for.
+    grace_s: float = 2.0
     postgres: PostgresSource | None = None
     prometheus: PrometheusSource | None = None
     scrape: ScrapeSource | None = None
@@ -94,7 +96,7 @@ class Collector:
         try:
             # The client's own timeouts bound the thread; wait_for bounds us if they do not.
             return await asyncio.wait_for(
-                asyncio.shield(task), timeout=3 * self.settings.prometheus_timeout_s + 2
+                asyncio.shield(task), timeout=3 * self.settings.prometheus_timeout_s + self.grace_s
             )
         except Exception as exc:  # noqa: BLE001 - any failure is a status, not a crash
             return exc
