@@ -32,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
     usage_exit = errors.EXIT_USAGE  # bad usage is 64, as sysexits(3) EX_USAGE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, allow_abbrev=False, **kwargs)  # `--al` is not `--all`
+        kwargs["allow_abbrev"] = False  # `--al` is not `--all`
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -79,7 +80,7 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(prog="novapool", description="PostgreSQL connection budgets, live.")
     parser.add_argument("--version", action="version", version=f"novapool {__version__}")
     _global_options(parser)

@@ -257,7 +257,7 @@ def apply_edit(allocation: Allocation, target: str, field_name: str, value: int)
     attr = EDIT_FIELDS.get(field_name, field_name if field_name in _SERVICE_LIMITS else None)
     if attr is None:
         raise EditError(f"unknown field {field_name!r}; one of {', '.join(EDIT_FIELDS)}")
-    new = dataclasses.replace(svc, **{attr: value})
+    new = dataclasses.replace(svc, **{attr: value})  # type: ignore[arg-type]
     problems = validate_service(new, allocation.defaults)
     if problems:
         raise EditError(f"{target}.{problems[0][0]}: {problems[0][1]}")
@@ -280,7 +280,7 @@ def parse(text: str, path: str = "<allocation>") -> Allocation:
     return from_document(yamlfile.parse(text, path))
 
 
-def _mapping(doc: yamlfile.Document, value: Any, keypath: tuple) -> Mapping:
+def _mapping(doc: yamlfile.Document, value: Any, keypath: yamlfile.KeyPath) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -288,7 +288,9 @@ def _mapping(doc: yamlfile.Document, value: Any, keypath: tuple) -> Mapping:
     return value
 
 
-def _unknown(doc: yamlfile.Document, value: Mapping, allowed: set[str], keypath: tuple) -> None:
+def _unknown(
+    doc: yamlfile.Document, value: Mapping[str, Any], allowed: set[str], keypath: yamlfile.KeyPath
+) -> None:
     for key in value:
         if key not in allowed:
             raise doc.error(
@@ -303,8 +305,8 @@ def from_document(doc: yamlfile.Document) -> Allocation:
     cluster_raw = _mapping(doc, root.get("cluster"), ("cluster",))
     _unknown(doc, cluster_raw, set(CLUSTER_FIELDS), ("cluster",))
     cluster = ClusterConfig(**cluster_raw)
-    for name, reason in validate_cluster(cluster):
-        raise doc.error(("cluster", name), reason)
+    for name, problem in validate_cluster(cluster):
+        raise doc.error(("cluster", name), problem)
 
     defaults_raw = _mapping(doc, root.get("defaults"), ("defaults",))
     allowed_defaults = {f.name for f in dataclasses.fields(PoolDefaults)}
@@ -375,7 +377,9 @@ def from_document(doc: yamlfile.Document) -> Allocation:
     )
 
 
-def _parse_match(doc, raw, kp) -> tuple[tuple[str, ...], str | None]:
+def _parse_match(
+    doc: yamlfile.Document, raw: Any, kp: yamlfile.KeyPath
+) -> tuple[tuple[str, ...], str | None]:
     if raw is None:
         return (), None
     raw = _mapping(doc, raw, kp)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from console.core.allocation import Allocation
 
@@ -99,7 +100,7 @@ class Budget:
                 return s
         raise KeyError(name)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "allocated": self.allocated,
             "min_floor": self.min_floor,

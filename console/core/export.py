@@ -146,7 +146,8 @@ def apply_plan(base: Allocation, the_plan: Plan) -> Allocation:
     result = base
     for svc, keys in the_plan.items():
         fields = {FIELD_OF_KEY[k]: int(v) for k, v in keys.items()}
-        result = result.replace_service(dataclasses.replace(result.service(svc), **fields))
+        new = dataclasses.replace(result.service(svc), **fields)  # type: ignore[arg-type]
+        result = result.replace_service(new)
     return result
 
 

@@ -49,7 +49,7 @@ def setup(mask: Callable[[str], str] = lambda text: text) -> Path | None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         _prune(directory, KEEP - 1)
-        handler = logging.FileHandler(path, encoding="utf-8")  # type: ignore[arg-type]
+        handler = logging.FileHandler(directory / f"novapool-{os.getpid()}.log", encoding="utf-8")
     except OSError:
         handler, path = logging.NullHandler(), None
     handler.setFormatter(
@@ -60,7 +60,7 @@ def setup(mask: Callable[[str], str] = lambda text: text) -> Path | None:
         if getattr(old, "_novapool", False):
             root.removeHandler(old)
             old.close()
-    handler._novapool = True  # type: ignore[attr-defined]
+    setattr(handler, "_novapool", True)  # noqa: B010 - marks our handler for a later setup()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     return path

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from console import __version__
 from console.core.assessment import Assessment
+from console.core.budget import ServiceBudget
 from console.core.findings import CRITICAL, INFO, WARNING, RuleId
 from console.core.rules import describe_all
 from console.core.settings import Thresholds
+from console.core.snapshot import SourceName
 from console.core.untrusted import clean
 
 SEVERITY_ICON = {CRITICAL: "🔴 critical", WARNING: "🟠 warning", INFO: "🔵 info"}
@@ -19,13 +22,14 @@ def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def to_json(a: Assessment) -> dict:
+def to_json(a: Assessment) -> dict[str, Any]:
     snap, b = a.snapshot, a.budget
     server = snap.server
     return {
         "generated_at": iso(snap.taken_at),
         "sources": {
-            name: snap.source(name).as_dict() for name in ("postgres", "prometheus", *snap.sources)
+            str(name): snap.source(name).as_dict()
+            for name in (SourceName.POSTGRES, SourceName.PROMETHEUS, *snap.sources)
         },
         "cluster": {
             "server_version": server.server_version if server else None,
@@ -85,7 +89,7 @@ def md(text: object) -> str:
     return s.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _n(x) -> str:
+def _n(x: float | int | None) -> str:
     if x is None:
         return "—"
     if isinstance(x, float) and not x.is_integer():
@@ -164,7 +168,7 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     w("")
     w("| Tier | Services | Replicas | Allocated | Min floor | Share of available |")
     w("|---|---:|---:|---:|---:|---:|")
-    tiers: dict[str, list] = defaultdict(list)
+    tiers: dict[str, list[ServiceBudget]] = defaultdict(list)
     for s in b.services:
         tiers[s.tier or "(none)"].append(s)
     for tier, members in tiers.items():
@@ -240,7 +244,7 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     return "\n".join(out) + "\n"
 
 
-def audit_json(a: Assessment, *, offline: bool) -> dict:
+def audit_json(a: Assessment, *, offline: bool) -> dict[str, Any]:
     doc = to_json(a)
     doc["offline"] = offline
     doc["allocation"] = a.allocation.path

@@ -223,7 +223,8 @@ class _File:
             self._unknown_keys()
 
     def _unknown_keys(self) -> None:
-        assert self.doc is not None
+        doc = self.doc
+        assert doc is not None
         allowed = file_keys()
         sections = {k.split(".")[0] for k in allowed if "." in k}
 
@@ -235,7 +236,7 @@ class _File:
                     continue
                 if len(path) == 1 and key in sections:
                     if v is not None and not isinstance(v, dict):
-                        raise self.doc.error(path, "must be a mapping")  # type: ignore[union-attr]
+                        raise doc.error(path, "must be a mapping")
                     walk(v or {}, path)
                     continue
                 siblings = sorted(
@@ -245,8 +246,8 @@ class _File:
                         if k.startswith(".".join(prefix) + "." if prefix else "")
                     }
                 )
-                raise self.doc.error(
-                    path,  # type: ignore[union-attr]
+                raise doc.error(
+                    path,
                     f"unknown key; expected one of {', '.join(siblings)}",
                 )
 

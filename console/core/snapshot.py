@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class SourceName(StrEnum):
@@ -34,8 +35,8 @@ class SourceStatus:
     notes: tuple[str, ...] = ()  # e.g. a query switched off for lack of privilege
     retry_in_s: float | None = None  # the console's reconnect countdown
 
-    def as_dict(self) -> dict:
-        d = {
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
             "status": self.status,
             "error": self.error,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),

@@ -33,15 +33,13 @@ class WhatIf:
     base: Allocation  # the allocation file (what exports diff against)
     slots: budget_mod.Slots | None = None  # the live server's, when known
     live_replicas: Mapping[str, int] = field(default_factory=dict)
-    current: Allocation | None = None
     edits: list[Edit] = field(default_factory=list)
     exported: tuple[tuple[str, str, int], ...] = ()  # the edits the last export wrote
-    start_point: Allocation | None = None  # what the edits apply to; see _live_copy
+    start_point: Allocation = field(init=False)  # what the edits apply to; see _live_copy
+    current: Allocation = field(init=False)  # the start point with the edits applied
 
     def __post_init__(self) -> None:
-        self.start_point = self._live_copy()
-        if self.current is None:
-            self.current = self.start_point
+        self.start_point = self.current = self._live_copy()
 
     def _live_copy(self) -> Allocation:
         """The copy to edit: the file, with live replicas and the live max_connections."""
@@ -98,12 +96,12 @@ class WhatIf:
 
     def value(self, alloc: Allocation, target: str, field_name: str) -> int:
         if target == "cluster":
-            return getattr(alloc.cluster, field_name)
+            return int(getattr(alloc.cluster, field_name))
         svc = alloc.service(target)
         attr = EDIT_FIELDS.get(field_name, field_name)
         if attr == "replicas":
             return svc.replicas
-        return getattr(alloc.effective(svc), attr)
+        return int(getattr(alloc.effective(svc), attr))
 
     def apply(self, target: str, field_name: str, value: int) -> Edit:
         """Validated; raises EditError with the reason and changes nothing."""

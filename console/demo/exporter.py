@@ -7,12 +7,12 @@ endpoint answers with no pool series, like a pod that is up but has not created 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 
 @dataclass
@@ -27,7 +27,7 @@ class _PoolCollector:
     def __init__(self, service: str, read: Callable[[], PoolGauges | None]) -> None:
         self.service, self.read = service, read
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         g = self.read()
         if g is None:
             return

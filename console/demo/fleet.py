@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -35,7 +36,7 @@ class Pod:
     max_size: int
     min_size: int
     active: bool = False  # pods beyond the current replica count are not running
-    pool: asyncpg.Pool | None = None
+    pool: Any = None  # an asyncpg.Pool once started (asyncpg has no type hints)
     exporter: PoolExporter | None = None
     errors: int = 0
     inflight: int = 0
@@ -99,7 +100,7 @@ class Fleet:
         self.pods: list[Pod] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
-        self.tasks: list[asyncio.Task] = []
+        self.tasks: list[asyncio.Task[None]] = []
         self.started_at = 0.0
         self.events: list[str] = []
         self._ready = threading.Event()

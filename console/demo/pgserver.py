@@ -20,6 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 
@@ -27,14 +28,18 @@ PR_SET_PDEATHSIG = 1
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _version_of(bindir: Path) -> int:
     out = subprocess.run(
         [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
     ).stdout
-    return int(re.search(r"\(PostgreSQL\) (\d+)", out).group(1))
+    found = re.search(r"\(PostgreSQL\) (\d+)", out)
+    if found is None:
+        raise RuntimeError(f"{bindir}: not a PostgreSQL server ({out.strip()!r})")
+    return int(found.group(1))
 
 
 def system_bindir() -> Path | None:
@@ -137,13 +142,19 @@ class LocalPostgres:
     superuser_reserved_connections: int = 3
     extra: dict[str, str] = field(default_factory=dict)
     root: Path | None = None
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def workdir(self) -> Path:
+        assert self.root is not None, "not started"
+        return self.root
+
     version: int = 0
 
     @property
     def datadir(self) -> Path:
         assert self.root is not None
-        return self.root / "data"
+        return self.workdir / "data"
 
     @property
     def dsn(self) -> str:
@@ -154,7 +165,7 @@ class LocalPostgres:
         self.version = _version_of(self.bindir)
         user = _run_as()
         self.root = make_root("novapool-pg-", _tempdir_for(user))
-        kwargs: dict = {}
+        kwargs: dict[str, Any] = {}
         if user:
             os.chown(self.root, user.pw_uid, user.pw_gid)
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
@@ -201,13 +212,13 @@ class LocalPostgres:
             self._args += ["-c", f"{k}={v}"]
         self._env, self._kwargs = env, kwargs
         if user:
-            (self.root / "server.log").touch()
-            os.chown(self.root / "server.log", user.pw_uid, user.pw_gid)
+            (self.workdir / "server.log").touch()
+            os.chown(self.workdir / "server.log", user.pw_uid, user.pw_gid)
         self._spawn(timeout)
         return self
 
     def _spawn(self, timeout: float) -> None:
-        with open(self.root / "server.log", "ab") as log:
+        with open(self.workdir / "server.log", "ab") as log:
             # Its own session: the terminal's Ctrl+C or hang-up reach us, and we stop it.
             self.process = subprocess.Popen(
                 self._args,
@@ -222,6 +233,7 @@ class LocalPostgres:
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
+        assert self.process is not None and self.bindir is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -248,7 +260,7 @@ class LocalPostgres:
     def log_tail(self, n: int = 20) -> str:
         try:
             return "\n".join(
-                (self.root / "server.log").read_text(errors="replace").splitlines()[-n:]
+                (self.workdir / "server.log").read_text(errors="replace").splitlines()[-n:]
             )
         except OSError:
             return ""
@@ -279,5 +291,5 @@ class LocalPostgres:
     def __enter__(self) -> LocalPostgres:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,13 @@ class LocalPrometheus:
     scrape_interval_s: float = 1.0
     port: int = 0
     root: Path | None = None
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def workdir(self) -> Path:
+        assert self.root is not None, "not started"
+        return self.root
+
     targets: list[str] = field(default_factory=list)
 
     @property
@@ -48,18 +55,18 @@ class LocalPrometheus:
                 "labels": {"job": "db-pool"},
             }
         ]
-        tmp = self.root / "targets.json.tmp"
+        tmp = self.workdir / "targets.json.tmp"
         tmp.write_text(json.dumps(groups))
-        os.replace(tmp, self.root / "targets.json")
+        os.replace(tmp, self.workdir / "targets.json")
 
-    def start(self, targets: list[str] = (), timeout: float = 30) -> LocalPrometheus:
+    def start(self, targets: Sequence[str] = (), timeout: float = 30) -> LocalPrometheus:
         binary = find_prometheus()
         if not binary:
             raise RuntimeError("no `prometheus` binary (Debian package `prometheus`)")
         self.root = make_root("novapool-prom-")
         self.port = self.port or free_port()
         interval = f"{int(self.scrape_interval_s * 1000)}ms"
-        (self.root / "prometheus.yml").write_text(
+        (self.workdir / "prometheus.yml").write_text(
             "global:\n"
             f"  scrape_interval: {interval}\n"
             f"  scrape_timeout: {interval}\n"
@@ -67,14 +74,14 @@ class LocalPrometheus:
             "scrape_configs:\n"
             "  - job_name: db-pool\n"
             "    file_sd_configs:\n"
-            f"      - files: ['{self.root / 'targets.json'}']\n"
+            f"      - files: ['{self.workdir / 'targets.json'}']\n"
             "        refresh_interval: 1s\n"
         )
         self.set_targets(list(targets))
         self._args = [
             binary,
-            f"--config.file={self.root / 'prometheus.yml'}",
-            f"--storage.tsdb.path={self.root / 'data'}",
+            f"--config.file={self.workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.workdir / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--storage.tsdb.retention.time=2h",
             "--log.level=warn",
@@ -83,7 +90,7 @@ class LocalPrometheus:
         return self
 
     def _spawn(self, timeout: float) -> None:
-        with open(self.root / "prometheus.log", "ab") as log:
+        with open(self.workdir / "prometheus.log", "ab") as log:
             self.process = subprocess.Popen(
                 self._args,
                 stdout=log,
@@ -97,7 +104,7 @@ class LocalPrometheus:
             if self.process.poll() is not None:
                 raise RuntimeError(
                     "prometheus exited:\n"
-                    + (self.root / "prometheus.log").read_text(errors="replace")[-2000:]
+                    + (self.workdir / "prometheus.log").read_text(errors="replace")[-2000:]
                 )
             try:
                 with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as r:

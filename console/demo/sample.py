@@ -10,6 +10,7 @@ from console.core.snapshot import (
     PoolInstance,
     ServerInfo,
     Snapshot,
+    SourceName,
     SourceStatus,
 )
 
@@ -51,19 +52,19 @@ ACTIVITY = {
 
 
 def _b(
-    pid,
-    app,
-    state,
+    pid: int,
+    app: str,
+    state: str,
     *,
-    state_age,
-    xact=None,
-    query_age=None,
-    wait=None,
-    lock=None,
-    blockers=(),
-    query="SELECT 1",
-    client="10.0.3.17",
-    user="app",
+    state_age: float,
+    xact: float | None = None,
+    query_age: float | None = None,
+    wait: tuple[str, str] | None = None,
+    lock: float | None = None,
+    blockers: tuple[int, ...] = (),
+    query: str = "SELECT 1",
+    client: str | None = "10.0.3.17",
+    user: str = "app",
 ) -> Backend:
     return Backend(
         pid=pid,
@@ -170,8 +171,8 @@ def incident_snapshot(taken_at: float = T0) -> Snapshot:
     return Snapshot(
         taken_at=taken_at,
         sources={
-            "postgres": SourceStatus(OK, None, 3.2, taken_at),
-            "prometheus": SourceStatus(OK, None, 6.8, taken_at),
+            SourceName.POSTGRES: SourceStatus(OK, None, 3.2, taken_at),
+            SourceName.PROMETHEUS: SourceStatus(OK, None, 6.8, taken_at),
         },
         server=ServerInfo("15.18", 150018, 100, 3, 0),
         activity=activity,

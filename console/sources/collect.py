@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from console.core.allocation import Allocation
 from console.core.profiles import PROFILES
 from console.core.settings import Settings
-from console.core.snapshot import ABSENT, OK, UNREACHABLE, Snapshot, SourceStatus
+from console.core.snapshot import (
+    ABSENT,
+    OK,
+    UNREACHABLE,
+    PoolInstance,
+    Snapshot,
+    SourceName,
+    SourceStatus,
+)
 from console.sources.postgres import PostgresReading, PostgresSource, describe_error
-from console.sources.prometheus import PrometheusSource
+from console.sources.prometheus import PrometheusReading, PrometheusSource
 from console.sources.scrape import ScrapeReading, ScrapeSource
 
 BACKOFF_MAX_S = 30.0
@@ -38,6 +47,12 @@ class Health:
         self.failures, self.next_try, self.last_ok, self.last_error = 0, 0.0, now, None
 
 
+# A reading from a thread-run source (Prometheus, the exporters' /metrics).
+MetricsReading = PrometheusReading | ScrapeReading
+MetricsSource = PrometheusSource | ScrapeSource
+PG, PROM, SCRAPE = SourceName.POSTGRES, SourceName.PROMETHEUS, SourceName.SCRAPE
+
+
 @dataclass
 class Collector:
     settings: Settings
@@ -48,9 +63,11 @@ class Collector:
     postgres: PostgresSource | None = None
     prometheus: PrometheusSource | None = None
     scrape: ScrapeSource | None = None
-    health: dict[str, Health] = field(default_factory=dict)
-    last: dict[str, object] = field(default_factory=dict)  # last good reading per source
-    inflight: dict[str, asyncio.Future] = field(default_factory=dict)  # reads in worker threads
+    health: dict[SourceName, Health] = field(default_factory=dict)
+    last_postgres: PostgresReading | None = None  # the last good reading of each source
+    last_metrics: dict[SourceName, MetricsReading] = field(default_factory=dict)
+    # Reads running in worker threads, by source.
+    inflight: dict[SourceName, asyncio.Future[MetricsReading]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -67,14 +84,13 @@ class Collector:
             )
         if s.scrape:
             self.scrape = ScrapeSource(tuple(s.scrape), profile, s.prometheus_timeout_s)
-        for name in ("postgres", "prometheus", "scrape"):
-            self.health[name] = Health()
+        self.health = {name: Health() for name in SourceName}
 
-    def _due(self, name: str, now: float) -> bool:
+    def _due(self, name: SourceName, now: float) -> bool:
         return not self.backoff or now >= self.health[name].next_try
 
     async def _pg(self, now: float) -> PostgresReading | Exception | None:
-        if self.postgres is None or not self._due("postgres", now):
+        if self.postgres is None or not self._due(PG, now):
             return None
         budget = (
             self.settings.connect_timeout_s + 2 * (self.settings.statement_timeout_ms / 1000) + 3
@@ -85,14 +101,17 @@ class Collector:
             await self.postgres.close()
             return exc
 
-    async def _thread(self, name: str, source, now: float):
+    async def _thread(
+        self, name: SourceName, source: MetricsSource | None, now: float
+    ) -> MetricsReading | Exception | None:
         if source is None or not self._due(name, now):
             return None
         # A thread cannot be cancelled: if the last read outlived our wait, wait for that one
         # again instead of starting a second read beside it on the same client.
         task = self.inflight.get(name)
         if task is None or task.done():
-            task = self.inflight[name] = asyncio.ensure_future(asyncio.to_thread(source.read))
+            read: Callable[[], MetricsReading] = source.read
+            task = self.inflight[name] = asyncio.ensure_future(asyncio.to_thread(read))
         try:
             # The client's own timeouts bound the thread; wait_for bounds us if they do not.
             return await asyncio.wait_for(
@@ -105,25 +124,20 @@ class Collector:
         now = time.time()
         pg, prom, scr = await asyncio.gather(
             self._pg(now),
-            self._thread("prometheus", self.prometheus, now),
-            self._thread("scrape", self.scrape, now),
+            self._thread(PROM, self.prometheus, now),
+            self._thread(SCRAPE, self.scrape, now),
         )
         sources = {
-            "postgres": self._status("postgres", self.postgres, pg, now),
-            "prometheus": self._status("prometheus", self.prometheus, prom, now),
+            PG: self._status(PG, self.postgres, pg, now),
+            PROM: self._status(PROM, self.prometheus, prom, now),
         }
         if self.scrape is not None:
-            sources["scrape"] = self._status("scrape", self.scrape, scr, now)
+            sources[SCRAPE] = self._status(SCRAPE, self.scrape, scr, now)
         # The console (backoff mode) keeps the last good server data on screen while the
         # server is unreachable; its status says so and how old it is. `check` never does.
-        pg_data: PostgresReading | None = (
-            self.last.get("postgres") if sources["postgres"].status == OK or self.backoff else None
-        )
-        pools = []
-        for name in ("prometheus", "scrape"):
-            reading = self.last.get(name)
-            if reading is None:
-                continue
+        pg_data = self.last_postgres if sources[PG].status == OK or self.backoff else None
+        pools: list[PoolInstance] = []
+        for name, reading in self.last_metrics.items():
             # While a source is down its last good pools stay, aged: metrics-stale fires once
             # they are older than their scrape intervals allow.
             age = now - (self.health[name].last_ok or now)
@@ -141,21 +155,30 @@ class Collector:
             pools=tuple(pools),
         )
 
-    def _status(self, name: str, source, result, now: float) -> SourceStatus:
+    def _status(
+        self,
+        name: SourceName,
+        source: PostgresSource | MetricsSource | None,
+        result: PostgresReading | MetricsReading | Exception | None,
+        now: float,
+    ) -> SourceStatus:
         if source is None:
             return SourceStatus(ABSENT)
         h = self.health[name]
         if isinstance(result, Exception):
             h.failed(describe_error(result, self.settings.mask), now)
+        elif isinstance(result, PostgresReading):
+            h.succeeded(now)
+            self.last_postgres = result
+            return SourceStatus(OK, None, result.latency_ms, now, result.notes)
         elif result is not None:
             h.succeeded(now)
-            self.last[name] = result
+            self.last_metrics[name] = result
             if isinstance(result, ScrapeReading) and result.failed:
                 url, err = next(iter(sorted(result.failed.items())))
                 more = f" (+{len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
                 return SourceStatus(UNREACHABLE, f"{url}: {err}{more}", result.latency_ms, now)
-            notes = getattr(result, "notes", ())
-            return SourceStatus(OK, None, result.latency_ms, now, tuple(notes))
+            return SourceStatus(OK, None, result.latency_ms, now)
         return SourceStatus(
             UNREACHABLE,
             h.last_error or "not reached yet",

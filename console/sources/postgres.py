@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import asyncpg
 
@@ -59,6 +60,12 @@ class PostgresSource:
     # One connection: a refresh and a cancel/terminate from the console take turns on it.
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    async def connection(self) -> Any:
+        """The open connection, (re)connecting first if there is none."""
+        if self.conn is None or self.conn.is_closed():
+            await self.connect()
+        return self.conn
+
     async def connect(self) -> None:
         self.conn = await asyncpg.connect(
             dsn=self.dsn or None,
@@ -94,12 +101,14 @@ class PostgresSource:
             except asyncpg.InsufficientPrivilegeError as exc:
                 self.disabled["backends"] = f"backend details off: {exc}"
 
-    async def _fetch(self, query, *args):
+    async def _fetch(self, query: Any, *args: Any) -> list[Any]:
         """query: SQL text or a prepared statement. The client-side timeout backs up the
         server-side statement_timeout."""
+        assert self.conn is not None
         self.statements_total += 1
         call = self.conn.fetch(query, *args) if isinstance(query, str) else query.fetch(*args)
-        return await asyncio.wait_for(call, timeout=self.statement_timeout_ms / 1000 + 2)
+        rows: list[Any] = await asyncio.wait_for(call, self.statement_timeout_ms / 1000 + 2)
+        return rows
 
     async def read(self) -> PostgresReading:
         """One refresh. Raises on connection trouble (the collector reconnects)."""
@@ -107,8 +116,8 @@ class PostgresSource:
             return await self._read()
 
     async def _read(self) -> PostgresReading:
-        if self.conn is None or self.conn.is_closed():
-            await self.connect()
+        await self.connection()
+        assert self.server is not None
         t0 = time.perf_counter()
         before = self.statements_total
         activity_rows = await self._fetch(self._activity)
@@ -137,9 +146,8 @@ class PostgresSource:
         --allow-signal). Not a write: allowed in our read-only session."""
         fn = "pg_terminate_backend" if terminate else "pg_cancel_backend"
         async with self.busy:
-            if self.conn is None or self.conn.is_closed():
-                await self.connect()
-            return bool(await self.conn.fetchval(f"SELECT {fn}($1)", pid))
+            conn = await self.connection()
+            return bool(await conn.fetchval(f"SELECT {fn}($1)", pid))
 
     async def close(self) -> None:
         conn, self.conn = self.conn, None
@@ -150,7 +158,7 @@ class PostgresSource:
                 conn.terminate()
 
 
-def _backend(r) -> Backend:
+def _backend(r: Any) -> Backend:
     return Backend(
         pid=r["pid"],
         application_name=r["application_name"],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusConnect
@@ -85,9 +86,10 @@ class PrometheusSource:
             )
         return self._client
 
-    def _query(self, promql: str) -> list[dict]:
+    def _query(self, promql: str) -> list[dict[str, Any]]:
         self.requests_total += 1
-        return self.client().custom_query(promql)
+        result: list[dict[str, Any]] = self.client().custom_query(promql)
+        return result
 
     def _refresh_intervals(self) -> None:
         if time.monotonic() - self._intervals_at < TARGETS_EVERY_S and self._intervals:
@@ -122,9 +124,9 @@ class PrometheusSource:
             self._refresh_intervals()
         except (requests.RequestException, ValueError):
             pass  # intervals are a refinement; the default stands in
-        pools: dict[tuple[str, str, str], dict] = {}
+        pools: dict[tuple[str, str, str], dict[str, Any]] = {}
 
-        def slot(metric: dict) -> dict:
+        def slot(metric: dict[str, str]) -> dict[str, Any]:
             key = (
                 metric.get(p.service_label, ""),
                 metric.get("instance", ""),

@@ -59,7 +59,8 @@ class ScrapeSource:
     def _fetch(self, url: str) -> str:
         req = urllib.request.Request(url, headers={"Accept": "text/plain"})
         with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 - configured URL
-            return resp.read(8 * 1024 * 1024).decode("utf-8", errors="replace")
+            body: bytes = resp.read(8 * 1024 * 1024)
+            return body.decode("utf-8", errors="replace")
 
     def read(self) -> ScrapeReading:
         """Blocking: call from a worker thread. Fetches the URLs in parallel."""

@@ -249,6 +249,7 @@ def make_app(
         from console.sources.collect import Collector
 
         feed = CollectorFeed(Collector(settings, allocation))
+    assert feed is not None
     return NovapoolApp(
         settings,
         allocation,

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 
 
 class Feed(Protocol):
-    has_prometheus: bool  # history and peaks can come from Prometheus
+    @property
+    def has_prometheus(self) -> bool:
+        """History and peaks can come from Prometheus."""
+        ...
 
     async def collect(self) -> Snapshot: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from console.core.findings import CRITICAL, INFO, WARNING
+from console.core.findings import CRITICAL, INFO, WARNING, Severity
 from console.core.untrusted import clean
 
 SEVERITY_STYLE = {CRITICAL: "bold red", WARNING: "yellow", INFO: "cyan"}
@@ -55,7 +55,7 @@ def sparkline(values: list[float], width: int = 10) -> Text:
     return Text(chars.rjust(width), style="#87afd7")
 
 
-def severity(sev: str | None) -> Text:
+def severity(sev: Severity | None) -> Text:
     if sev is None:
         return Text("ok", style="green")
     return Text(SEVERITY_LABEL[sev], style=SEVERITY_STYLE[sev])

@@ -128,7 +128,7 @@ class ServiceDetailScreen(ConsoleScreen):
                 title.append_text(safe(f.message))
         self.query_one("#title", Static).update(title)
         if self.service is not None:
-            self._pools(a)
+            self._pools(a, self.service)
             hist = self.console.history
             if self.remote_history is None:
                 self.query_one("#h-in-use", HistoryLine).set(hist.values(self.service, "in_use"))
@@ -137,10 +137,10 @@ class ServiceDetailScreen(ConsoleScreen):
             )
         self._backends(a)
 
-    def _pools(self, a: Assessment) -> None:
+    def _pools(self, a: Assessment, service: str) -> None:
         table = self.query_one("#pools", DataTable)
         table.clear()
-        row = a.service(self.service)
+        row = a.service(service)
         for p in row.instances:
             drift = p.max is not None and p.max != row.allocated_max
             table.add_row(

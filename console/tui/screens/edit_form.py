@@ -62,7 +62,7 @@ class _Form(ModalScreen[bool]):
         self.query_one("#error", Static).update(
             ""
             if result is None or result.is_valid
-            else f"{event.input.id[2:]}: {'; '.join(result.failure_descriptions)}"
+            else f"{(event.input.id or '')[2:]}: {'; '.join(result.failure_descriptions)}"
         )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

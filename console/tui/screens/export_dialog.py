@@ -22,7 +22,7 @@ from console.tui import keys
 from console.tui.screens.confirm import ConfirmScreen
 
 
-class ExportDialog(ModalScreen[list | None]):
+class ExportDialog(ModalScreen[list[export.Written] | None]):
     BINDINGS = keys.bindings(keys.DIALOG)
     DEFAULT_CSS = """
     ExportDialog { align: center middle; }
@@ -59,7 +59,7 @@ class ExportDialog(ModalScreen[list | None]):
         self.query_one("#out", Input).focus()
         self.update_preview()
 
-    def _plan(self):
+    def _plan(self) -> tuple[export.Plan, budget_mod.Budget, dict[Path, str]]:
         w = self.whatif
         the_plan = export.plan(w.base, w.current)
         b = budget_mod.compute(w.current)
@@ -102,7 +102,7 @@ class ExportDialog(ModalScreen[list | None]):
         self.query_one("#preview", Static).update(t)
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        self.fmt = event.pressed.id
+        self.fmt = event.pressed.id or "env"
         self.update_preview()
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -97,7 +97,7 @@ class SuggestDialog(ModalScreen[SuggestRequest | None]):
             self.query_one("#error", Static).update(f"margin: {raw!r} is not 0…500")
             return
         pressed = self.query_one(RadioSet).pressed_button
-        window = pressed.id.removeprefix("w-") if pressed else "session"
+        window = (pressed.id or "").removeprefix("w-") if pressed else "session"
         self.dismiss(SuggestRequest(window, margin))
 
     def action_cancel(self) -> None:

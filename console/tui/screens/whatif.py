@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Static
 
 from console.core import budget as budget_mod
@@ -171,7 +172,7 @@ class WhatIfScreen(ConsoleScreen):
         table = self.query_one(DataTable)
         if table.row_count == 0:
             return None
-        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
 
     def action_nudge(self, delta: int) -> None:
         name = self.selected()
@@ -199,6 +200,8 @@ class WhatIfScreen(ConsoleScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         name = event.row_key.value
         w = self.console.whatif
+        if name is None:
+            return
         if name == CLUSTER_ROW:
             self.app.push_screen(ClusterForm(w), lambda _: self.refresh_view())
         else:
@@ -213,12 +216,14 @@ class WhatIfScreen(ConsoleScreen):
         self.console.action_export()
 
     def action_suggest(self) -> None:
-        self.app.push_screen(SuggestDialog(self.console.feed.has_prometheus), self._suggest)
+        def chosen(request: SuggestRequest | None) -> None:
+            if request is not None:
+                self.suggest(request)
+
+        self.app.push_screen(SuggestDialog(self.console.feed.has_prometheus), chosen)
 
     @work(exit_on_error=False, group="suggest")
-    async def _suggest(self, request: SuggestRequest | None) -> None:
-        if request is None:
-            return
+    async def suggest(self, request: SuggestRequest) -> None:
         app = self.console
         peaks, where = await app.fetch_peaks(request.window)
         if not peaks:

@@ -3,6 +3,8 @@ client backends and the min floor marked, headroom in numbers, red when overcomm
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -74,7 +76,7 @@ def render_budget(
 class BudgetBar(Static):
     DEFAULT_CSS = "BudgetBar { height: 3; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._state: tuple[Budget, int | None, str] | None = None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -9,12 +11,12 @@ from console.core.findings import Finding
 from console.tui.text import safe, severity
 
 
-class FindingsPanel(DataTable):
+class FindingsPanel(DataTable[Text]):
     DEFAULT_CSS = "FindingsPanel { height: 1fr; min-height: 5; }"
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", show_cursor=False, **kwargs)
-        self._shown: tuple = ()
+        self._shown: tuple[Finding, ...] = ()
 
     def on_mount(self) -> None:
         narrow = self.app.size.width < 120

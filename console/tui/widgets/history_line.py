@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -11,7 +13,7 @@ from console.tui.text import num, sparkline
 class HistoryLine(Static):
     DEFAULT_CSS = "HistoryLine { height: 2; padding: 0 1; }"
 
-    def __init__(self, label: str, **kwargs) -> None:
+    def __init__(self, label: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.label = label
         self.values: list[float] = []

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from console.core.assessment import Assessment, ServiceRow
-from console.core.findings import RuleId, Severity, worst
+from console.core.findings import Finding, RuleId, Severity, worst
 from console.core.history import History
 from console.tui.text import gauge, num, safe, severity, sparkline
 
@@ -43,7 +44,9 @@ COLUMNS = [
     Column("flags", "Flags", 8, 0, right=False),
 ]
 
-SORTS: list[tuple[str, Callable[[ServiceRow, dict], object]]] = [
+# name → sort key of a row, given each service's worst finding rank.
+SortKey = Callable[[ServiceRow, dict[str, int]], Any]
+SORTS: list[tuple[str, SortKey]] = [
     ("name", lambda r, f: r.name),
     ("findings", lambda r, f: (-f.get(r.name, -1), r.name)),
     ("busy", lambda r, f: (-(r.busy_pct or -1), r.name)),
@@ -75,7 +78,7 @@ def _states(states: dict[str, int]) -> Text:
 def row_cells(
     row: ServiceRow,
     keys: list[str],
-    sev: str | None,
+    sev: Severity | None,
     rules: list[str],
     history: History,
     threshold: float,
@@ -110,7 +113,7 @@ def row_cells(
     return [values[k] for k in keys]
 
 
-def _flags(sev: str | None, rules: list[str]) -> Text:
+def _flags(sev: Severity | None, rules: list[str]) -> Text:
     if not rules:
         return Text("")
     t = severity(sev)
@@ -119,10 +122,10 @@ def _flags(sev: str | None, rules: list[str]) -> Text:
     return t
 
 
-class ServicesTable(DataTable):
+class ServicesTable(DataTable[Text]):
     DEFAULT_CSS = "ServicesTable { height: auto; max-height: 60%; }"
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.keys: list[str] = []
         self.filter_text = ""
@@ -153,7 +156,7 @@ class ServicesTable(DataTable):
 
     def show(self, a: Assessment, history: History, screen_width: int, threshold: float) -> None:
         self.ensure_columns(screen_width)
-        by_service: dict[str, list] = {}
+        by_service: dict[str, list[Finding]] = {}
         for f in a.findings:
             if f.service:
                 by_service.setdefault(f.service, []).append(f)
