@@ -210,6 +210,8 @@ def _pool_utilization_high(f: Facts, t: Thresholds) -> Iterator[Finding]:
     lambda t: "a pool reports a max different from its allocation",
 )
 def _pool_max_drift(f: Facts, t: Thresholds) -> Iterator[Finding]:
+    if f.allocation.observed:
+        return  # the observed max is the reported one: there is nothing to drift from
     for row in f.services:
         drifted = sorted(
             {

@@ -53,14 +53,19 @@ async def _run_demo_and_check(tmp_path: Path) -> None:
     )
     urls: dict[str, str] = {}
     try:
-        while "PROMETHEUS_URL" not in urls or "DATABASE_URL" not in urls:
+        while not {"PROMETHEUS_URL", "DATABASE_URL", "NOVAPOOL_CONFIG"} <= set(urls):
             line = (await asyncio.wait_for(proc.stdout.readline(), 90)).decode().strip()
             assert line or proc.returncode is None, (await proc.stderr.read()).decode()
             if "=" in line and line.split("=", 1)[0].isupper():
                 urls.setdefault(line.split("=", 1)[0], line.split("=", 1)[1])
-        dsn, prom = urls["DATABASE_URL"], urls["PROMETHEUS_URL"]
+        dsn, prom, config = urls["DATABASE_URL"], urls["PROMETHEUS_URL"], urls["NOVAPOOL_CONFIG"]
         data_dirs = list(tmp_path.glob("novapool-*"))
-        assert len(data_dirs) == 2  # PostgreSQL + Prometheus
+        assert len(data_dirs) == 3  # PostgreSQL, Prometheus, the demo's settings file
+        # The settings file it printed names its sources: `check --config` alone reaches them.
+        code, doc, err = await novapool("check", "--json", "--config", config)
+        assert isinstance(doc, dict), err
+        assert doc["sources"]["postgres"]["status"] == "ok", doc["sources"]
+        assert doc["sources"]["prometheus"]["status"] == "ok", doc["sources"]
 
         wanted = {
             "budget-overcommitted",
