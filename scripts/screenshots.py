@@ -4,7 +4,9 @@ fed by the deterministic incident state (console/demo/sample.py).  Run: make scr
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +41,11 @@ async def shoot(name: str, size: tuple[int, int], keys: list[str]) -> None:
         live_refresh=False,
     )
     async with app.run_test(size=size) as pilot:
+        await app.workers.wait_for_complete()
         await pilot.pause()
         for key in keys:
             await pilot.press(key)
+        await app.workers.wait_for_complete()
         await pilot.pause()
         app.save_screenshot(str(ROOT / "screenshots" / name))
     print(f"screenshots/{name}")
@@ -49,6 +53,8 @@ async def shoot(name: str, size: tuple[int, int], keys: list[str]) -> None:
 
 async def main() -> None:
     (ROOT / "screenshots").mkdir(exist_ok=True)
+    # An empty working directory: what the export dialog previews must not depend on ours.
+    os.chdir(tempfile.mkdtemp(prefix="novapool-screenshots-"))
     for name, size, keys in SHOTS:
         await shoot(name, size, keys)
 
