@@ -32,7 +32,7 @@ def free_port() -> int:
         return port
 
 
-def _version_of(bindir: Path) -> int:
+def version_of(bindir: Path) -> int:
     out = subprocess.run(
         [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
     ).stdout
@@ -162,7 +162,7 @@ class LocalPostgres:
 
     def start(self, timeout: float = 60) -> LocalPostgres:
         self.bindir = self.bindir or find_bindir()
-        self.version = _version_of(self.bindir)
+        self.version = version_of(self.bindir)
         user = _run_as()
         self.root = make_root("novapool-pg-", _tempdir_for(user))
         kwargs: dict[str, Any] = {}

@@ -106,7 +106,7 @@ class PrometheusSource:
         intervals = {}
         for t in resp.json().get("data", {}).get("activeTargets", []):
             labels = t.get("labels", {})
-            interval = _duration_s(t.get("scrapeInterval", ""))
+            interval = duration_s(t.get("scrapeInterval", ""))
             if interval:
                 intervals[(labels.get("instance", ""), labels.get("job", ""))] = interval
         self._intervals, self._intervals_at = intervals, time.monotonic()
@@ -203,7 +203,7 @@ class PrometheusSource:
             self._client = None
 
 
-def _duration_s(text: str) -> float | None:
+def duration_s(text: str) -> float | None:
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     total, num = 0.0, ""
     i = 0

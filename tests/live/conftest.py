@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from console.demo.exporter import PoolExporter, PoolGauges
-from console.demo.pgserver import LocalPostgres, _version_of, embedded_bindir, system_bindir
+from console.demo.pgserver import LocalPostgres, embedded_bindir, system_bindir, version_of
 from console.demo.promserver import LocalPrometheus
 from tests.conftest import ALLOCATION, ROOT
 
@@ -27,7 +27,7 @@ def _variants() -> list[tuple[str, Path]]:
     for _name, finder in (("system", system_bindir), ("embedded", embedded_bindir)):
         bindir = finder()
         if bindir:
-            version = _version_of(bindir)
+            version = version_of(bindir)
             if version not in seen:
                 seen.add(version)
                 out.append((f"pg{version}", bindir))
@@ -77,7 +77,7 @@ def exporters():
         e.stop()
 
 
-def wait_for_series(prom_url: str, expr: str, count: int, timeout: float = 30) -> None:
+def wait_for_series(prom_url: str, expr: str, count: int, timeout: float = 120) -> None:
     """Block until `expr` returns `count` series (file_sd target updates take ~5 s)."""
     deadline = time.monotonic() + timeout
     url = f"{prom_url}/api/v1/query?query=" + urllib.request.quote(expr)

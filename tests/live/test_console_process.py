@@ -44,7 +44,7 @@ def test_sighup_ends_the_console(pg1, tmp_path):
     )
     os.close(slave)
     seen = b""
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 90  # a hang guard, not a speed test
     try:
         while b"PostgreSQL" not in seen and time.monotonic() < deadline:
             ready, _, _ = select.select([master], [], [], 0.2)
@@ -53,15 +53,15 @@ def test_sighup_ends_the_console(pg1, tmp_path):
         assert b"PostgreSQL" in seen  # a frame with server data
         proc.send_signal(signal.SIGHUP)
         t0 = time.monotonic()
-        while proc.poll() is None and time.monotonic() - t0 < 10:
+        while proc.poll() is None and time.monotonic() - t0 < 60:
             ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
                 try:
                     os.read(master, 65536)
                 except OSError:
                     break
-        assert proc.wait(timeout=10) is not None
-        assert time.monotonic() - t0 < 10
+        assert proc.wait(timeout=60) is not None
+        assert time.monotonic() - t0 < 60
         assert b"Traceback" not in seen
     finally:
         if proc.poll() is None:

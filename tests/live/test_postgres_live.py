@@ -189,7 +189,7 @@ async def test_postgres_restart_is_survived(pg1):
         assert snap.server is not None  # the last good data, kept …
         assert snap.source("postgres").as_of < snap.taken_at  # … and dated
         pg1.resume()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # a hang guard, not a speed test
         while snap.source("postgres").status != "ok" and time.monotonic() < deadline:
             await asyncio.sleep(0.3)
             snap = await collector.collect()
@@ -206,7 +206,7 @@ async def test_unreachable_server_is_unknown_and_the_password_never_shows(tmp_pa
     assert code == 3
     assert "postgres unreachable" in out
     assert "hunter2secret" not in out + err
-    assert time.monotonic() - t0 < 15
+    assert time.monotonic() - t0 < 60  # a hang guard: a refused connection must not wait
 
 
 async def test_a_hanging_server_is_bounded_by_the_connect_timeout(tmp_path):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from console.core.profiles import PROFILES, promql_string
 from console.core.target import mask_password
-from console.sources.prometheus import _duration_s, queries
+from console.sources.prometheus import duration_s, queries
 from console.sources.scrape import parse_metrics
 
 label_values = st.text(alphabet=string.printable + "ü€[]{}", min_size=1, max_size=30)
@@ -60,10 +60,10 @@ def test_profiles_build_constant_queries():
 
 
 def test_durations():
-    assert _duration_s("15s") == 15
-    assert _duration_s("1m30s") == 90
-    assert _duration_s("500ms") == 0.5
-    assert _duration_s("bogus") is None
+    assert duration_s("15s") == 15
+    assert duration_s("1m30s") == 90
+    assert duration_s("500ms") == 0.5
+    assert duration_s("bogus") is None
 
 
 @given(st.text(alphabet=string.ascii_letters + string.digits + "!%^&*()", min_size=3, max_size=20))
