@@ -20,7 +20,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from console.core import yamlfile
 from console.core.errors import InputError
 from console.core.profiles import PROFILES
-from console.core.target import LIBPQ_NAMES, Target, mask_password
+from console.core.target import LIBPQ_NAMES, Target
 
 
 def setting(
@@ -144,7 +144,7 @@ class Settings:
 
     @property
     def target(self) -> Target:
-        return Target(self.dsn, self.pg_env)
+        return Target(self.dsn, self.pg_env, tuple(self.prometheus_headers.values()))
 
     @property
     def postgres_configured(self) -> bool:
@@ -157,7 +157,7 @@ class Settings:
     def mask(self, text: str) -> str:
         """text with the DSN's password and every configured secret (Prometheus header values,
         e.g. a bearer token) replaced: for anything shown or logged."""
-        return mask_password(text, self.dsn, tuple(self.prometheus_headers.values()))
+        return self.target.mask(text)
 
 
 # ---- where things are looked for ------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The inspected PostgreSQL as configured — a DSN, or the libpq environment — described for
-people (header, logs) and masked wherever text about it is shown: one object for both."""
+people (header, logs) and masked wherever text about it, or any other configured secret, is
+shown or logged: one object for both, used by the header, the log and the collector."""
 
 from __future__ import annotations
 
@@ -32,13 +33,15 @@ def mask_password(text: str, dsn: str | None = None, secrets: tuple[str, ...] = 
 class Target:
     dsn: str | None
     pg_env: Mapping[str, str] = field(default_factory=dict)
+    # Other configured secrets to mask with the DSN's password (Prometheus header values).
+    secrets: tuple[str, ...] = ()
 
     @property
     def configured(self) -> bool:
         return bool(self.dsn) or bool(self.pg_env)
 
     def mask(self, text: str) -> str:
-        return mask_password(text, self.dsn)
+        return mask_password(text, self.dsn, self.secrets)
 
     def describe(self) -> str:
         """user@host:port/db, never the password."""

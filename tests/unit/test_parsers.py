@@ -132,3 +132,19 @@ def test_old_log_files_are_pruned(tmp_path, monkeypatch):
     kept = sorted(directory.glob("novapool-*.log"))
     assert len(kept) == logs.KEEP and path in kept
     assert not (directory / "novapool-100000.log").exists()  # the oldest went first
+
+
+def test_the_target_describes_without_secrets_and_masks_them():
+    from console.core.settings import Settings
+    from console.core.target import Target
+
+    s = Settings(
+        dsn="postgresql://alice:pw-123@db.internal:6432/app",
+        prometheus_headers={"Authorization": "Bearer tok-987654"},
+    )
+    assert s.target.describe() == "alice@db.internal:6432/app"
+    said = s.mask("failed: postgresql://alice:pw-123@db.internal:6432/app with Bearer tok-987654")
+    assert "pw-123" not in said and "tok-987654" not in said
+    libpq = Target(None, {"PGHOST": "db2", "PGUSER": "bob", "PGDATABASE": "x"})
+    assert libpq.configured and libpq.describe() == "bob@db2:5432/x"
+    assert Target(None).describe() == "no PostgreSQL configured" and not Target(None).configured
