@@ -22,7 +22,7 @@ from console.core import settings as settings_mod
 from console.core.allocation import Allocation
 from console.core.errors import InputError
 from console.core.settings import Settings
-from console.core.snapshot import Snapshot
+from console.core.snapshot import Snapshot, SourceState
 from console.examples import allocation_path as example_allocation_path
 
 COMMANDS = ("tui", "check", "audit", "export", "init", "demo")
@@ -311,6 +311,18 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     text = None
     if settings.sources_configured and not args.example:
         snap = _collect_once(settings, observe.observer())
+        down = [
+            f"{name} unreachable: {status.error}"
+            for name, status in snap.sources.items()
+            if status.status == SourceState.UNREACHABLE
+        ]
+        if down:  # writing the example instead would pass a guess off as an observation
+            print(
+                f"novapool: cannot observe: {'; '.join(down)} (--example writes the built-in "
+                "example instead)",
+                file=sys.stderr,
+            )
+            return errors.EXIT_UNAVAILABLE
         observed = assessment.assess(snap, observe.observer(), settings.thresholds).allocation
         if observed.services:
             if snap.server is not None:

@@ -8,6 +8,7 @@ EXIT_CRITICAL = 2
 EXIT_UNKNOWN = 3
 EXIT_USAGE = 64
 EXIT_REFUSED = 73
+EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: `init` could not observe a configured source
 
 
 class InputError(Exception):

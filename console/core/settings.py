@@ -356,8 +356,12 @@ def load(
                 origin[f.name] = "file"
     allocation = values.get("allocation_path")
     if allocation and path and origin.get("allocation_path") == "file":
-        # A settings file's relative allocation path is taken from the file's own directory.
-        allocation = str(Path(path).parent / Path(allocation).expanduser())
+        # A settings file's relative allocation path is taken from the file's own directory
+        # (one written relative to the working directory, as earlier versions read it, is
+        # still found there).
+        beside = Path(path).parent / Path(allocation).expanduser()
+        if beside.exists() or not (cwd / allocation).exists():
+            allocation = str(beside)
     searched: tuple[str, ...] = ()
     if not allocation:
         candidates = allocation_candidates(env, cwd)

@@ -106,3 +106,23 @@ def test_what_init_writes_loads_back_as_the_same_allocation(svcs, max_connection
 def test_service_names_that_look_like_other_yaml_stay_names(name):
     alloc = Allocation(services=(Service(name=name, max_connections=2, min_connections=1),))
     assert allocation.parse(scaffold.render(alloc, "t")).names() == (name,)
+
+
+def test_init_from_an_unreachable_source_writes_nothing_and_says_why(isolated, capsys):
+    assert main(["init", "--dsn", "postgresql://nobody:pw-secret@127.0.0.1:1/x"]) == 69
+    err = capsys.readouterr().err
+    assert "cannot observe: postgres unreachable" in err and "pw-secret" not in err
+    assert not (isolated / "config").exists()
+
+
+def test_a_settings_files_allocation_is_relative_to_the_file(isolated):
+    from console.core import settings
+
+    (isolated / "etc").mkdir()
+    (isolated / "etc" / "alloc.yaml").write_text("services: {a: {max_connections: 3}}\n")
+    (isolated / "etc" / "novapool.yaml").write_text("allocation: alloc.yaml\n")
+    s = settings.load(str(isolated / "etc" / "novapool.yaml"), env={}, cwd=isolated)
+    assert s.allocation_path == str(isolated / "etc" / "alloc.yaml")
+    (isolated / "etc" / "old.yaml").write_text("allocation: etc/alloc.yaml\n")  # cwd-relative
+    s = settings.load(str(isolated / "etc" / "old.yaml"), env={}, cwd=isolated)
+    assert s.allocation_path == "etc/alloc.yaml"
