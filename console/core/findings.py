@@ -27,6 +27,7 @@ class RuleId(StrEnum):
     """Every rule id novapool emits. Each has one declaration in `rules.RULES`."""
 
     SOURCE_UNREACHABLE = "source-unreachable"
+    SOURCE_NO_SERIES = "source-no-series"
     BUDGET_OVERCOMMITTED = "budget-overcommitted"
     BUDGET_HEADROOM_LOW = "budget-headroom-low"
     CLUSTER_NEAR_MAX = "cluster-near-max"

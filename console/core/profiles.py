@@ -20,6 +20,13 @@ class MetricsProfile:
     def gauges(self) -> tuple[str, str, str]:
         return (self.size, self.idle, self.max)
 
+    def no_series_note(self) -> str:
+        """What a source says when it answers with none of this profile's series."""
+        return (
+            f"no pool series of profile {self.name} ({', '.join(self.gauges)} with a "
+            f"{self.service_label} label): another naming profile? (prometheus.metrics)"
+        )
+
 
 PROFILES = {
     # The seed's db-pool library (sqlx): one series per pool instance, label `service`.

@@ -86,6 +86,22 @@ def _source_unreachable(f: Facts, t: Thresholds) -> Iterator[Finding]:
 
 
 @rule(
+    RuleId.SOURCE_NO_SERIES,
+    (WARNING,),
+    lambda t: "a metrics source answers but has no pool series of the naming profile",
+)
+def _source_no_series(f: Facts, t: Thresholds) -> Iterator[Finding]:
+    for name, status in f.snapshot.sources.items():
+        if status.no_series:
+            yield Finding(
+                RuleId.SOURCE_NO_SERIES,
+                WARNING,
+                None,
+                f"{name}: {status.notes[0] if status.notes else 'no pool series'}",
+            )
+
+
+@rule(
     RuleId.BUDGET_OVERCOMMITTED,
     (CRITICAL,),
     lambda t: "allocated > available: the pools can ask for more than the server has",

@@ -33,6 +33,7 @@ class SourceStatus:
     latency_ms: float | None = None
     as_of: float | None = None  # epoch seconds of the newest good data
     notes: tuple[str, ...] = ()  # e.g. a query switched off for lack of privilege
+    no_series: bool = False  # it answered, with none of the pool series it was asked for
     retry_in_s: float | None = None  # the console's reconnect countdown
 
     def as_dict(self) -> dict[str, Any]:

@@ -177,8 +177,17 @@ class Collector:
             if isinstance(result, ScrapeReading) and result.failed:
                 url, err = next(iter(sorted(result.failed.items())))
                 more = f" (+{len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
-                return SourceStatus(UNREACHABLE, f"{url}: {err}{more}", result.latency_ms, now)
-            return SourceStatus(OK, None, result.latency_ms, now)
+                return SourceStatus(
+                    UNREACHABLE,
+                    f"{url}: {err}{more}",
+                    result.latency_ms,
+                    now,
+                    result.notes,
+                    no_series=bool(result.notes),
+                )
+            return SourceStatus(
+                OK, None, result.latency_ms, now, result.notes, no_series=bool(result.notes)
+            )
         return SourceStatus(
             UNREACHABLE,
             h.last_error or "not reached yet",

@@ -52,6 +52,7 @@ class PrometheusReading:
     pools: tuple[PoolInstance, ...]
     latency_ms: float
     requests: int
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -161,7 +162,10 @@ class PrometheusSource:
                 )
             )
         return PrometheusReading(
-            tuple(out), (time.perf_counter() - t0) * 1000, self.requests_total - before
+            tuple(out),
+            (time.perf_counter() - t0) * 1000,
+            self.requests_total - before,
+            () if out else (p.no_series_note(),),
         )
 
     def range(self, promql: str, seconds: float, step_s: float) -> list[tuple[float, float]]:

@@ -20,6 +20,7 @@ class ScrapeReading:
     pools: tuple[PoolInstance, ...]
     latency_ms: float
     failed: dict[str, str]  # url → error
+    notes: tuple[str, ...] = ()
 
 
 def parse_metrics(text: str, profile: MetricsProfile, instance: str) -> list[PoolInstance]:
@@ -87,7 +88,10 @@ class ScrapeSource:
                 continue
             self._last_services[url] = tuple(p.service for p in found)
             pools.extend(found)
-        return ScrapeReading(tuple(pools), (time.perf_counter() - t0) * 1000, failed)
+        answered = len(self.urls) - len(failed)
+        empty = answered > 0 and not any(p.up for p in pools)
+        notes = (self.profile.no_series_note(),) if empty else ()
+        return ScrapeReading(tuple(pools), (time.perf_counter() - t0) * 1000, failed, notes)
 
     def close(self) -> None:
         if self._pool is not None:

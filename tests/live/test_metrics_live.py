@@ -161,3 +161,27 @@ async def test_history_range_query_escapes_label_values(prometheus, exporters):
     points = await asyncio.to_thread(src.range, history_query(src.profile, odd), 60, 1)
     assert points and {v for _, v in points} == {3.0}  # in use = 5 − 2
     assert await asyncio.to_thread(src.range, history_query(src.profile, 'we"ird'), 60, 1) == []
+
+
+async def test_a_source_with_no_series_of_the_profile_says_so(prometheus, exporters, tmp_path):
+    """A real Prometheus and a real exporter that answer, with none of the profile's series
+    (db-pool gauges read with the HikariCP profile): a note and a warning, never a silent OK."""
+    e = exporters("auth-service", 3, 1, 12)
+    prometheus.set_targets([e.url])
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
+    cfg = tmp_path / "n.yaml"
+    cfg.write_text("prometheus:\n  metrics: hikaricp\n")
+    for source, flags in (
+        ("prometheus", ["--prometheus", prometheus.url]),
+        ("scrape", ["--scrape", e.url]),
+    ):
+        code, doc, err = await novapool("check", "--json", "--config", str(cfg), *flags)
+        assert isinstance(doc, dict), err
+        status = doc["sources"][source]
+        assert status["status"] == "ok" and "hikaricp_connections" in status["notes"][0]
+        (finding,) = rules_of(doc)["source-no-series"]
+        assert finding["severity"] == "warning" and finding["message"].startswith(source)
+        assert code == 1
+    # the right profile: no such finding
+    code, doc, err = await novapool("check", "--json", "--scrape", e.url)
+    assert "source-no-series" not in rules_of(doc) and "notes" not in doc["sources"]["scrape"]
