@@ -5,6 +5,8 @@ Other pool libraries are a profile, not code.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -50,6 +52,47 @@ PROFILES = {
         "db_name",
     ),
 }
+
+
+class GaugeChecks:
+    """Every number read from outside is checked before use: a NaN, infinite or negative gauge
+    is unknown (None), and said once per series in a note — never a crash, never invalid JSON."""
+
+    SHOWN = 3
+
+    def __init__(self) -> None:
+        self.bad: list[str] = []
+
+    def value(self, raw: str | float, series: str) -> float | None:
+        try:
+            v = float(raw)
+        except (TypeError, ValueError):
+            v = math.nan
+        if math.isfinite(v) and v >= 0:
+            return v
+        self.bad.append(f"{series} = {raw}")
+        return None
+
+    def notes(self) -> tuple[str, ...]:
+        if not self.bad:
+            return ()
+        more = f" and {len(self.bad) - self.SHOWN} more" if len(self.bad) > self.SHOWN else ""
+        shown = "; ".join(self.bad[: self.SHOWN])
+        return (f"unusable gauge values, shown as unknown: {shown}{more}",)
+
+
+def add_gauge(slot: dict[str, float | None], field: str, value: float | None) -> None:
+    """Sum a gauge into slot[field] (two pools of one service in one process); one unknown
+    part makes the sum unknown."""
+    if field in slot and slot[field] is None:
+        return
+    slot[field] = None if value is None else (slot.get(field) or 0.0) + value
+
+
+def series_name(metric: Mapping[str, str]) -> str:
+    """name{label="value",...} of a series, for a note (untrusted: shown through clean())."""
+    labels = ",".join(f'{k}="{v}"' for k, v in sorted(metric.items()) if k != "__name__")
+    return f"{metric.get('__name__', '')}{{{labels}}}"
 
 
 def promql_string(value: str) -> str:

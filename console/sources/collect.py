@@ -183,10 +183,10 @@ class Collector:
                     result.latency_ms,
                     now,
                     result.notes,
-                    no_series=bool(result.notes),
+                    no_series=result.no_series,
                 )
             return SourceStatus(
-                OK, None, result.latency_ms, now, result.notes, no_series=bool(result.notes)
+                OK, None, result.latency_ms, now, result.notes, no_series=result.no_series
             )
         return SourceStatus(
             UNREACHABLE,

@@ -20,7 +20,13 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from console.core.profiles import MetricsProfile, promql_string
+from console.core.profiles import (
+    GaugeChecks,
+    MetricsProfile,
+    add_gauge,
+    promql_string,
+    series_name,
+)
 from console.core.snapshot import PoolInstance
 
 TARGETS_EVERY_S = 300
@@ -53,6 +59,7 @@ class PrometheusReading:
     latency_ms: float
     requests: int
     notes: tuple[str, ...] = ()
+    no_series: bool = False  # it answered with none of the profile's pool series
 
 
 @dataclass
@@ -135,14 +142,17 @@ class PrometheusSource:
             )
             return pools.setdefault(key, {})
 
+        checks = GaugeChecks()
         for item in values:
-            m, v = item["metric"], float(item["value"][1])
+            m = item["metric"]
+            v = checks.value(item["value"][1], series_name(m))
             field_name = {p.size: "size", p.idle: "idle", p.max: "max"}[m["__name__"]]
-            s = slot(m)
-            s[field_name] = s.get(field_name, 0.0) + v  # two pools of one service in a process
+            add_gauge(slot(m), field_name, v)
         for item in ages:
             s = slot(item["metric"])
-            s["age"] = max(s.get("age", 0.0), float(item["value"][1]))
+            age = GaugeChecks().value(item["value"][1], "age")
+            if age is not None:
+                s["age"] = max(s.get("age", 0.0), age)
         for item in ups:
             slot(item["metric"])["up"] = float(item["value"][1]) >= 1
         out = []
@@ -165,7 +175,8 @@ class PrometheusSource:
             tuple(out),
             (time.perf_counter() - t0) * 1000,
             self.requests_total - before,
-            () if out else (p.no_series_note(),),
+            (() if out else (p.no_series_note(),)) + checks.notes(),
+            no_series=not out,
         )
 
     def range(self, promql: str, seconds: float, step_s: float) -> list[tuple[float, float]]:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from console.core.profiles import MetricsProfile
+from console.core.profiles import GaugeChecks, MetricsProfile, add_gauge, series_name
 from console.core.snapshot import PoolInstance
 
 
@@ -21,19 +21,25 @@ class ScrapeReading:
     latency_ms: float
     failed: dict[str, str]  # url → error
     notes: tuple[str, ...] = ()
+    no_series: bool = False  # the targets that answered had none of the profile's series
 
 
-def parse_metrics(text: str, profile: MetricsProfile, instance: str) -> list[PoolInstance]:
-    """Pool instances (one per service label value) from an exposition text."""
-    per_service: dict[str, dict[str, float]] = {}
+def parse_metrics(
+    text: str, profile: MetricsProfile, instance: str, checks: GaugeChecks | None = None
+) -> list[PoolInstance]:
+    """Pool instances (one per service label value) from an exposition text; unusable values
+    (NaN, ±Inf, negative) are unknown, and noted in `checks`."""
+    checks = checks or GaugeChecks()
+    per_service: dict[str, dict[str, float | None]] = {}
     wanted = {profile.size: "size", profile.idle: "idle", profile.max: "max"}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             field_name = wanted.get(sample.name)
             service = sample.labels.get(profile.service_label)
             if field_name and service:
-                slot = per_service.setdefault(service, {})
-                slot[field_name] = slot.get(field_name, 0.0) + float(sample.value)
+                series = series_name({"__name__": sample.name, **sample.labels})
+                value = checks.value(sample.value, f"{instance} {series}")
+                add_gauge(per_service.setdefault(service, {}), field_name, value)
     return [
         PoolInstance(
             service=s,
@@ -71,12 +77,13 @@ class ScrapeSource:
                 max_workers=min(16, len(self.urls) or 1)
             )
         futures = {url: self._pool.submit(self._fetch, url) for url in self.urls}
+        checks = GaugeChecks()
         pools: list[PoolInstance] = []
         failed: dict[str, str] = {}
         for url, fut in futures.items():
             instance = urlsplit(url).netloc or url
             try:
-                found = parse_metrics(fut.result(), self.profile, instance)
+                found = parse_metrics(fut.result(), self.profile, instance, checks)
             except Exception as exc:  # noqa: BLE001 - any failure of one target marks it down
                 failed[url] = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
                 pools.extend(
@@ -90,8 +97,10 @@ class ScrapeSource:
             pools.extend(found)
         answered = len(self.urls) - len(failed)
         empty = answered > 0 and not any(p.up for p in pools)
-        notes = (self.profile.no_series_note(),) if empty else ()
-        return ScrapeReading(tuple(pools), (time.perf_counter() - t0) * 1000, failed, notes)
+        notes = ((self.profile.no_series_note(),) if empty else ()) + checks.notes()
+        return ScrapeReading(
+            tuple(pools), (time.perf_counter() - t0) * 1000, failed, notes, no_series=empty
+        )
 
     def close(self) -> None:
         if self._pool is not None:

@@ -134,8 +134,11 @@ thresholds:
 """
 
 
-async def novapool(*args: str, timeout: float = 60) -> tuple[int, dict | str, str]:
-    """Run the real CLI in a subprocess; JSON output is parsed."""
+async def novapool(
+    *args: str, timeout: float = 180, parse: bool = True
+) -> tuple[int, dict | str, str]:
+    """Run the real CLI in a subprocess; JSON output is parsed (unless parse=False). The
+    timeout only stops a hang."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -155,6 +158,8 @@ async def novapool(*args: str, timeout: float = 60) -> tuple[int, dict | str, st
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     text = out.decode()
+    if not parse:
+        return proc.returncode, text, err.decode()
     try:
         data = json.loads(text)
     except ValueError:

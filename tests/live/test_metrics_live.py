@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from console.core.allocation import load as load_allocation
@@ -185,3 +186,32 @@ async def test_a_source_with_no_series_of_the_profile_says_so(prometheus, export
     # the right profile: no such finding
     code, doc, err = await novapool("check", "--json", "--scrape", e.url)
     assert "source-no-series" not in rules_of(doc) and "notes" not in doc["sources"]["scrape"]
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+async def test_nan_and_negative_gauges_are_unknown_never_a_crash(prometheus, exporters):
+    """A real exporter serving NaN / -Inf / negative pool gauges, read through a real Prometheus
+    and directly: unknown (null) with a note naming the series, and strictly valid JSON."""
+    bad = exporters("auth-service", float("nan"), -1.0, float("-inf"))
+    good = exporters("feed-service", 3, 1, 8)
+    prometheus.set_targets([bad.url, good.url])
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 2)
+    for source, flags in (
+        ("prometheus", ["--prometheus", prometheus.url]),
+        ("scrape", ["--scrape", bad.url, "--scrape", good.url]),
+    ):
+        code, out, err = await novapool("check", "--json", *flags, parse=False)
+        doc = _strict_json(out)
+        auth = service(doc, "auth-service")
+        assert (auth["pool_size"], auth["pool_idle"], auth["pool_max_reported"]) == (None,) * 3
+        assert (auth["fill_pct"], auth["busy_pct"], auth["in_use"]) == (None,) * 3
+        assert service(doc, "feed-service")["pool_size"] == 3  # the others are untouched
+        (note,) = doc["sources"][source]["notes"]
+        assert "unusable gauge values" in note and "db_pool_size" in note and "nan" in note.lower()
+        assert code in (0, 1, 2), err

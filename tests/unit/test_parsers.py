@@ -1,5 +1,6 @@
 """Parsers and escapers: exposition text, PromQL strings, durations, password masking."""
 
+import math
 import string
 
 from hypothesis import assume, given
@@ -148,3 +149,28 @@ def test_the_target_describes_without_secrets_and_masks_them():
     libpq = Target(None, {"PGHOST": "db2", "PGUSER": "bob", "PGDATABASE": "x"})
     assert libpq.configured and libpq.describe() == "bob@db2:5432/x"
     assert Target(None).describe() == "no PostgreSQL configured" and not Target(None).configured
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["db_pool_size", "db_pool_idle", "db_pool_max"]),
+            st.sampled_from(["a", "b"]),
+            st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(["NaN", "+Inf"]),
+        ),
+        max_size=12,
+    )
+)
+def test_any_gauge_value_parses_to_a_number_or_unknown(samples):
+    from console.core.profiles import GaugeChecks
+
+    text = "".join(f'{name}{{service="{svc}"}} {value}\n' for name, svc, value in samples)
+    checks = GaugeChecks()
+    pools = parse_metrics(text, PROFILES["nova-db-pool"], "pod", checks)
+    for p in pools:
+        for v in (p.size, p.idle, p.max, p.fill_pct):
+            assert v is None or (math.isfinite(v) and v >= 0)
+        for v in (p.in_use, p.busy_pct):  # size < idle is possible: finite, maybe negative
+            assert v is None or math.isfinite(v)
+    bad = [s for s in samples if not (math.isfinite(float(s[2])) and float(s[2]) >= 0)]
+    assert bool(checks.notes()) == bool(bad)
