@@ -191,7 +191,9 @@ class PrometheusSource:
         )
         if not result:
             return []
-        return [(float(t), float(v)) for t, v in result[0]["values"]]
+        checks = GaugeChecks()  # a NaN point is a gap, never a number
+        points = ((float(t), checks.value(v, promql)) for t, v in result[0]["values"])
+        return [(t, v) for t, v in points if v is not None]
 
     def peak_in_use(self, window: str) -> dict[str, float]:
         """Peak in-use per service over `window` (a PromQL duration): one query for all.
@@ -203,9 +205,9 @@ class PrometheusSource:
             f'max by ({lbl}) (label_replace(max_over_time({in_use}[{window}:1m]), "src", '
             f'"window", "", "") or label_replace({in_use}, "src", "now", "", ""))'
         )
-        return {
-            r["metric"][lbl]: float(r["value"][1]) for r in self._query(q) if r["metric"].get(lbl)
-        }
+        checks = GaugeChecks()
+        peaks = {r["metric"].get(lbl): checks.value(r["value"][1], lbl) for r in self._query(q)}
+        return {name: v for name, v in peaks.items() if name and v is not None}
 
     def in_use_history(self, service: str, seconds: float = 3600) -> list[float]:
         """One service's in-use over the last `seconds` (one range query). Blocking."""
