@@ -28,6 +28,7 @@ class RuleId(StrEnum):
 
     SOURCE_UNREACHABLE = "source-unreachable"
     SOURCE_NO_SERIES = "source-no-series"
+    SOURCE_LIMITED = "source-limited"
     BUDGET_OVERCOMMITTED = "budget-overcommitted"
     BUDGET_HEADROOM_LOW = "budget-headroom-low"
     CLUSTER_NEAR_MAX = "cluster-near-max"

@@ -86,6 +86,22 @@ def _source_unreachable(f: Facts, t: Thresholds) -> Iterator[Finding]:
 
 
 @rule(
+    RuleId.SOURCE_LIMITED,
+    (WARNING,),
+    lambda t: (
+        "a source answers but its role cannot see everything (other roles' sessions, "
+        "locks): findings about what it cannot see are missing"
+    ),
+)
+def _source_limited(f: Facts, t: Thresholds) -> Iterator[Finding]:
+    for name, status in f.snapshot.sources.items():
+        if status.limited:
+            yield Finding(
+                RuleId.SOURCE_LIMITED, WARNING, None, f"{name}: {'; '.join(status.notes)}"
+            )
+
+
+@rule(
     RuleId.SOURCE_NO_SERIES,
     (WARNING,),
     lambda t: "a metrics source answers but has no pool series of the naming profile",

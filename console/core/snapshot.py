@@ -34,6 +34,7 @@ class SourceStatus:
     as_of: float | None = None  # epoch seconds of the newest good data
     notes: tuple[str, ...] = ()  # e.g. a query switched off for lack of privilege
     no_series: bool = False  # it answered, with none of the pool series it was asked for
+    limited: bool = False  # it answered, but cannot see everything (privileges): see notes
     retry_in_s: float | None = None  # the console's reconnect countdown
 
     def as_dict(self) -> dict[str, Any]:
@@ -56,6 +57,7 @@ class ServerInfo:
     max_connections: int
     superuser_reserved_connections: int
     reserved_connections: int  # 0 before PostgreSQL 16
+    sees_all_sessions: bool = True  # False: a role without pg_read_all_stats (pg_monitor)
 
 
 @dataclass(frozen=True)

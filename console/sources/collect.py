@@ -170,7 +170,9 @@ class Collector:
         elif isinstance(result, PostgresReading):
             h.succeeded(now)
             self.last_postgres = result
-            return SourceStatus(OK, None, result.latency_ms, now, result.notes)
+            return SourceStatus(
+                OK, None, result.latency_ms, now, result.notes, limited=result.limited
+            )
         elif result is not None:
             h.succeeded(now)
             self.last_metrics[name] = result

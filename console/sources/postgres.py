@@ -45,6 +45,7 @@ class PostgresReading:
     latency_ms: float
     statements: int
     notes: tuple[str, ...] = ()
+    limited: bool = False  # a statement refused, or other roles' sessions hidden: see notes
 
 
 @dataclass
@@ -88,7 +89,13 @@ class PostgresSource:
             r["max_connections"],
             r["superuser_reserved_connections"],
             r["reserved_connections"],
+            bool(r["sees_all_sessions"]),
         )
+        if not self.server.sees_all_sessions:
+            self.disabled["sessions"] = (
+                f"role {r['current_user']} cannot see other roles' sessions (their state, "
+                f"queries, locks): GRANT pg_monitor TO {r['current_user']}"
+            )
         # Prepared once per connection: type introspection (int[] for blocking pids) and
         # parsing happen here, so a refresh sends exactly its two statements.
         self._activity = await self.conn.prepare(sql("activity.sql"))
@@ -139,6 +146,7 @@ class PostgresSource:
             latency,
             self.statements_total - before,
             tuple(self.disabled.values()),
+            limited=bool(self.disabled),
         )
 
     async def signal_backend(self, pid: int, terminate: bool) -> bool:

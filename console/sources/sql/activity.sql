@@ -1,11 +1,17 @@
 -- Per refresh, statement 1 of 2: client backends counted in SQL by application and state.
 -- Rows are (distinct applications × states), however many backends there are.
 -- Our own session is left out; the collector adds it back to the cluster total.
+-- A role without pg_read_all_stats sees other roles' sessions with no backend_type and no
+-- state: they are client backends all the same (a role, not a server process, owns them),
+-- counted as 'not visible' rather than dropped (server processes have no role or no database;
+-- a parallel or autovacuum worker of a hidden session may be counted with it).
 SELECT coalesce(application_name, '')  AS application_name,
-       coalesce(state, 'unknown')      AS state,
+       CASE WHEN backend_type IS NULL THEN 'not visible'
+            ELSE coalesce(state, 'unknown') END AS state,
        count(*)::int                   AS n
 FROM pg_stat_activity
-WHERE backend_type = 'client backend'
+WHERE (backend_type = 'client backend'
+       OR (backend_type IS NULL AND usesysid IS NOT NULL AND datid IS NOT NULL))
   AND pid <> pg_backend_pid()
 GROUP BY 1, 2
 ORDER BY 1, 2
