@@ -400,3 +400,25 @@ async def test_backend_cursor_follows_the_pid_across_refreshes():
         await pilot.press("c", "y")
         await pilot.pause()
         assert app.feed.signals == [(chosen, False)]
+
+
+async def test_keys_typed_right_after_slash_all_go_to_the_filter():
+    """`/sql` and `/feed` typed in one burst each (no pause between keys, as a fast typist
+    over SSH): the filter gets every character; nothing sorts, nothing quits."""
+    from textual import events
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        sort = table(app).sort_name
+        for char in "/sql":
+            app.post_message(events.Key("slash" if char == "/" else char, char))
+        await pilot.pause()
+        assert app.is_running and table(app).sort_name == sort
+        assert app.screen.query_one("#filter").value == "sql"
+        await pilot.press("escape")
+        for char in "/feed":
+            app.post_message(events.Key("slash" if char == "/" else char, char))
+        await pilot.pause()
+        assert app.screen.query_one("#filter").value == "feed"
+        assert table(app).row_keys == ("feed-service", "__unattributed__")

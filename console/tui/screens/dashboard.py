@@ -79,10 +79,28 @@ class DashboardScreen(ConsoleScreen):
         if key:
             self.console.open_detail(None if key == UNATTRIBUTED else key)
 
+    def on_key(self, event: events.Key) -> None:
+        """The filter owns every key from the moment `/` is pressed. Keys typed in one burst
+        are all queued for the table before the app's binding pass would open the filter, and
+        a focused Input swallows printable keys there: so `/` opens the filter here, as its
+        key goes by, and printable keys still on their way to the table go to the filter
+        (typing `/sql` must never sort and then quit)."""
+        box = self.query_one("#filter", Input)
+        if event.key == "slash" and self.focused is not box:
+            event.stop()
+            event.prevent_default()
+            self.action_filter()
+        elif self.focused is box and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            box.insert_text_at_cursor(event.character)
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # Focus now, not later (Widget.focus defers it): keys typed right after `/` are
+        # already queued, and must reach the filter, not the global bindings (q quits).
+        self.set_focus(box)
 
     @on(Input.Submitted, "#filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
