@@ -10,7 +10,9 @@ keys never wait on a source; a tick that arrives while a collection is in flight
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +29,8 @@ from console.core import logs
 from console.core.allocation import Allocation
 from console.core.history import History
 from console.core.settings import Settings
+from console.core.snapshot import Backend
+from console.core.untrusted import clean
 from console.core.whatif import WhatIf
 from console.tui import keys
 from console.tui.feed import CollectorFeed, Feed
@@ -214,11 +218,20 @@ class NovapoolApp(App[int]):
         return {k: v for k, v in peaks.items() if v}, "this session's history"
 
     @work(exit_on_error=False, group="signal")
-    async def signal_backend(self, pid: int, terminate: bool) -> None:
+    async def signal_backend(self, backend: Backend, service: str | None, terminate: bool) -> None:
+        """pg_cancel_backend / pg_terminate_backend, after the user confirmed. Every signal
+        sent is logged: who, what, to which backend, and the answer."""
         verb = "terminate" if terminate else "cancel"
-        ok = await self.feed.signal_backend(pid, terminate)
+        who = f"{getpass.getuser()} (pid {os.getpid()})"
+        what = (
+            f"{verb} pid {backend.pid} of {service or 'no service'} "
+            f"({backend.application_name!r}, {backend.state}, query {clean(backend.query[:80])!r})"
+        )
+        log.warning("signal: %s asks to %s", who, what)
+        ok = await self.feed.signal_backend(backend.pid, terminate)
+        log.warning("signal: %s: %s", what, "sent" if ok else "refused")
         self.notify(
-            f"{verb} pid {pid}: {'sent' if ok else 'refused (no such backend?)'}",
+            f"{verb} pid {backend.pid}: {'sent' if ok else 'refused (no such backend?)'}",
             severity="information" if ok else "warning",
             markup=False,
         )

@@ -397,9 +397,9 @@ async def test_backend_cursor_follows_the_pid_across_refreshes():
         await pilot.press("r")  # now listed in the other order
         await pilot.pause()
         assert app.screen.selected_backend().pid == chosen
-        await pilot.press("c", "y")
-        await pilot.pause()
-        assert app.feed.signals == [(chosen, False)]
+        await pilot.press("k", "y")
+        await settled(pilot)
+        assert app.feed.signals == [(chosen, True)]
 
 
 async def test_keys_typed_right_after_slash_all_go_to_the_filter():
@@ -422,3 +422,40 @@ async def test_keys_typed_right_after_slash_all_go_to_the_filter():
         await pilot.pause()
         assert app.screen.query_one("#filter").value == "feed"
         assert table(app).row_keys == ("feed-service", "__unattributed__")
+
+
+async def test_cancel_on_an_idle_session_says_it_has_no_effect_and_signals_are_logged(isolated):
+    """pg_cancel_backend does nothing to a backend idle in transaction: no "sent", no question;
+    k terminates it, after the question, and the log says who signalled what."""
+    import os
+
+    from console.core import logs
+
+    path = logs.setup()
+    app = build_app(allow_signal=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        table(app).move_cursor(row=row_of(app, "feed-service"))
+        await pilot.press("enter")
+        assert app.screen.selected_backend().pid == 4242  # idle in transaction for 412 s
+        await pilot.press("c")
+        assert isinstance(app.screen, ServiceDetailScreen) and app.feed.signals == []
+        await pilot.press("k")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settled(pilot)
+        assert app.feed.signals == [(4242, True)]
+    text = path.read_text()
+    assert f"pid {os.getpid()}" in text
+    assert "terminate pid 4242 of feed-service ('feed-service', idle in transaction" in text
+    assert "sent" in text and "UPDATE feed_items" in text
+
+
+async def test_the_footer_offers_c_and_k_only_with_allow_signal():
+    for allowed in (False, True):
+        app = build_app(allow_signal=allowed)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await settled(pilot)
+            await pilot.press("enter")
+            shown = {key for key, active in app.screen.active_bindings.items() if active.enabled}
+            assert ({"c", "k"} <= shown) is allowed

@@ -200,6 +200,12 @@ class ServiceDetailScreen(ConsoleScreen):
             return None
         return self._backend_rows[table.cursor_row]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """c / k are offered only when signalling is on (--allow-signal)."""
+        if action == "signal":
+            return self.console.settings.allow_signal
+        return True
+
     def action_signal(self, terminate: bool) -> None:
         verb = "terminate" if terminate else "cancel"
         if not self.console.settings.allow_signal:
@@ -211,6 +217,15 @@ class ServiceDetailScreen(ConsoleScreen):
             return
         b = self.selected_backend()
         if b is None:
+            return
+        if not terminate and b.state.startswith("idle"):
+            # PostgreSQL ignores a cancel when no query runs: saying "sent" would be a lie.
+            self.app.notify(
+                f"cancel has no effect on pid {b.pid}: it is {b.state}, no query is running. "
+                "k terminates it (and rolls back its transaction).",
+                severity="warning",
+                markup=False,
+            )
             return
         q = Text(f"{verb.capitalize()} backend pid {b.pid}?\n\n", style="bold")
         q.append("service: ")
@@ -227,6 +242,6 @@ class ServiceDetailScreen(ConsoleScreen):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self.console.signal_backend(b.pid, terminate)
+                self.console.signal_backend(b, self.service, terminate)
 
         self.app.push_screen(ConfirmScreen(q, yes=verb.capitalize(), no="Keep"), done)
