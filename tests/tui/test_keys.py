@@ -459,3 +459,14 @@ async def test_the_footer_offers_c_and_k_only_with_allow_signal():
             await pilot.press("enter")
             shown = {key for key, active in app.screen.active_bindings.items() if active.enabled}
             assert ({"c", "k"} <= shown) is allowed
+
+
+async def test_q_quits_from_help_too():
+    app = build_app()
+    async with app.run_test() as pilot:
+        await settled(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0 and not app.is_running

@@ -76,7 +76,12 @@ def help_renderable(thresholds: Thresholds) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Back")]
+    # A modal screen hides the app's bindings: q quits from here too (through the same
+    # unexported-edits question as everywhere).
+    BINDINGS = [
+        Binding("escape,question_mark", "dismiss", "Back"),
+        Binding("q", "app.quit", "Quit"),
+    ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 90%; height: 90%; border: thick $primary;
