@@ -470,3 +470,23 @@ async def test_q_quits_from_help_too():
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 0 and not app.is_running
+
+
+async def test_the_findings_columns_follow_the_terminal_width():
+    from console.tui.widgets.findings_panel import FindingsPanel
+
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)
+        panel = app.screen.query_one(FindingsPanel)
+        rows = panel.row_count
+        narrow = {k.value: c.width for k, c in panel.columns.items()}
+        await pilot.resize_terminal(200, 50)
+        await settled(pilot)
+        wide = {k.value: c.width for k, c in panel.columns.items()}
+        assert wide["rule"] >= len("allocation-library-default") > narrow["rule"]
+        assert wide["message"] > 100 > narrow["message"]
+        assert panel.row_count == rows  # the same findings, laid out again
+        await pilot.resize_terminal(80, 24)
+        await settled(pilot)
+        assert {k.value: c.width for k, c in panel.columns.items()} == narrow

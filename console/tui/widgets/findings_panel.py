@@ -1,14 +1,27 @@
-"""Findings sorted by severity, each naming the service, the pids and the number behind it."""
+"""Findings sorted by severity, each naming the service, the pids and the number behind it.
+The columns follow the terminal's width: rule and service names whole when there is room, the
+message taking the rest."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from console.core.findings import Finding
 from console.tui.text import safe, severity
+
+SEV, RULE, SERVICE = 4, 26, 22  # widest rule id and a long service name
+PADDING = 2  # DataTable's cell padding, left and right of each column
+
+
+def column_widths(width: int) -> tuple[int, int, int, int]:
+    """Severity, rule, service and message widths for a table `width` cells wide."""
+    rule, service = (RULE, SERVICE) if width >= 120 else (18, 12)
+    message = max(20, width - SEV - rule - service - 4 * PADDING - 2)
+    return SEV, rule, service, message
 
 
 class FindingsPanel(DataTable[Text]):
@@ -17,19 +30,36 @@ class FindingsPanel(DataTable[Text]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", show_cursor=False, **kwargs)
         self._shown: tuple[Finding, ...] = ()
+        self._widths: tuple[int, int, int, int] | None = None
 
     def on_mount(self) -> None:
-        narrow = self.app.size.width < 120
-        self.add_column(Text("Sev"), key="sev", width=4)
-        self.add_column(Text("Rule"), key="rule", width=18 if narrow else 26)
-        self.add_column(Text("Service"), key="service", width=12 if narrow else 20)
-        self.add_column(Text("Finding"), key="message")
+        self._layout(self.app.size.width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        widths = column_widths(width)
+        if widths == self._widths:
+            return
+        self._widths = widths
+        self.clear(columns=True)
+        for (key, label), w in zip(
+            (("sev", "Sev"), ("rule", "Rule"), ("service", "Service"), ("message", "Finding")),
+            widths,
+            strict=True,
+        ):
+            self.add_column(Text(label), key=key, width=w)
+        self._rows_for(self._shown)
 
     def show(self, findings: tuple[Finding, ...]) -> None:
-        if findings == self._shown:
+        if findings == self._shown and self.row_count:
             return
         self._shown = findings
         self.clear()
+        self._rows_for(findings)
+
+    def _rows_for(self, findings: tuple[Finding, ...]) -> None:
         if not findings:
             self.add_row(Text("ok", style="green"), Text("no findings"), Text(""), Text(""))
             return
