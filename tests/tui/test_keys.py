@@ -490,3 +490,19 @@ async def test_the_findings_columns_follow_the_terminal_width():
         await pilot.resize_terminal(80, 24)
         await settled(pilot)
         assert {k.value: c.width for k, c in panel.columns.items()} == narrow
+
+
+async def test_the_what_if_before_and_after_bars_share_one_scale():
+    """The same min floor and the same available slots sit in the same column in both bars."""
+    from console.tui.widgets.budget_bar import BudgetBar
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        await pilot.press("w", "down", *["plus"] * 10)  # user-service 12 → 22: after grows
+        before, after = (
+            str(app.screen.query_one(f"#{b}", BudgetBar).render()).splitlines()[2]
+            for b in ("before", "after")
+        )
+        assert app.whatif.budget_after().allocated > app.whatif.budget_before().allocated
+        assert before.index("┃") == after.index("┃") and before.index("△") == after.index("△")

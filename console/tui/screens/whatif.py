@@ -18,7 +18,7 @@ from console.tui.screens.base import ConsoleScreen
 from console.tui.screens.edit_form import ClusterForm, ServiceForm
 from console.tui.screens.suggest_dialog import SuggestDialog, SuggestRequest
 from console.tui.text import safe
-from console.tui.widgets.budget_bar import BudgetBar
+from console.tui.widgets.budget_bar import BudgetBar, scale_of
 
 CLUSTER_ROW = "__cluster__"
 
@@ -106,8 +106,9 @@ class WhatIfScreen(ConsoleScreen):
         before, after = w.budget_before(), w.budget_after()
         latest = self.console.assessment
         clients = latest.client_backends if latest else None
-        self.query_one("#before", BudgetBar).show(before, clients, "Before")
-        self.query_one("#after", BudgetBar).show(after, clients, "After ")
+        scale = scale_of(before, after, client_backends=clients)  # one scale: they compare
+        self.query_one("#before", BudgetBar).show(before, clients, "Before", scale)
+        self.query_one("#after", BudgetBar).show(after, clients, "After ", scale)
         self.query_one("#summary", Static).update(budget_summary(before, after))
         drawn = (w.start_point, w.current, len(w.edits), w.dirty)
         if drawn == self._drawn:

@@ -21,11 +21,20 @@ def tier_totals(b: Budget) -> list[tuple[str, int]]:
     return list(totals.items())
 
 
+def scale_of(*budgets: Budget, client_backends: int | None = None) -> int:
+    """The connections a bar's full width stands for: bars drawn to one scale compare."""
+    return max(1, client_backends or 0, *(max(b.available, b.allocated) for b in budgets))
+
+
 def render_budget(
-    b: Budget, width: int, client_backends: int | None = None, label: str = "Budget"
+    b: Budget,
+    width: int,
+    client_backends: int | None = None,
+    label: str = "Budget",
+    scale_to: int | None = None,
 ) -> Text:
     width = max(20, width)
-    scale_to = max(b.available, b.allocated, client_backends or 0, 1)
+    scale_to = scale_to or scale_of(b, client_backends=client_backends)
     cells = width / scale_to
     t = Text(no_wrap=True, overflow="crop")
     over = b.overcommitted
@@ -78,18 +87,25 @@ class BudgetBar(Static):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._state: tuple[Budget, int | None, str] | None = None
+        self._state: tuple[Budget, int | None, str, int | None] | None = None
 
-    def show(self, b: Budget, client_backends: int | None, label: str = "Budget") -> None:
-        self._state = (b, client_backends, label)
+    def show(
+        self,
+        b: Budget,
+        client_backends: int | None,
+        label: str = "Budget",
+        scale_to: int | None = None,
+    ) -> None:
+        """scale_to: the connections the full width stands for (default: this budget's)."""
+        self._state = (b, client_backends, label, scale_to)
         self._render_now()
 
     def _render_now(self) -> None:
         if self._state is None:
             return
-        b, clients, label = self._state
+        b, clients, label, scale_to = self._state
         width = max(20, (self.size.width or 80) - 3)
-        self.update(render_budget(b, width, clients, label))
+        self.update(render_budget(b, width, clients, label, scale_to))
 
     def on_resize(self) -> None:
         self._render_now()
