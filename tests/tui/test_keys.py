@@ -41,7 +41,7 @@ async def test_filter_and_sort():
         await pilot.pause()
         await pilot.press("slash", "f", "e", "e", "d")
         await pilot.pause()
-        assert table(app).row_keys == ("feed-service", "__unattributed__")
+        assert table(app).row_keys == ("feed-service",)
         await pilot.press("escape")
         await pilot.pause()
         assert table(app).row_count == 13
@@ -421,7 +421,7 @@ async def test_keys_typed_right_after_slash_all_go_to_the_filter():
             app.post_message(events.Key("slash" if char == "/" else char, char))
         await pilot.pause()
         assert app.screen.query_one("#filter").value == "feed"
-        assert table(app).row_keys == ("feed-service", "__unattributed__")
+        assert table(app).row_keys == ("feed-service",)
 
 
 async def test_cancel_on_an_idle_session_says_it_has_no_effect_and_signals_are_logged(isolated):
@@ -506,3 +506,18 @@ async def test_the_what_if_before_and_after_bars_share_one_scale():
         )
         assert app.whatif.budget_after().allocated > app.whatif.budget_before().allocated
         assert before.index("┃") == after.index("┃") and before.index("△") == after.index("△")
+
+
+async def test_after_filtering_enter_opens_what_is_shown():
+    """/user, enter (apply), enter (open): the user-service detail, never a hidden row."""
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        table(app).move_cursor(row=row_of(app, "__unattributed__"))
+        await pilot.press("slash", *"user", "enter")
+        assert table(app).row_keys == ("user-service",)
+        await pilot.press("enter")
+        await settled(pilot)
+        assert isinstance(app.screen, ServiceDetailScreen) and app.screen.service == "user-service"
+        await pilot.press("escape", "slash", *"unattr", "enter")
+        assert table(app).row_keys == ("__unattributed__",)

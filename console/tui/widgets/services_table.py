@@ -16,6 +16,7 @@ from console.core.history import History
 from console.tui.text import gauge, num, safe, severity, sparkline
 
 UNATTRIBUTED = "__unattributed__"
+UNATTRIBUTED_LABEL = "(unattributed)"
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,9 @@ class ServicesTable(DataTable[Text]):
         sev_rank = {name: max(f.severity.rank for f in fs) for name, fs in by_service.items()}
         rows = [r for r in a.services if self.filter_text.lower() in r.name.lower()]
         rows.sort(key=lambda r: SORTS[self.sort_index][1](r, sev_rank))
-        wanted = [r.name for r in rows] + [UNATTRIBUTED]
+        wanted = [r.name for r in rows]
+        if self.filter_text.lower() in UNATTRIBUTED_LABEL:  # a filter hides it, unless it names it
+            wanted.append(UNATTRIBUTED)
         content = {}
         for r in rows:
             fs = by_service.get(r.name, [])
@@ -177,8 +180,9 @@ class ServicesTable(DataTable[Text]):
             for key in wanted:
                 self.add_row(*content[key], key=key)
             self._row_keys = wanted
-            if selected in wanted:
-                self.move_cursor(row=wanted.index(selected), animate=False)
+            # The cursor stays on its row, or goes to the first: never on a row not shown.
+            row = wanted.index(selected) if selected in wanted else 0
+            self.move_cursor(row=row, animate=False)
             return
         for key in wanted:  # same rows: update cells in place
             for col, value in zip(self.keys, content[key], strict=True):
@@ -188,7 +192,7 @@ class ServicesTable(DataTable[Text]):
         u = a.unattributed
         apps = ", ".join(x or "(no name)" for x in u.applications[:3])
         values = {k: Text("") for k in self.keys}
-        values["name"] = Text("(unattributed)", style="italic dim")
+        values["name"] = Text(UNATTRIBUTED_LABEL, style="italic dim")
         values["server"] = _right(num(u.server_connections))
         values["states"] = _states(u.states)
         if "tier" in values:
