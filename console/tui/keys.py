@@ -39,6 +39,10 @@ SERVICES_TABLE = (
     Key("s", "sort", "Sort", "cycle the sort: name, findings, busy, server conns, allocated"),
     Key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
 )
+ROWS = (  # bound on the services table itself (DataTable's home/end scroll sideways)
+    Key("home", "scroll_top", "First", "first row", show=False),
+    Key("end", "scroll_bottom", "Last", "last row", show=False),
+)
 BACKENDS_LIST = (
     Key("escape", "app.pop_screen", "Back", "back to the dashboard"),
     Key(
@@ -74,7 +78,7 @@ DIALOG = (Key("escape", "cancel", "Cancel", "close the dialog without doing anyt
 # Where each table applies, in the order help lists them.
 SCOPES: tuple[tuple[str, tuple[Key, ...]], ...] = (
     ("anywhere", ANYWHERE),
-    ("services table", SERVICES_TABLE),
+    ("services table", SERVICES_TABLE + ROWS),
     ("backends list", BACKENDS_LIST),
     ("what-if", WHAT_IF),
     ("a dialog", DIALOG),

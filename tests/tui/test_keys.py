@@ -521,3 +521,13 @@ async def test_after_filtering_enter_opens_what_is_shown():
         assert isinstance(app.screen, ServiceDetailScreen) and app.screen.service == "user-service"
         await pilot.press("escape", "slash", *"unattr", "enter")
         assert table(app).row_keys == ("__unattributed__",)
+
+
+async def test_home_and_end_move_to_the_first_and_last_service():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        await pilot.press("end")
+        assert table(app).selected_key() == table(app).row_keys[-1]
+        await pilot.press("home")
+        assert table(app).cursor_row == 0

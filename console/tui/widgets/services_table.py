@@ -13,6 +13,7 @@ from textual.widgets import DataTable
 from console.core.assessment import Assessment, ServiceRow
 from console.core.findings import Finding, RuleId, Severity, worst
 from console.core.history import History
+from console.tui import keys
 from console.tui.text import gauge, num, safe, severity, sparkline
 
 UNATTRIBUTED = "__unattributed__"
@@ -124,6 +125,7 @@ def _flags(sev: Severity | None, rules: list[str]) -> Text:
 
 
 class ServicesTable(DataTable[Text]):
+    BINDINGS = keys.bindings(keys.ROWS)
     DEFAULT_CSS = "ServicesTable { height: auto; max-height: 60%; }"
 
     def __init__(self, **kwargs: Any) -> None:
