@@ -25,6 +25,7 @@ from console.core.snapshot import (
 from console.sources.postgres import PostgresReading, PostgresSource, describe_error
 from console.sources.prometheus import PrometheusReading, PrometheusSource
 from console.sources.scrape import ScrapeReading, ScrapeSource
+from console.sources.threads import in_daemon_thread
 
 BACKOFF_MAX_S = 30.0
 
@@ -111,7 +112,7 @@ class Collector:
         task = self.inflight.get(name)
         if task is None or task.done():
             read: Callable[[], MetricsReading] = source.read
-            task = self.inflight[name] = asyncio.ensure_future(asyncio.to_thread(read))
+            task = self.inflight[name] = in_daemon_thread(read, f"novapool-{name}")
         try:
             # The client's own timeouts bound the thread; wait_for bounds us if they do not.
             return await asyncio.wait_for(

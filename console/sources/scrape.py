@@ -14,6 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from console.core.profiles import GaugeChecks, MetricsProfile, add_gauge, series_name
 from console.core.snapshot import PoolInstance
 
+MAX_BODY = 8 * 1024 * 1024  # a /metrics page of thousands of pools is well under 1 MiB
+
 
 @dataclass
 class ScrapeReading:
@@ -64,10 +66,21 @@ class ScrapeSource:
     _pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def _fetch(self, url: str) -> str:
+        """The whole answer within timeout_s (connect, headers and body: a target that
+        trickles its body is cut off), and at most MAX_BODY bytes."""
+        deadline = time.monotonic() + self.timeout_s
         req = urllib.request.Request(url, headers={"Accept": "text/plain"})
         with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 - configured URL
-            body: bytes = resp.read(8 * 1024 * 1024)
-            return body.decode("utf-8", errors="replace")
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := resp.read1(64 * 1024):  # returns as soon as some bytes arrived
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise ValueError(f"answer larger than {MAX_BODY // 2**20} MiB")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no whole answer within {self.timeout_s:g} s")
+                chunks.append(chunk)
+            return b"".join(chunks).decode("utf-8", errors="replace")
 
     def read(self) -> ScrapeReading:
         """Blocking: call from a worker thread. Fetches the URLs in parallel."""

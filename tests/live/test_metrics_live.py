@@ -215,3 +215,62 @@ async def test_nan_and_negative_gauges_are_unknown_never_a_crash(prometheus, exp
         (note,) = doc["sources"][source]["notes"]
         assert "unusable gauge values" in note and "db_pool_size" in note and "nan" in note.lower()
         assert code in (0, 1, 2), err
+
+
+class _Trickle:
+    """A hostile exporter on 127.0.0.1: headers at once, then one byte every 0.2 s, and it
+    stops by itself after `seconds`."""
+
+    def __init__(self, seconds: float = 90) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/metrics"
+        self.stop = threading.Event()
+        self.seconds = seconds
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        self.sock.settimeout(0.5)
+        end = time.monotonic() + self.seconds
+        while not self.stop.is_set() and time.monotonic() < end:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._trickle, args=(conn, end), daemon=True).start()
+        self.sock.close()
+
+    def _trickle(self, conn, end: float) -> None:
+        try:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
+            while not self.stop.is_set() and time.monotonic() < end:
+                conn.sendall(b"#")
+                time.sleep(0.2)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+async def test_a_trickling_exporter_is_cut_off_and_check_exits(tmp_path):
+    trickle = _Trickle()
+    try:
+        cfg = tmp_path / "n.yaml"
+        cfg.write_text("prometheus:\n  timeout_s: 1\n")
+        t0 = time.monotonic()
+        code, doc, err = await novapool(
+            "check", "--json", "--config", str(cfg), "--scrape", trickle.url
+        )
+        took = time.monotonic() - t0
+        assert code == 3, err  # the only source did not answer: UNKNOWN
+        assert "no whole answer within 1 s" in doc["sources"]["scrape"]["error"]
+        assert took < trickle.seconds  # it did not wait for the trickle to end
+    finally:
+        trickle.stop.set()
