@@ -24,9 +24,9 @@ test: lint
 	./scripts/ensure-postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## Unit and TUI tests only (no server started): under a minute.
+## Unit and TUI tests only (no server started), on two workers: under a minute.
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not live" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not live" -n 2 $(PYTEST_ARGS)
 
 ## Lint, format, types (strict) and the import layering contracts in pyproject.toml.
 lint: $(STAMP)
