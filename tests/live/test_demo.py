@@ -92,7 +92,9 @@ async def _run_demo_and_check(tmp_path: Path) -> None:
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.wait(), 30)
+        # A hang guard: the demo's own stop steps are bounded (fleet 15 + 10 s, servers 20 s
+        # each) and take a few seconds on a quiet machine; 30 s was not enough beside full load.
+        await asyncio.wait_for(proc.wait(), 180)
     assert proc.returncode == 0
     assert list(tmp_path.glob("novapool-*")) == []  # temp data removed
     assert _pids_of(str(tmp_path)) == set()  # no server left
