@@ -114,7 +114,7 @@ def bench_prometheus(n_exporters: int, refreshes: int) -> None:
             if f'"{n_exporters}"' in body:
                 break
             time.sleep(0.5)
-        src = PrometheusSource(prom.url, PROFILES["nova-db-pool"])
+        src = PrometheusSource(prom.url, (PROFILES["nova-db-pool"],))
         src.read()
         lat, reqs = [], []
         for _ in range(refreshes):

@@ -25,6 +25,7 @@ class ServiceRow:
     pool_size: float | None
     pool_idle: float | None
     pool_max_reported: float | None
+    pool_unlimited: int  # instances whose pool reports no max at all
     in_use: float | None
     fill_pct: float | None
     busy_pct: float | None
@@ -48,6 +49,7 @@ class ServiceRow:
             "pool_size": _num(self.pool_size),
             "pool_idle": _num(self.pool_idle),
             "pool_max_reported": _num(self.pool_max_reported),
+            "pool_unlimited_instances": self.pool_unlimited,
             "in_use": _num(self.in_use),
             "fill_pct": self.fill_pct,
             "busy_pct": self.busy_pct,
@@ -157,6 +159,7 @@ def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
                 pool_size=size,
                 pool_idle=idle,
                 pool_max_reported=max(reported) if reported else None,
+                pool_unlimited=sum(1 for p in instances if p.unlimited),
                 in_use=in_use,
                 fill_pct=_pct(size, denominator),
                 busy_pct=_pct(in_use, denominator),

@@ -35,6 +35,7 @@ class RuleId(StrEnum):
     SERVICE_OVER_ALLOCATION = "service-over-allocation"
     POOL_UTILIZATION_HIGH = "pool-utilization-high"
     POOL_MAX_DRIFT = "pool-max-drift"
+    POOL_UNLIMITED = "pool-unlimited"
     IDLE_IN_TRANSACTION = "idle-in-transaction"
     LONG_RUNNING_QUERY = "long-running-query"
     LOCK_WAIT = "lock-wait"

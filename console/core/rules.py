@@ -185,6 +185,12 @@ def _cluster_near_max(f: Facts, t: Thresholds) -> Iterator[Finding]:
         )
 
 
+def _first_few(items: list[str], n: int = 3) -> str:
+    """'a, b, c and 4 more': a finding names a few instances, not hundreds."""
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
 # ---- services -------------------------------------------------------------------------------
 
 
@@ -253,14 +259,33 @@ def _pool_max_drift(f: Facts, t: Thresholds) -> Iterator[Finding]:
             }
         )
         if drifted:
-            shown = ", ".join(f"{inst} max {_fmt(m)}" for inst, m in drifted[:3])
-            more = f" and {len(drifted) - 3} more" if len(drifted) > 3 else ""
+            shown = _first_few([f"{inst} max {_fmt(m)}" for inst, m in drifted])
             yield Finding(
                 RuleId.POOL_MAX_DRIFT,
                 WARNING,
                 row.name,
-                f"allocated max {row.allocated_max}, reported: {shown}{more}",
+                f"allocated max {row.allocated_max}, reported: {shown}",
                 value=max(m for _, m in drifted if m is not None),
+            )
+
+
+@rule(
+    RuleId.POOL_UNLIMITED,
+    (WARNING,),
+    lambda t: "a pool reports no max (0: unlimited): it can take every slot of the server",
+)
+def _pool_unlimited(f: Facts, t: Thresholds) -> Iterator[Finding]:
+    for row in f.services:
+        unlimited = sorted(p.instance for p in row.instances if p.unlimited)
+        if unlimited:
+            shown = _first_few(unlimited)
+            yield Finding(
+                RuleId.POOL_UNLIMITED,
+                WARNING,
+                row.name,
+                f"no pool max on {shown}: each can open connections until the server refuses; "
+                f"set the pool's max (allocation: {row.allocated_max})",
+                value=float(len(unlimited)),
             )
 
 

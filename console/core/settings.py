@@ -19,7 +19,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from console.core import yamlfile
 from console.core.errors import InputError
-from console.core.profiles import PROFILES
+from console.core.profiles import PROFILES, MetricsProfile, parse_profiles, profile_spec
 from console.core.target import LIBPQ_NAMES, Target
 
 
@@ -33,6 +33,7 @@ def setting(
     choices: tuple[str, ...] = (),
     secret: bool = False,
     positive: bool = False,
+    one_or_many: bool = False,
 ) -> Any:
     """A declared setting: its default, its settings-file key path (dotted), its environment
     variable and its command-line flag (argparse dest), each optional."""
@@ -44,6 +45,7 @@ def setting(
         "choices": choices,
         "secret": secret,
         "positive": positive,
+        "one_or_many": one_or_many,
     }
     if isinstance(default, dict | list):
         kind = type(default)
@@ -120,11 +122,15 @@ class Settings:
     prometheus_verify_tls: bool = setting(
         True, file="prometheus.verify_tls", doc="verify Prometheus' TLS certificate"
     )
-    metrics_profile: str = setting(
-        "nova-db-pool",
+    metric_profiles: tuple[str, ...] = setting(
+        ("nova-db-pool",),
         file="prometheus.metrics",
-        choices=tuple(PROFILES),
-        doc="pool metrics naming profile",
+        one_or_many=True,
+        doc="pool metrics profiles: one name or a list (a mixed fleet); built in: "
+        + ", ".join(PROFILES),
+    )
+    custom_profiles: dict[str, MetricsProfile] = setting(
+        {}, file="profiles", doc="your own metric profiles, by name (see the example file)"
     )
     scrape: tuple[str, ...] = setting(
         (), file="scrape", flag="scrape", doc="exporter /metrics URLs when there is no Prometheus"
@@ -153,6 +159,12 @@ class Settings:
     @property
     def sources_configured(self) -> bool:
         return bool(self.postgres_configured or self.prometheus_url or self.scrape)
+
+    @property
+    def profiles(self) -> tuple[MetricsProfile, ...]:
+        """The metric profiles in use, in the order given (validated when loaded)."""
+        known = {**PROFILES, **self.custom_profiles}
+        return tuple(known[name] for name in self.metric_profiles)
 
     def mask(self, text: str) -> str:
         """text with the DSN's password and every configured secret (Prometheus header values,
@@ -314,9 +326,13 @@ def _check(value: Any, kind: Any, meta: Mapping[str, Any], where: str, src: _Fil
             raise src.error(where, f"unknown value {value!r}; one of {', '.join(meta['choices'])}")
         return value
     if origin is tuple:
+        if meta.get("one_or_many") and isinstance(value, str):
+            value = [value]
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise src.error(where, "must be a list of strings")
         return tuple(value)
+    if origin is dict and args[1] is MetricsProfile:
+        return parse_profiles(value, src.error, where)
     if origin is dict:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise src.error(where, "must be a mapping of strings")
@@ -368,6 +384,13 @@ def load(
         searched = tuple(str(c) for c in candidates)
         allocation = next((str(c) for c in candidates if c.is_file()), None)
     values["allocation_path"] = allocation
+    known = {**PROFILES, **values.get("custom_profiles", {})}
+    for name in values.get("metric_profiles", ()):
+        if name not in known:
+            where = src if origin.get("metric_profiles") == "file" else no_file
+            raise where.error(
+                "prometheus.metrics", f"unknown profile {name!r}; one of {', '.join(known)}"
+            )
     return Settings(
         **values,
         config_path=path,
@@ -383,7 +406,7 @@ def _expand(value: Any, env: Mapping[str, str]) -> Any:
     if isinstance(value, tuple):
         return tuple(expand_env(v, env) for v in value)
     if isinstance(value, dict):
-        return {k: expand_env(v, env) for k, v in value.items()}
+        return {k: expand_env(v, env) if isinstance(v, str) else v for k, v in value.items()}
     return value
 
 
@@ -406,7 +429,9 @@ def dump(settings: Settings) -> dict[str, Any]:
         if isinstance(value, tuple):
             return list(value)
         if isinstance(value, dict):
-            return dict(value)
+            return {
+                k: profile_spec(v) if isinstance(v, MetricsProfile) else v for k, v in value.items()
+            }
         return value
 
     for f, _ in declared(Settings):

@@ -101,6 +101,8 @@ class PoolInstance:
     sample_age_s: float | None = None
     up: bool | None = None
     scrape_interval_s: float | None = None
+    pending: float | None = None  # callers waiting for a connection, where the library says
+    unlimited: bool = False  # the pool reports no max (e.g. Go's SetMaxOpenConns(0))
 
     @property
     def in_use(self) -> float | None:

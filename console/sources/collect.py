@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from console.core.allocation import Allocation
-from console.core.profiles import PROFILES
 from console.core.settings import Settings
 from console.core.snapshot import (
     ABSENT,
@@ -72,19 +71,19 @@ class Collector:
 
     def __post_init__(self) -> None:
         s = self.settings
-        profile = PROFILES[s.metrics_profile]
+        profiles = s.profiles
         if s.postgres_configured:
             self.postgres = PostgresSource(s.dsn, s.connect_timeout_s, s.statement_timeout_ms)
         if s.prometheus_url:
             self.prometheus = PrometheusSource(
                 s.prometheus_url,
-                profile,
+                profiles,
                 s.prometheus_timeout_s,
                 s.prometheus_headers,
                 s.prometheus_verify_tls,
             )
         if s.scrape:
-            self.scrape = ScrapeSource(tuple(s.scrape), profile, s.prometheus_timeout_s)
+            self.scrape = ScrapeSource(tuple(s.scrape), profiles, s.prometheus_timeout_s)
         self.health = {name: Health() for name in SourceName}
 
     def _due(self, name: SourceName, now: float) -> bool:

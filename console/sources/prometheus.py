@@ -1,10 +1,11 @@
 """The Prometheus source: a constant number of queries per refresh, whatever the fleet's size.
 
-Per refresh, three instant queries:
-  1. the three pool gauges of every instance, by name regex            (values)
-  2. time() - timestamp(size)                                           (sample age)
-  3. `up` of every target that reported a pool max in the last 10 min  (down targets)
-plus, every few minutes, the targets API for the scrape intervals.
+Per refresh, three instant queries, for every configured profile at once:
+  1. every pool series of every instance, by name regex                 (values)
+  2. time() - timestamp(...) per target and service label set            (sample age)
+  3. `up` of every target that reported a pool series in the last 10 min (down targets)
+plus, every few minutes, the targets API for the scrape intervals. Which series mean what is
+the profiles' business (`core/pools.py`), done here in Python on the one answer.
 
 prometheus-api-client is synchronous: the collector runs this in a worker thread. Its default
 retry policy turns a 1 s timeout into 10 s, so we give it our own: one retry, short backoff.
@@ -20,37 +21,96 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from console.core.profiles import (
-    GaugeChecks,
-    MetricsProfile,
-    add_gauge,
-    promql_string,
-    series_name,
-)
+from console.core.pools import PoolSamples
+from console.core.profiles import GaugeChecks, MetricsProfile, Selector, no_series_note
 from console.core.snapshot import PoolInstance
 
 TARGETS_EVERY_S = 300
 DEFAULT_INTERVAL_S = 30.0
 
 
-def queries(p: MetricsProfile) -> dict[str, str]:
-    names = "|".join(p.gauges)
+def _names(profiles: tuple[MetricsProfile, ...]) -> str:
+    # metric names are checked ([a-zA-Z0-9_:]) when a profile is read: safe in a regex
+    return "|".join(dict.fromkeys(n for p in profiles for n in p.metric_names))
+
+
+def _service_labels(profiles: tuple[MetricsProfile, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(lbl for p in profiles for lbl in p.service_labels))
+
+
+def queries(profiles: tuple[MetricsProfile, ...]) -> dict[str, str]:
+    """The three instant queries of a refresh, for every profile at once."""
+    names = [n for p in profiles for n in p.metric_names]
+    # timestamp() and last_over_time() drop the metric name, so they are applied to one name
+    # at a time (else "vector cannot contain metrics with the same labelset") and joined by
+    # `or`: one query, as long as the profiles' list of names
+    by = ", ".join(dict.fromkeys(("instance", "job", *_service_labels(profiles))))
+
+    def each(template: str) -> str:
+        return " or ".join(template.format(n) for n in dict.fromkeys(names))
+
     return {
-        "values": f'{{__name__=~"{names}",{p.service_label}!=""}}',
-        "age": f"time() - timestamp({p.size})",
+        "values": f'{{__name__=~"{_names(profiles)}"}}',
+        "age": f"max by ({by}) (time() - ({each('timestamp({})')}))",
         "up": (
-            f"max by ({p.service_label}, instance, job) (last_over_time({p.max}[10m])) "
+            f"max by ({by}) ({each('last_over_time({}[10m])')}) "
             f"* 0 + on (instance, job) group_left () up"
         ),
     }
 
 
-def history_query(p: MetricsProfile, service: str, kind: str = "in_use") -> str:
-    """Range query for one service's history (the detail screen). Label value escaped."""
-    sel = f"{{{p.service_label}={promql_string(service)}}}"
-    if kind == "in_use":
-        return f"sum({p.size}{sel}) - sum({p.idle}{sel})"
-    return f"sum({p.size}{sel})"
+PROFILE_LABEL = "novapool_profile"
+
+
+def in_use_expr(p: MetricsProfile, by: str, only: tuple[str, str] | None = None) -> str | None:
+    """A profile's in-use connections summed by `by`, as PromQL (None: it cannot say).
+    `only` adds one label matcher (its value escaped). The first alternative that has series
+    wins, as in `pools.py`."""
+
+    def alt(selectors: tuple[Selector, ...]) -> str:
+        sels = [Selector(s.metric, s.labels + ((only,) if only else ())) for s in selectors]
+        return "(" + " or ".join(f"sum by ({by}) ({s.promql()})" for s in sels) + ")"
+
+    if p.in_use:
+        return alt(p.in_use)
+    if p.size and p.idle:
+        return f"({alt(p.size)} - {alt(p.idle)})"
+    return None
+
+
+def peak_query(profiles: tuple[MetricsProfile, ...], window: str) -> str:
+    """Peak in-use over `window` (minute steps) or now, whichever is higher, per service label
+    set and profile: a `src` label keeps both sides of the `or` apart for `max by`."""
+    by = ", ".join(_service_labels(profiles))
+    tagged = [
+        f'label_replace({e}, "{PROFILE_LABEL}", "{p.name}", "", "")'
+        for p in profiles
+        if (e := in_use_expr(p, by)) is not None
+    ]
+    in_use = "(" + " or ".join(tagged) + ")"
+    return (
+        f"max by ({by}, {PROFILE_LABEL}) ("
+        f'label_replace(max_over_time({in_use}[{window}:1m]), "src", "window", "", "") or '
+        f'label_replace({in_use}, "src", "now", "", ""))'
+    )
+
+
+def history_query(
+    profiles: tuple[MetricsProfile, ...],
+    service: str,
+    keys: set[tuple[str, str, str]] | None = None,
+) -> str:
+    """Range query for one service's in-use (the detail screen): selected by the labels its
+    series were last seen with (`keys`: profile, label, value), else by the first profile's
+    first service label. Label values escaped."""
+    by_name = {p.name: p for p in profiles}
+    chosen = sorted(keys or ()) or [(profiles[0].name, profiles[0].service_labels[0], service)]
+    parts = [
+        e
+        for name, label, value in chosen
+        if name in by_name and (e := in_use_expr(by_name[name], label, (label, value)))
+    ]
+    return "sum(" + " or ".join(parts) + ")"
 
 
 @dataclass
@@ -65,7 +125,7 @@ class PrometheusReading:
 @dataclass
 class PrometheusSource:
     url: str
-    profile: MetricsProfile
+    profiles: tuple[MetricsProfile, ...]
     timeout_s: float = 5
     headers: dict[str, str] = field(default_factory=dict)
     verify_tls: bool = True
@@ -73,6 +133,8 @@ class PrometheusSource:
     _intervals: dict[tuple[str, str], float] = field(default_factory=dict)
     _intervals_at: float = 0.0
     requests_total: int = 0
+    # service → the labels its series carry, from the last read (history selects by them)
+    _service_keys: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)
 
     def client(self) -> PrometheusConnect:
         if self._client is None:
@@ -123,8 +185,7 @@ class PrometheusSource:
         """Blocking: call from a worker thread. Raises on failure."""
         t0 = time.perf_counter()
         before = self.requests_total
-        p = self.profile
-        q = queries(p)
+        q = queries(self.profiles)
         values = self._query(q["values"])
         ages = self._query(q["age"])
         ups = self._query(q["up"])
@@ -132,50 +193,48 @@ class PrometheusSource:
             self._refresh_intervals()
         except (requests.RequestException, ValueError):
             pass  # intervals are a refinement; the default stands in
-        pools: dict[tuple[str, str, str], dict[str, Any]] = {}
 
-        def slot(metric: dict[str, str]) -> dict[str, Any]:
-            key = (
-                metric.get(p.service_label, ""),
-                metric.get("instance", ""),
-                metric.get("job", ""),
-            )
-            return pools.setdefault(key, {})
+        def target(labels: dict[str, str]) -> tuple[str, str]:
+            return labels.get("instance", ""), labels.get("job", "")
 
-        checks = GaugeChecks()
+        samples = PoolSamples(self.profiles)
         for item in values:
-            m = item["metric"]
-            v = checks.value(item["value"][1], series_name(m))
-            field_name = {p.size: "size", p.idle: "idle", p.max: "max"}[m["__name__"]]
-            add_gauge(slot(m), field_name, v)
+            labels = dict(item["metric"])
+            name = labels.pop("__name__", "")
+            samples.add(name, labels, item["value"][1], target(labels))
+        gauges = samples.gauges()
+        Key = tuple[str, tuple[str, str]]  # (service, (instance, job))
+        found: dict[Key, dict[str, Any]] = {
+            (service, inst): vars(g)  # type: ignore[misc]
+            for (service, inst), g in gauges.items()
+        }
         for item in ages:
-            s = slot(item["metric"])
+            inst = target(item["metric"])
+            service = samples.service_of(item["metric"], inst)
             age = GaugeChecks().value(item["value"][1], "age")
-            if age is not None:
-                s["age"] = max(s.get("age", 0.0), age)
+            if service and age is not None:
+                slot = found.setdefault((service, inst), {})
+                slot["sample_age_s"] = max(slot.get("sample_age_s", 0.0), age)
         for item in ups:
-            slot(item["metric"])["up"] = float(item["value"][1]) >= 1
-        out = []
-        for (service, instance, job), s in sorted(pools.items()):
-            if not service:
-                continue
-            out.append(
-                PoolInstance(
-                    service=service,
-                    instance=instance or job,
-                    size=s.get("size"),
-                    idle=s.get("idle"),
-                    max=s.get("max"),
-                    sample_age_s=s.get("age"),
-                    up=s.get("up"),
-                    scrape_interval_s=self._intervals.get((instance, job), DEFAULT_INTERVAL_S),
-                )
+            inst = target(item["metric"])
+            service = samples.service_of(item["metric"], inst, known_only=False)
+            if service:
+                found.setdefault((service, inst), {})["up"] = float(item["value"][1]) >= 1
+        out = [
+            PoolInstance(
+                **{"size": None, "idle": None, "max": None, **values},
+                service=service,
+                instance=instance or job,
+                scrape_interval_s=self._intervals.get((instance, job), DEFAULT_INTERVAL_S),
             )
+            for (service, (instance, job)), values in sorted(found.items())
+        ]
+        self._service_keys.update(samples.service_keys)
         return PrometheusReading(
             tuple(out),
             (time.perf_counter() - t0) * 1000,
             self.requests_total - before,
-            (() if out else (p.no_series_note(),)) + checks.notes(),
+            (() if out else (no_series_note(self.profiles),)) + samples.checks.notes(),
             no_series=not out,
         )
 
@@ -196,22 +255,24 @@ class PrometheusSource:
         return [(t, v) for t, v in points if v is not None]
 
     def peak_in_use(self, window: str) -> dict[str, float]:
-        """Peak in-use per service over `window` (a PromQL duration): one query for all.
-        The window's peak (minute steps) or the value now, whichever is higher: a `src` label
-        keeps both sides of the `or` apart so that `max by` can compare them. Blocking."""
-        p, lbl = self.profile, self.profile.service_label
-        in_use = f"(sum by ({lbl}) ({p.size}) - sum by ({lbl}) ({p.idle}))"
-        q = (
-            f'max by ({lbl}) (label_replace(max_over_time({in_use}[{window}:1m]), "src", '
-            f'"window", "", "") or label_replace({in_use}, "src", "now", "", ""))'
-        )
+        """Peak in-use per service over `window` (a PromQL duration): one query for all
+        services and profiles (label sets that are one service are added up). Blocking."""
+        by_name = {p.name: p for p in self.profiles}
         checks = GaugeChecks()
-        peaks = {r["metric"].get(lbl): checks.value(r["value"][1], lbl) for r in self._query(q)}
-        return {name: v for name, v in peaks.items() if name and v is not None}
+        peaks: dict[str, float] = {}
+        for r in self._query(peak_query(self.profiles, window)):
+            labels = r["metric"]
+            profile = by_name.get(labels.get(PROFILE_LABEL, ""))
+            service = profile.service_of(labels) if profile else None
+            value = checks.value(r["value"][1], service or "peak")
+            if service and value is not None:
+                peaks[service] = peaks.get(service, 0.0) + value
+        return peaks
 
     def in_use_history(self, service: str, seconds: float = 3600) -> list[float]:
         """One service's in-use over the last `seconds` (one range query). Blocking."""
-        points = self.range(history_query(self.profile, service), seconds, max(15, seconds / 120))
+        promql = history_query(self.profiles, service, self._service_keys.get(service))
+        points = self.range(promql, seconds, max(15, seconds / 120))
         return [v for _, v in points]
 
     def close(self) -> None:

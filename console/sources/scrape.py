@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from console.core.profiles import GaugeChecks, MetricsProfile, add_gauge, series_name
+from console.core.pools import PoolSamples
+from console.core.profiles import GaugeChecks, MetricsProfile, no_series_note
 from console.core.snapshot import PoolInstance
 
 MAX_BODY = 8 * 1024 * 1024  # a /metrics page of thousands of pools is well under 1 MiB
@@ -27,39 +28,27 @@ class ScrapeReading:
 
 
 def parse_metrics(
-    text: str, profile: MetricsProfile, instance: str, checks: GaugeChecks | None = None
+    text: str,
+    profiles: tuple[MetricsProfile, ...],
+    instance: str,
+    checks: GaugeChecks | None = None,
 ) -> list[PoolInstance]:
-    """Pool instances (one per service label value) from an exposition text; unusable values
-    (NaN, ±Inf, negative) are unknown, and noted in `checks`."""
-    checks = checks or GaugeChecks()
-    per_service: dict[str, dict[str, float | None]] = {}
-    wanted = {profile.size: "size", profile.idle: "idle", profile.max: "max"}
+    """Pool instances (one per service) from an exposition text, through the profiles;
+    unusable values (NaN, ±Inf, negative) are unknown, and noted in `checks`."""
+    samples = PoolSamples(profiles, checks or GaugeChecks())
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            field_name = wanted.get(sample.name)
-            service = sample.labels.get(profile.service_label)
-            if field_name and service:
-                series = series_name({"__name__": sample.name, **sample.labels})
-                value = checks.value(sample.value, f"{instance} {series}")
-                add_gauge(per_service.setdefault(service, {}), field_name, value)
+            samples.add(sample.name, sample.labels, sample.value, instance)
     return [
-        PoolInstance(
-            service=s,
-            instance=instance,
-            size=v.get("size"),
-            idle=v.get("idle"),
-            max=v.get("max"),
-            sample_age_s=0.0,
-            up=True,
-        )
-        for s, v in sorted(per_service.items())
+        PoolInstance(service=service, instance=instance, sample_age_s=0.0, up=True, **vars(g))
+        for (service, _), g in sorted(samples.gauges().items())
     ]
 
 
 @dataclass
 class ScrapeSource:
     urls: tuple[str, ...]
-    profile: MetricsProfile
+    profiles: tuple[MetricsProfile, ...]
     timeout_s: float = 5
     # url → services last seen there, so a target that goes down still names its service
     _last_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -96,7 +85,7 @@ class ScrapeSource:
         for url, fut in futures.items():
             instance = urlsplit(url).netloc or url
             try:
-                found = parse_metrics(fut.result(), self.profile, instance, checks)
+                found = parse_metrics(fut.result(), self.profiles, instance, checks)
             except Exception as exc:  # noqa: BLE001 - any failure of one target marks it down
                 failed[url] = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
                 pools.extend(
@@ -110,7 +99,7 @@ class ScrapeSource:
             pools.extend(found)
         answered = len(self.urls) - len(failed)
         empty = answered > 0 and not any(p.up for p in pools)
-        notes = ((self.profile.no_series_note(),) if empty else ()) + checks.notes()
+        notes = ((no_series_note(self.profiles),) if empty else ()) + checks.notes()
         return ScrapeReading(
             tuple(pools), (time.perf_counter() - t0) * 1000, failed, notes, no_series=empty
         )

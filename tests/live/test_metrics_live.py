@@ -49,7 +49,7 @@ async def test_pools_replicas_drift_and_utilization_from_prometheus(prometheus, 
 
 
 async def test_prometheus_queries_per_refresh_do_not_grow_with_services(prometheus, exporters):
-    src = PrometheusSource(prometheus.url, PROFILES["nova-db-pool"], timeout_s=5)
+    src = PrometheusSource(prometheus.url, (PROFILES["nova-db-pool"],), timeout_s=5)
     first = exporters("auth-service", 1, 1, 12)
     prometheus.set_targets([first.url])
     await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
@@ -158,10 +158,10 @@ async def test_history_range_query_escapes_label_values(prometheus, exporters):
     prometheus.set_targets([e.url])
     await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
     await asyncio.sleep(2.5)
-    src = PrometheusSource(prometheus.url, PROFILES["nova-db-pool"])
-    points = await asyncio.to_thread(src.range, history_query(src.profile, odd), 60, 1)
+    src = PrometheusSource(prometheus.url, (PROFILES["nova-db-pool"],))
+    points = await asyncio.to_thread(src.range, history_query(src.profiles, odd), 60, 1)
     assert points and {v for _, v in points} == {3.0}  # in use = 5 − 2
-    assert await asyncio.to_thread(src.range, history_query(src.profile, 'we"ird'), 60, 1) == []
+    assert await asyncio.to_thread(src.range, history_query(src.profiles, 'we"ird'), 60, 1) == []
 
 
 async def test_a_source_with_no_series_of_the_profile_says_so(prometheus, exporters, tmp_path):

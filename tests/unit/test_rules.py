@@ -115,6 +115,21 @@ def test_pool_rules_and_replicas(shipped_allocation):
     assert a.budget.allocated == 77 + 12  # auth-service: 2 live replicas × 12
 
 
+def test_an_unlimited_pool_is_its_own_finding_not_drift(shipped_allocation):
+    pools = (
+        PoolInstance("cdn-service", "c1", 9, 1, None, unlimited=True),
+        PoolInstance("cdn-service", "c2", 3, 1, 4),
+    )
+    a = assess(snap(pools=pools), shipped_allocation)
+    found = {(f.rule, f.service): f for f in a.findings}
+    unlimited = found[("pool-unlimited", "cdn-service")]
+    assert "c1" in unlimited.message and "c2" not in unlimited.message
+    assert "c1" not in found[("pool-max-drift", "cdn-service")].message
+    assert a.service("cdn-service").as_dict()["pool_unlimited_instances"] == 1
+    bounded = assess(snap(pools=pools[1:]), shipped_allocation)
+    assert ("pool-unlimited", "cdn-service") not in {(f.rule, f.service) for f in bounded.findings}
+
+
 def test_source_unreachable_gives_unknown_but_critical_data_wins(shipped_allocation):
     from console.core.report import exit_code
 

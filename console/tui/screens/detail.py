@@ -148,7 +148,9 @@ class ServiceDetailScreen(ConsoleScreen):
                 Text(num(p.size)),
                 Text(num(p.idle)),
                 Text(num(p.in_use)),
-                Text(num(p.max), style="bold yellow" if drift else ""),
+                Text("unlimited", style="bold red")
+                if p.unlimited
+                else Text(num(p.max), style="bold yellow" if drift else ""),
                 gauge(p.fill_pct),
                 gauge(p.busy_pct),
                 Text(duration(p.sample_age_s)),

@@ -1,0 +1,100 @@
+"""Samples → pool gauges, through the configured metric profiles. Pure.
+
+Both metrics sources feed it: the scrape source with the samples of each target's exposition
+text, the Prometheus source with the answer of its one values query. A sample belongs to the
+first profile that has a use for it and names a service; per pool (service, instance) and
+field, the first alternative selector that has samples wins (two generations of a library's
+names are never added up), and samples of one selector are summed (two pools of one service in
+one process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+
+from console.core.profiles import FIELDS, GaugeChecks, MetricsProfile, add_gauge, series_name
+
+# A reported max of this is no limit at all: Go's SetMaxOpenConns(0), the default.
+UNLIMITED_MAX = 0.0
+
+
+@dataclass(frozen=True)
+class PoolGauges:
+    size: float | None = None
+    idle: float | None = None
+    max: float | None = None
+    pending: float | None = None
+    unlimited: bool = False  # the pool reports no max: it can open as many as the server allows
+
+
+@dataclass
+class PoolSamples:
+    profiles: tuple[MetricsProfile, ...]
+    checks: GaugeChecks = field(default_factory=GaugeChecks)
+    # (service, instance key) → (field, alternative) → {"v": sum}
+    _slots: dict[tuple[str, Hashable], dict[tuple[str, int], dict[str, float | None]]] = field(
+        default_factory=dict
+    )
+    # service → the (profile, label, value) its series carry: how to select it again in PromQL
+    service_keys: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)
+
+    def add(
+        self, name: str, labels: Mapping[str, str], raw: str | float, instance: Hashable
+    ) -> bool:
+        """Take one sample; False when no profile has a use for it."""
+        for profile in self.profiles:
+            hit = profile.match(name, labels)
+            if hit is None:
+                continue
+            service = profile.service_of(labels)
+            if not service:
+                continue
+            where = f"{instance} " if isinstance(instance, str) and instance else ""
+            value = self.checks.value(raw, where + series_name({"__name__": name, **labels}))
+            slot = self._slots.setdefault((service, instance), {})
+            add_gauge(slot.setdefault(hit, {}), "v", value)
+            label = next(k for k in profile.service_labels if labels.get(k))
+            self.service_keys.setdefault(service, set()).add((profile.name, label, labels[label]))
+            return True
+        return False
+
+    def service_of(
+        self, labels: Mapping[str, str], instance: Hashable, known_only: bool = True
+    ) -> str | None:
+        """The service of a series without a name (an aggregation's result): one already
+        known at this instance, else (known_only=False) the first profile's reading."""
+        services = [s for p in self.profiles if (s := p.service_of(labels))]
+        known = [s for s in services if (s, instance) in self._slots]
+        if known or known_only:
+            return known[0] if known else None
+        return services[0] if services else None
+
+    def gauges(self) -> dict[tuple[str, Hashable], PoolGauges]:
+        out = {}
+        for key, slot in self._slots.items():
+            values: dict[str, float | None] = {}
+            for f in FIELDS:
+                chosen = min((i for (sf, i) in slot if sf == f), default=None)
+                if chosen is not None:
+                    values[f] = slot[(f, chosen)]["v"]
+            out[key] = derive(values)
+        return out
+
+
+def derive(values: Mapping[str, float | None]) -> PoolGauges:
+    """The fields a library does not export, from those it does; a max of 0 is unlimited."""
+    size, idle, in_use = values.get("size"), values.get("idle"), values.get("in_use")
+    if "size" not in values and idle is not None and in_use is not None:
+        size = idle + in_use
+    if "idle" not in values and size is not None and in_use is not None:
+        idle = max(0.0, size - in_use)
+    max_ = values.get("max")
+    unlimited = max_ == UNLIMITED_MAX
+    return PoolGauges(
+        size=size,
+        idle=idle,
+        max=None if unlimited else max_,
+        pending=values.get("pending"),
+        unlimited=unlimited,
+    )
