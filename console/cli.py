@@ -71,6 +71,13 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
         default=s,
         help="exporter /metrics URL (repeatable)",
     )
+    g.add_argument(
+        "--metrics",
+        metavar="PROFILE",
+        action="append",
+        default=s,
+        help="metric profile(s) of the pools: go-sql, hikaricp, otel, ... (repeatable or a,b)",
+    )
     g.add_argument("--refresh", metavar="SECONDS", type=_positive_float, default=s)
     g.add_argument(
         "--allow-signal",
@@ -182,7 +189,7 @@ def build_parser() -> _Parser:
     return parser
 
 
-FLAGS = ("allocation", "dsn", "prometheus", "scrape", "refresh", "allow_signal")
+FLAGS = ("allocation", "dsn", "prometheus", "scrape", "metrics", "refresh", "allow_signal")
 
 
 def load_settings(args: argparse.Namespace, **overrides: Any) -> Settings:

@@ -125,6 +125,8 @@ class Settings:
     metric_profiles: tuple[str, ...] = setting(
         ("nova-db-pool",),
         file="prometheus.metrics",
+        env="NOVAPOOL_METRICS",
+        flag="metrics",
         one_or_many=True,
         doc="pool metrics profiles: one name or a list (a mixed fleet); built in: "
         + ", ".join(PROFILES),
@@ -326,8 +328,10 @@ def _check(value: Any, kind: Any, meta: Mapping[str, Any], where: str, src: _Fil
             raise src.error(where, f"unknown value {value!r}; one of {', '.join(meta['choices'])}")
         return value
     if origin is tuple:
-        if meta.get("one_or_many") and isinstance(value, str):
-            value = [value]
+        if meta.get("one_or_many"):  # a name, a list, or names separated by commas
+            value = [value] if isinstance(value, str) else value
+            if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+                value = [part.strip() for v in value for part in v.split(",") if part.strip()]
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise src.error(where, "must be a list of strings")
         return tuple(value)
@@ -387,9 +391,12 @@ def load(
     known = {**PROFILES, **values.get("custom_profiles", {})}
     for name in values.get("metric_profiles", ()):
         if name not in known:
-            where = src if origin.get("metric_profiles") == "file" else no_file
-            raise where.error(
-                "prometheus.metrics", f"unknown profile {name!r}; one of {', '.join(known)}"
+            how = origin.get("metric_profiles")
+            at = {"flag": "--metrics", "env": "$NOVAPOOL_METRICS"}.get(
+                how or "", "prometheus.metrics"
+            )
+            raise (src if how == "file" else no_file).error(
+                at, f"unknown profile {name!r}; one of {', '.join(known)}"
             )
     return Settings(
         **values,

@@ -240,3 +240,13 @@ def test_one_profile_name_still_works(tmp_path):
     cfg.write_text("prometheus:\n  metrics: hikaricp\n")
     assert [p.name for p in settings.load(str(cfg), env={}, cwd=tmp_path).profiles] == ["hikaricp"]
     assert [p.name for p in settings.load(env={}, cwd=tmp_path).profiles] == ["nova-db-pool"]
+
+
+def test_profiles_from_the_flag_and_the_environment_as_lists_or_commas(tmp_path):
+    s = settings.load(env={"NOVAPOOL_METRICS": "go-sql, otel"}, cwd=tmp_path)
+    assert [p.name for p in s.profiles] == ["go-sql", "otel"]
+    s = settings.load(env={}, cwd=tmp_path, metrics=["hikaricp,go-sql", "otel"])
+    assert [p.name for p in s.profiles] == ["hikaricp", "go-sql", "otel"]
+    with pytest.raises(InputError) as err:
+        settings.load(env={}, cwd=tmp_path, metrics=["nope"])
+    assert err.value.field == "--metrics"
