@@ -18,9 +18,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/novapool demo
 
-# Real pool libraries for tests/live/test_fleets_live.py: Go database/sql with client_golang's
-# collector, built offline from these.
-DEBIAN_COMPONENTS = golang-go golang-github-prometheus-client-golang-dev golang-github-lib-pq-dev
+# Real components for the live tests: Go database/sql with client_golang's collector (built
+# offline from these) and postgres_exporter.
+DEBIAN_COMPONENTS = golang-go golang-github-prometheus-client-golang-dev golang-github-lib-pq-dev \
+	prometheus-postgres-exporter
 
 ## Lint, then every test (real PostgreSQL and real Prometheus started by the fixtures).
 test: lint

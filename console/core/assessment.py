@@ -10,12 +10,12 @@ from dataclasses import dataclass, fields
 from console.core import facts as facts_mod
 from console.core import observe, rules
 from console.core.allocation import Allocation
-from console.core.facts import Facts, ServiceRow, Unattributed, slots_for
+from console.core.facts import Facts, ServiceRow, Unattributed, slots_for, slots_from
 from console.core.findings import Finding
 from console.core.settings import Thresholds
 from console.core.snapshot import Snapshot
 
-__all__ = ["Assessment", "ServiceRow", "Unattributed", "assess", "slots_for"]
+__all__ = ["Assessment", "ServiceRow", "Unattributed", "assess", "slots_for", "slots_from"]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from typing import Any
 
 from console.core import budget as budget_mod
 from console.core.allocation import Allocation
-from console.core.snapshot import Backend, PoolInstance, Snapshot
+from console.core.exported import the_server
+from console.core.snapshot import Backend, PoolInstance, Snapshot, percent
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,8 @@ def _num(x: float | None) -> float | int | None:
 
 
 def _pct(part: float | None, whole: float | None) -> float | None:
-    if part is None or not whole:
-        return None
-    return round(100.0 * part / whole, 1)
+    value = percent(part, whole)
+    return None if value is None else round(value, 1)
 
 
 def _sum(values: Iterable[float | None]) -> float | None:
@@ -110,13 +110,22 @@ def _sum(values: Iterable[float | None]) -> float | None:
 
 
 def slots_for(snapshot: Snapshot, allocation: Allocation) -> budget_mod.Slots:
-    """The server's own slots when it answered (live values win), else the allocation's."""
-    server = snapshot.server
+    """The server's own slots when it answered, else its exporter's (live values win), else
+    the allocation's."""
+    server = snapshot.server or the_server(snapshot.exported)
     if server is None:
         return budget_mod.slots_of(allocation)
     return budget_mod.Slots(
         server.max_connections, server.superuser_reserved_connections, server.reserved_connections
     )
+
+
+def slots_from(snapshot: Snapshot) -> str:
+    """Where the slots came from: `postgres`, `prometheus` (postgres_exporter's metrics, read
+    through Prometheus or --scrape) or `allocation`."""
+    if snapshot.server is not None:
+        return "postgres"
+    return "prometheus" if the_server(snapshot.exported) else "allocation"
 
 
 def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
@@ -174,8 +183,13 @@ def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
         states=dict(sorted(states_by_service.get(None, Counter()).items())),
         by_application=dict(unattributed_apps.most_common()),
     )
+    exported = the_server(snapshot.exported)
     client_backends = (
-        (sum(by_state.values()) + snapshot.self_connections) if have_activity else None
+        (sum(by_state.values()) + snapshot.self_connections)
+        if have_activity
+        else exported.sessions
+        if exported
+        else None
     )
     if have_activity and snapshot.self_connections:
         by_state["active"] += snapshot.self_connections

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from console import __version__
-from console.core.assessment import Assessment
+from console.core.assessment import Assessment, slots_from
 from console.core.budget import ServiceBudget
 from console.core.findings import CRITICAL, INFO, WARNING, RuleId
 from console.core.rules import describe_all
@@ -39,7 +39,7 @@ def to_json(a: Assessment) -> dict[str, Any]:
             "available": b.available,
             "client_backends": a.client_backends,
             "by_state": a.by_state if server else None,
-            "slots_from": "postgres" if server else "allocation",
+            "slots_from": slots_from(snap),
         },
         "allocation_observed": a.allocation.observed,
         "budget": b.as_dict() | {"reserved": dict(b.reserved)},
@@ -104,11 +104,15 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     w = out.append
     w("# PostgreSQL connection budget audit")
     w("")
-    source = (
-        f"live: PostgreSQL {server.server_version}"
-        if server
-        else "offline: cluster values from the allocation file"
-    )
+    source = {
+        "postgres": f"live: PostgreSQL {server.server_version if server else ''}",
+        "prometheus": "live: cluster values from postgres_exporter's metrics",
+        "allocation": (
+            "offline: cluster values from the allocation file"
+            if offline
+            else "cluster values from the allocation file (no live source has them)"
+        ),
+    }[slots_from(snap)]
     w(
         f"Generated {iso(snap.taken_at)} by novapool {__version__} from "
         f"`{md(alloc.path or 'allocation')}` ({source})."

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from console.core.exported import ExportedServer
 
 
 class SourceName(StrEnum):
@@ -111,13 +114,21 @@ class PoolInstance:
     @property
     def fill_pct(self) -> float | None:
         """size / max: the seed's 'utilization', which counts idle connections."""
-        return None if self.size is None or not self.max else 100.0 * self.size / self.max
+        return percent(self.size, self.max)
 
     @property
     def busy_pct(self) -> float | None:
         """(size − idle) / max: how much of the pool is really working."""
-        in_use = self.in_use
-        return None if in_use is None or not self.max else 100.0 * in_use / self.max
+        return percent(self.in_use, self.max)
+
+
+def percent(part: float | None, whole: float | None) -> float | None:
+    """100 × part / whole; None when either is unknown, whole is 0, or the result is not a
+    number a screen or JSON can hold (a denormal max from a hostile exporter overflows)."""
+    if part is None or not whole:
+        return None
+    value = 100.0 * part / whole
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,8 @@ class Snapshot:
     self_connections: int = 0  # the console's own session(s), left out of `activity`
     backends: tuple[Backend, ...] = ()
     pools: tuple[PoolInstance, ...] = ()
+    # postgres_exporter's view of the servers (their settings and sessions), from the metrics
+    exported: tuple[ExportedServer, ...] = ()
 
     def source(self, name: SourceName) -> SourceStatus:
         return self.sources.get(name, SourceStatus())

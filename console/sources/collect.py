@@ -10,7 +10,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from console.core import exported
 from console.core.allocation import Allocation
+from console.core.exported import ExportedServer
 from console.core.settings import Settings
 from console.core.snapshot import (
     ABSENT,
@@ -137,7 +139,9 @@ class Collector:
         # server is unreachable; its status says so and how old it is. `check` never does.
         pg_data = self.last_postgres if sources[PG].status == OK or self.backoff else None
         pools: list[PoolInstance] = []
+        servers: list[ExportedServer] = []
         for name, reading in self.last_metrics.items():
+            servers.extend(reading.servers)
             # While a source is down its last good pools stay, aged: metrics-stale fires once
             # they are older than their scrape intervals allow.
             age = now - (self.health[name].last_ok or now)
@@ -145,6 +149,10 @@ class Collector:
                 replace(p, sample_age_s=(p.sample_age_s or 0) + age) if age else p
                 for p in reading.pools
             )
+        said = exported.notes(tuple(servers), pg_data.server.max_connections if pg_data else None)
+        if said:  # about the metrics' view of the server: on the first metrics source that has it
+            name = next(n for n, r in self.last_metrics.items() if r.servers)
+            sources[name] = replace(sources[name], notes=sources[name].notes + said)
         return Snapshot(
             taken_at=now,
             sources=sources,
@@ -153,6 +161,7 @@ class Collector:
             self_connections=1 if pg_data else 0,
             backends=pg_data.backends if pg_data else (),
             pools=tuple(pools),
+            exported=tuple(servers),
         )
 
     def _status(

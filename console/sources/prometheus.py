@@ -21,6 +21,7 @@ import requests
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
+from console.core import exported
 from console.core.pools import PoolSamples
 from console.core.profiles import GaugeChecks, MetricsProfile, Selector, no_series_note
 from console.core.snapshot import PoolInstance
@@ -50,7 +51,8 @@ def queries(profiles: tuple[MetricsProfile, ...]) -> dict[str, str]:
         return " or ".join(template.format(n) for n in dict.fromkeys(names))
 
     return {
-        "values": f'{{__name__=~"{_names(profiles)}"}}',
+        # the pool series, and postgres_exporter's settings and sessions (cluster facts)
+        "values": f'{{__name__=~"{_names(profiles)}|{"|".join(exported.NAMES)}"}}',
         "age": f"max by ({by}) (time() - ({each('timestamp({})')}))",
         "up": (
             f"max by ({by}) ({each('last_over_time({}[10m])')}) "
@@ -120,6 +122,7 @@ class PrometheusReading:
     requests: int
     notes: tuple[str, ...] = ()
     no_series: bool = False  # it answered with none of the profile's pool series
+    servers: tuple[exported.ExportedServer, ...] = ()  # postgres_exporter's view
 
 
 @dataclass
@@ -198,10 +201,12 @@ class PrometheusSource:
             return labels.get("instance", ""), labels.get("job", "")
 
         samples = PoolSamples(self.profiles)
+        servers = exported.ExportedSamples(samples.checks)
         for item in values:
             labels = dict(item["metric"])
-            name = labels.pop("__name__", "")
-            samples.add(name, labels, item["value"][1], target(labels))
+            name, raw = labels.pop("__name__", ""), item["value"][1]
+            if not servers.add(name, labels, raw, labels.get("instance", "")):
+                samples.add(name, labels, raw, target(labels))
         gauges = samples.gauges()
         Key = tuple[str, tuple[str, str]]  # (service, (instance, job))
         found: dict[Key, dict[str, Any]] = {
@@ -236,6 +241,7 @@ class PrometheusSource:
             self.requests_total - before,
             (() if out else (no_series_note(self.profiles),)) + samples.checks.notes(),
             no_series=not out,
+            servers=servers.servers(),
         )
 
     def range(self, promql: str, seconds: float, step_s: float) -> list[tuple[float, float]]:

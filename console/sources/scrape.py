@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from console.core.exported import ExportedSamples, ExportedServer
 from console.core.pools import PoolSamples
 from console.core.profiles import GaugeChecks, MetricsProfile, no_series_note
 from console.core.snapshot import PoolInstance
@@ -25,6 +26,29 @@ class ScrapeReading:
     failed: dict[str, str]  # url → error
     notes: tuple[str, ...] = ()
     no_series: bool = False  # the targets that answered had none of the profile's series
+    servers: tuple[ExportedServer, ...] = ()  # postgres_exporter's, where a target is one
+
+
+def parse_exposition(
+    text: str,
+    profiles: tuple[MetricsProfile, ...],
+    instance: str,
+    checks: GaugeChecks | None = None,
+) -> tuple[list[PoolInstance], tuple[ExportedServer, ...]]:
+    """Pool instances (one per service, through the profiles) and postgres_exporter's servers
+    from an exposition text; unusable values (NaN, ±Inf, negative) are unknown, and noted in
+    `checks`."""
+    checks = checks or GaugeChecks()
+    samples, exported = PoolSamples(profiles, checks), ExportedSamples(checks)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if not exported.add(sample.name, sample.labels, sample.value, instance):
+                samples.add(sample.name, sample.labels, sample.value, instance)
+    pools = [
+        PoolInstance(service=service, instance=instance, sample_age_s=0.0, up=True, **vars(g))
+        for (service, _), g in sorted(samples.gauges().items())
+    ]
+    return pools, exported.servers()
 
 
 def parse_metrics(
@@ -33,16 +57,8 @@ def parse_metrics(
     instance: str,
     checks: GaugeChecks | None = None,
 ) -> list[PoolInstance]:
-    """Pool instances (one per service) from an exposition text, through the profiles;
-    unusable values (NaN, ±Inf, negative) are unknown, and noted in `checks`."""
-    samples = PoolSamples(profiles, checks or GaugeChecks())
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.add(sample.name, sample.labels, sample.value, instance)
-    return [
-        PoolInstance(service=service, instance=instance, sample_age_s=0.0, up=True, **vars(g))
-        for (service, _), g in sorted(samples.gauges().items())
-    ]
+    """The pool instances of an exposition text (`parse_exposition`'s first half)."""
+    return parse_exposition(text, profiles, instance, checks)[0]
 
 
 @dataclass
@@ -81,11 +97,12 @@ class ScrapeSource:
         futures = {url: self._pool.submit(self._fetch, url) for url in self.urls}
         checks = GaugeChecks()
         pools: list[PoolInstance] = []
+        servers: list[ExportedServer] = []
         failed: dict[str, str] = {}
         for url, fut in futures.items():
             instance = urlsplit(url).netloc or url
             try:
-                found = parse_metrics(fut.result(), self.profiles, instance, checks)
+                found, exported = parse_exposition(fut.result(), self.profiles, instance, checks)
             except Exception as exc:  # noqa: BLE001 - any failure of one target marks it down
                 failed[url] = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
                 pools.extend(
@@ -97,11 +114,17 @@ class ScrapeSource:
                 continue
             self._last_services[url] = tuple(p.service for p in found)
             pools.extend(found)
+            servers.extend(exported)
         answered = len(self.urls) - len(failed)
         empty = answered > 0 and not any(p.up for p in pools)
         notes = ((no_series_note(self.profiles),) if empty else ()) + checks.notes()
         return ScrapeReading(
-            tuple(pools), (time.perf_counter() - t0) * 1000, failed, notes, no_series=empty
+            tuple(pools),
+            (time.perf_counter() - t0) * 1000,
+            failed,
+            notes,
+            no_series=empty,
+            servers=tuple(servers),
         )
 
     def close(self) -> None:

@@ -123,7 +123,10 @@ class NovapoolApp(App[int]):
             self.whatif.rebase(a.allocation)  # an observer edits what it last saw
         live = {r.name: r.replicas for r in a.services if r.replicas_source == "metrics"}
         self.whatif.set_live(
-            assessment_mod.slots_for(a.snapshot, a.allocation) if a.snapshot.server else None, live
+            assessment_mod.slots_for(a.snapshot, a.allocation)
+            if assessment_mod.slots_from(a.snapshot) != "allocation"
+            else None,
+            live,
         )
         self.announce()
 

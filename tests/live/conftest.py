@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import time
 import urllib.request
@@ -103,6 +104,23 @@ def wait_for_series(prom_url: str, expr: str, count: int, timeout: float = 120) 
     raise AssertionError(f"{expr!r}: {n} series, wanted {count}")
 
 
+def wait_for_targets(prom_url: str, urls: list[str], timeout: float = 120) -> None:
+    """Block until Prometheus scrapes exactly these exporters, each at least once with success:
+    earlier tests' targets are gone (their series stale-marked at removal) and these ones'
+    series are in. Waiting for a count of series is not enough: while an earlier test's
+    stopped exporters fall out one by one, the count can match the wrong series."""
+    want = {u.split("://", 1)[-1].split("/", 1)[0] for u in urls}
+    deadline = time.monotonic() + timeout
+    got: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{prom_url}/api/v1/query?query=up", timeout=5) as r:
+            got = {x["metric"]["instance"]: x["value"][1] for x in json.load(r)["data"]["result"]}
+        if set(got) == want and all(v == "1" for v in got.values()):
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"targets {sorted(want)} not all up: {got}")
+
+
 @asynccontextmanager
 async def sessions(dsn: str, per_app: dict[str, int]):
     """Real client sessions with the given application names; closed at exit."""
@@ -176,3 +194,70 @@ def rules_of(doc: dict) -> dict[str, list[dict]]:
 
 def service(doc: dict, name: str) -> dict:
     return next(s for s in doc["services"] if s["name"] == name)
+
+
+class PostgresExporter:
+    """Debian's prometheus-postgres-exporter for one server, on a port of its own."""
+
+    BINARY = "/usr/bin/prometheus-postgres-exporter"
+
+    def __init__(self, dsn: str) -> None:
+        from console.demo.pgserver import free_port
+
+        assert os.path.exists(self.BINARY), (
+            "no postgres_exporter: scripts/ensure-debian installs prometheus-postgres-exporter"
+        )
+        self.url = f"http://127.0.0.1:{free_port()}/metrics"
+        env = {**os.environ, "DATA_SOURCE_NAME": dsn + "?sslmode=disable"}
+        self.proc = subprocess.Popen(
+            [self.BINARY, f"--web.listen-address={self.url.split('/')[2]}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(self.url, timeout=10) as r:
+            return r.read().decode()
+
+    def wait_up(self, timeout: float = 120) -> None:
+        """Until it answers with pg_up 1 (the timeout only stops a hang)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"postgres_exporter exited {self.proc.returncode}"
+            try:
+                if "\npg_up 1" in "\n" + self.metrics():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("postgres_exporter never reported pg_up 1")
+
+    def sessions(self) -> int:
+        """The exporter's own pg_stat_activity_count, summed."""
+        return int(
+            sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in self.metrics().splitlines()
+                if line.startswith("pg_stat_activity_count{")
+            )
+        )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+@pytest.fixture
+def postgres_exporter():
+    started: list[PostgresExporter] = []
+
+    def start(dsn: str) -> PostgresExporter:
+        e = PostgresExporter(dsn)
+        started.append(e)
+        e.wait_up()
+        return e
+
+    yield start
+    for e in started:
+        e.stop()

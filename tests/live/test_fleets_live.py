@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.live.conftest import novapool, rules_of, service, wait_for_series
+from tests.live.conftest import novapool, rules_of, service, wait_for_targets
 
 COMPONENTS = ROOT / "tests" / "components"
 
@@ -137,10 +137,7 @@ async def test_go_database_sql_and_sqlalchemy_otel_pools(pg1, prometheus, compon
     }
     assert want["feed-service"][:3] == (3, 1, 2)  # the components did what they were told
     prometheus.set_targets([feed.url, search.url, media.url])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "go_sql_open_connections", 2)
-    await asyncio.to_thread(
-        wait_for_series, prometheus.url, "db_client_connections_usage_connections", 2
-    )
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [feed.url, search.url, media.url])
     for flags in (
         ["--scrape", feed.url, "--scrape", search.url, "--scrape", media.url],
         ["--prometheus", prometheus.url],

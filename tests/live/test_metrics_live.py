@@ -13,7 +13,14 @@ from console.demo.promserver import LocalPrometheus
 from console.sources.collect import Collector
 from console.sources.prometheus import PrometheusSource
 from tests.conftest import ALLOCATION
-from tests.live.conftest import novapool, rules_of, service, sessions, wait_for_series
+from tests.live.conftest import (
+    novapool,
+    rules_of,
+    service,
+    sessions,
+    wait_for_series,
+    wait_for_targets,
+)
 
 
 async def test_pools_replicas_drift_and_utilization_from_prometheus(prometheus, exporters, pg1):
@@ -21,8 +28,7 @@ async def test_pools_replicas_drift_and_utilization_from_prometheus(prometheus, 
     user = exporters("user-service", 20, 0, 20)  # the wrapper's max() raised it: drift
     feed = exporters("feed-service", 3, 2, 8)
     prometheus.set_targets([e.url for e in (*auth, user, feed)])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 5)
-    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 5)  # earlier targets gone
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [e.url for e in (*auth, user, feed)])
     async with sessions(pg1.dsn, {"auth-service": 20, "user-service": 14}):
         code, doc, err = await novapool(
             "check", "--json", "--dsn", pg1.dsn, "--prometheus", prometheus.url
@@ -52,14 +58,12 @@ async def test_prometheus_queries_per_refresh_do_not_grow_with_services(promethe
     src = PrometheusSource(prometheus.url, (PROFILES["nova-db-pool"],), timeout_s=5)
     first = exporters("auth-service", 1, 1, 12)
     prometheus.set_targets([first.url])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
-    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 1)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [first.url])
     src.read()  # warms the targets cache
     small = src.read()
     many = [exporters(f"svc-{i}", 1, 0, 5) for i in range(15)]
     prometheus.set_targets([e.url for e in (first, *many)])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 16)
-    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 16)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [e.url for e in (first, *many)])
     large = src.read()
     assert len(small.pools) == 1 and len(large.pools) == 16
     assert small.requests == large.requests == 3
@@ -68,8 +72,7 @@ async def test_prometheus_queries_per_refresh_do_not_grow_with_services(promethe
 async def test_a_target_that_goes_down_is_stale(prometheus, exporters):
     a, b = exporters("media-service", 2, 1, 5), exporters("media-service", 2, 2, 5)
     prometheus.set_targets([a.url, b.url])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 2)
-    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 2)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [a.url, b.url])
     b.stop()
     await asyncio.to_thread(wait_for_series, prometheus.url, "up == 0", 1)
     code, doc, err = await novapool("check", "--json", "--prometheus", prometheus.url)
@@ -84,7 +87,7 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
     try:
         e = exporters("events-service", 3, 1, 5)
         prom.set_targets([e.url])
-        await asyncio.to_thread(wait_for_series, prom.url, "db_pool_max", 1)
+        await asyncio.to_thread(wait_for_targets, prom.url, [e.url])
         settings = Settings(dsn=pg1.dsn, prometheus_url=prom.url, prometheus_timeout_s=1)
         collector = Collector(settings, load_allocation(ALLOCATION))
         snap = await collector.collect()
@@ -138,9 +141,7 @@ async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
     a = exporters("peaks-svc", 6, 1, 8)  # a name no other test uses: the shared
     b = exporters("peaks-svc", 4, 4, 8)  # Prometheus keeps earlier tests' series
     prometheus.set_targets([a.url, b.url])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 2)
-    await asyncio.to_thread(wait_for_series, prometheus.url, "up", 2)
-    await asyncio.sleep(2)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [a.url, b.url])
     settings = Settings(prometheus_url=prometheus.url)
     feed = CollectorFeed(Collector(settings, load_allocation(ALLOCATION)))
     before = feed.collector.prometheus.requests_total
@@ -156,8 +157,7 @@ async def test_history_range_query_escapes_label_values(prometheus, exporters):
     odd = 'we"ird\\svc'
     e = exporters(odd, 5, 2, 8)
     prometheus.set_targets([e.url])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
-    await asyncio.sleep(2.5)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [e.url])
     src = PrometheusSource(prometheus.url, (PROFILES["nova-db-pool"],))
     points = await asyncio.to_thread(src.range, history_query(src.profiles, odd), 60, 1)
     assert points and {v for _, v in points} == {3.0}  # in use = 5 − 2
@@ -169,7 +169,7 @@ async def test_a_source_with_no_series_of_the_profile_says_so(prometheus, export
     (db-pool gauges read with the HikariCP profile): a note and a warning, never a silent OK."""
     e = exporters("auth-service", 3, 1, 12)
     prometheus.set_targets([e.url])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 1)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [e.url])
     cfg = tmp_path / "n.yaml"
     cfg.write_text("prometheus:\n  metrics: hikaricp\n")
     for source, flags in (
@@ -201,7 +201,7 @@ async def test_nan_and_negative_gauges_are_unknown_never_a_crash(prometheus, exp
     bad = exporters("auth-service", float("nan"), -1.0, float("-inf"))
     good = exporters("feed-service", 3, 1, 8)
     prometheus.set_targets([bad.url, good.url])
-    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_max", 2)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, [bad.url, good.url])
     for source, flags in (
         ("prometheus", ["--prometheus", prometheus.url]),
         ("scrape", ["--scrape", bad.url, "--scrape", good.url]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from console.core.assessment import Assessment
+from console.core.assessment import Assessment, slots_from
 from console.core.settings import Thresholds
 from console.core.snapshot import ABSENT, OK
 from console.tui.text import duration, pct_style, safe
@@ -30,6 +30,10 @@ def render_header(
     server = a.snapshot.server
     if server:
         t.append(f"  PostgreSQL {server.server_version}", style="")
+    elif slots_from(a.snapshot) == "prometheus":
+        t.append("  slots from postgres_exporter", style="")
+    elif a.snapshot.sources:
+        t.append("  slots from the allocation file", style="dim")
     b = a.budget
     if a.client_backends is not None and b.available > 0:
         p = 100 * a.client_backends / b.available
