@@ -21,7 +21,7 @@ demo: $(STAMP)
 # Real components for the live tests: Go database/sql with client_golang's collector (built
 # offline from these) and postgres_exporter.
 DEBIAN_COMPONENTS = golang-go golang-github-prometheus-client-golang-dev golang-github-lib-pq-dev \
-	prometheus-postgres-exporter
+	prometheus-postgres-exporter pgbouncer
 
 ## Lint, then every test (real PostgreSQL and real Prometheus started by the fixtures).
 test: lint

@@ -9,10 +9,14 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
 from console.core import yamlfile
+from console.core.poolers import LIMITS as POOLER_LIMITS
+from console.core.poolers import MODES as POOLER_MODES
+from console.core.poolers import Pooler
 
 # The timeouts the db-pool library reads, in seconds, with the range an edit may take.
 TIMEOUT_FIELDS = (
@@ -104,14 +108,39 @@ class Service:
     max_lifetime_jitter_secs: int | None = None
     match_application_names: tuple[str, ...] = ()
     match_prefix: str | None = None
+    match_usenames: tuple[str, ...] = ()
+    match_client_addrs: tuple[IPv4Network | IPv6Network, ...] = ()
+    pooler: Pooler | None = None  # a connection pooler (PgBouncer), not an application pool
 
     def application_names(self) -> tuple[str, ...]:
         return self.match_application_names or (self.name,)
 
-    def matches(self, application_name: str) -> bool:
-        if self.match_prefix is not None and application_name.startswith(self.match_prefix):
-            return True
-        return application_name in self.application_names()
+    @property
+    def matches_application(self) -> bool:
+        """Whether the application name takes part: when the match names it, or when the
+        match says nothing else (then the service's own name is its application_name)."""
+        return bool(
+            self.match_application_names
+            or self.match_prefix
+            or not (self.match_usenames or self.match_client_addrs)
+        )
+
+    def matches(self, application_name: str, usename: str = "", client_addr: str = "") -> bool:
+        """Every criterion the match gives must hold (one of its values each)."""
+        if self.matches_application and not (
+            (self.match_prefix is not None and application_name.startswith(self.match_prefix))
+            or application_name in self.application_names()
+        ):
+            return False
+        if self.match_usenames and usename not in self.match_usenames:
+            return False
+        if self.match_client_addrs:
+            try:
+                addr = ip_address(client_addr)
+            except ValueError:
+                return False
+            return any(addr in net for net in self.match_client_addrs)
+        return True
 
 
 @dataclass(frozen=True)
@@ -163,11 +192,22 @@ class Allocation:
         )
         return EffectivePool(**values, source=source)
 
-    def service_for_application(self, application_name: str) -> str | None:
-        for svc in self.services:
-            if svc.matches(application_name):
+    def service_for(
+        self, application_name: str, usename: str = "", client_addr: str = ""
+    ) -> str | None:
+        """The entry a session belongs to: transaction-mode poolers first (their sessions'
+        application names are their last clients'), then the services and session-mode
+        poolers in file order."""
+        first = [s for s in self.services if s.pooler and s.pooler.attributes_by_pooler]
+        for svc in (*first, *(s for s in self.services if s not in first)):
+            if svc.matches(application_name, usename, client_addr):
                 return svc.name
         return None
+
+    @property
+    def matches_client_addr(self) -> bool:
+        """Whether sessions must be counted by client address (some match names one)."""
+        return any(s.match_client_addrs for s in self.services)
 
     def replace_service(self, new: Service) -> Allocation:
         return dataclasses.replace(
@@ -268,7 +308,8 @@ def apply_edit(allocation: Allocation, target: str, field_name: str, value: int)
 # Loading
 
 
-_TOP_KEYS = {"cluster", "defaults", "reserved", "services"}
+_TOP_KEYS = {"cluster", "defaults", "reserved", "services", "poolers"}
+_POOLER_KEYS = {"mode", "replicas", "match", "note", *POOLER_LIMITS}
 _SERVICE_KEYS = {"tier", "replicas", "match", "note", "max_lifetime_jitter_secs", *POOL_FIELDS}
 
 
@@ -351,22 +392,24 @@ def from_document(doc: yamlfile.Document) -> Allocation:
         tier = raw.get("tier")
         if tier is not None and not isinstance(tier, str):
             raise doc.error(kp + ("tier",), "must be a string")
-        match_names, prefix = _parse_match(doc, raw.get("match"), kp + ("match",))
         svc = Service(
             name=str(name),
             tier=tier,
-            match_application_names=match_names,
-            match_prefix=prefix,
+            **_parse_match(doc, raw.get("match"), kp + ("match",)),
             **kwargs,
         )
         for field_name, reason in validate_service(svc, defaults):
             raise doc.error(kp + (field_name,), reason)
-        for app in svc.application_names():
+        for app in svc.application_names() if svc.matches_application else ():
             if app in seen_apps:
                 raise doc.error(
                     kp, f"application_name {app!r} already matches service {seen_apps[app]!r}"
                 )
             seen_apps[app] = svc.name
+        services.append(svc)
+    for svc in _poolers(doc, root.get("poolers")):
+        if svc.name in {s.name for s in services}:
+            raise doc.error(("poolers", svc.name), "a service has this name already")
         services.append(svc)
     return Allocation(
         cluster=cluster,
@@ -377,19 +420,79 @@ def from_document(doc: yamlfile.Document) -> Allocation:
     )
 
 
-def _parse_match(
-    doc: yamlfile.Document, raw: Any, kp: yamlfile.KeyPath
-) -> tuple[tuple[str, ...], str | None]:
+def _parse_match(doc: yamlfile.Document, raw: Any, kp: yamlfile.KeyPath) -> dict[str, Any]:
+    """A `match:` as Service keyword arguments. Every key given must hold for a session."""
     if raw is None:
-        return (), None
+        return {}
     raw = _mapping(doc, raw, kp)
-    _unknown(doc, raw, {"application_name", "application_name_prefix"}, kp)
-    names = raw.get("application_name", [])
-    if isinstance(names, str):
-        names = [names]
-    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-        raise doc.error(kp + ("application_name",), "must be a name or a list of names")
+    _unknown(
+        doc, raw, {"application_name", "application_name_prefix", "usename", "client_addr"}, kp
+    )
+
+    def names(key: str, what: str) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(n, str) and n for n in value):
+            raise doc.error(kp + (key,), f"must be {what} or a list of them")
+        return tuple(value)
+
     prefix = raw.get("application_name_prefix")
     if prefix is not None and (not isinstance(prefix, str) or not prefix):
         raise doc.error(kp + ("application_name_prefix",), "must be a non-empty string")
-    return tuple(names), prefix
+    networks = []
+    for text in names("client_addr", "an address or CIDR (10.0.0.0/8)"):
+        try:
+            networks.append(ip_network(text, strict=False))
+        except ValueError:
+            raise doc.error(
+                kp + ("client_addr",), f"{text!r} is not an address or CIDR (10.0.0.0/8)"
+            ) from None
+    return {
+        "match_application_names": names("application_name", "a name"),
+        "match_prefix": prefix,
+        "match_usenames": names("usename", "a role name"),
+        "match_client_addrs": tuple(networks),
+    }
+
+
+def _poolers(doc: yamlfile.Document, raw: Any) -> list[Service]:
+    """The `poolers:` section: each a consumer of server slots of its own."""
+    out = []
+    for name, spec in _mapping(doc, raw, ("poolers",)).items():
+        kp = ("poolers", name)
+        if not SERVICE_NAME.fullmatch(name):
+            raise doc.error(kp, "a pooler name is letters, digits, '.', '_' and '-'")
+        spec = _mapping(doc, spec, kp)
+        _unknown(doc, spec, _POOLER_KEYS, kp)
+        mode = spec.get("mode", "session")
+        if mode not in POOLER_MODES:
+            raise doc.error(kp + ("mode",), f"one of {', '.join(POOLER_MODES)} (got {mode!r})")
+        numbers = {k: spec[k] for k in POOLER_LIMITS if k in spec}
+        for key, value in numbers.items():
+            reason = _check_int(value, minimum=POOLER_LIMITS[key][0], maximum=POOLER_LIMITS[key][1])
+            if reason:
+                raise doc.error(kp + (key,), reason)
+        replicas = spec.get("replicas", 1)
+        reason = _check_int(replicas, minimum=1, maximum=10_000)
+        if reason:
+            raise doc.error(kp + ("replicas",), reason)
+        match = _parse_match(doc, spec.get("match"), kp + ("match",))
+        if not (match.get("match_usenames") or match.get("match_client_addrs")):
+            raise doc.error(
+                kp + ("match",),
+                "a pooler's server sessions are told by role or address: "
+                "match: {usename: ..., client_addr: ...}",
+            )
+        pooler = Pooler(mode=mode, **numbers)
+        out.append(
+            Service(
+                name=str(name),
+                tier="pooler",
+                replicas=replicas,
+                max_connections=pooler.server_connections,
+                min_connections=0,
+                pooler=pooler,
+                **match,
+            )
+        )
+    return out

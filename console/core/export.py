@@ -41,6 +41,8 @@ def plan(base: Allocation, edited: Allocation, *, all_keys: bool = False) -> Pla
     """The keys to write: those that differ from `base` (the allocation file), or all."""
     out: Plan = {}
     for name in edited.names():
+        if edited.service(name).pooler is not None:
+            continue  # a pooler's size is its own configuration, not a db-pool env override
         new = service_keys(edited, name)
         if all_keys:
             out[name] = new

@@ -89,7 +89,8 @@ class Facts:
         return tuple(
             b
             for b in self.snapshot.backends
-            if self.allocation.service_for_application(b.application_name) == name
+            if self.allocation.service_for(b.application_name, b.usename or "", b.client_addr or "")
+            == name
         )
 
 
@@ -140,7 +141,7 @@ def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
     unattributed_apps: Counter[str] = Counter()
     by_state: Counter[str] = Counter()
     for row in snapshot.activity:
-        service = allocation.service_for_application(row.application_name)
+        service = allocation.service_for(row.application_name, row.usename, row.client_addr)
         states_by_service[service][row.state] += row.count
         by_state[row.state] += row.count
         if service is None:

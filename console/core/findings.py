@@ -36,6 +36,7 @@ class RuleId(StrEnum):
     POOL_UTILIZATION_HIGH = "pool-utilization-high"
     POOL_MAX_DRIFT = "pool-max-drift"
     POOL_UNLIMITED = "pool-unlimited"
+    POOLER_ATTRIBUTION = "pooler-attribution"
     IDLE_IN_TRANSACTION = "idle-in-transaction"
     LONG_RUNNING_QUERY = "long-running-query"
     LOCK_WAIT = "lock-wait"

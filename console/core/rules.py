@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from console.core.facts import Facts
 from console.core.findings import CRITICAL, INFO, WARNING, Finding, RuleId, Severity
 from console.core.settings import Levels, Thresholds
-from console.core.snapshot import UNREACHABLE
+from console.core.snapshot import UNREACHABLE, Backend
 
 Check = Callable[[Facts, Thresholds], Iterable[Finding]]
 
@@ -290,6 +290,28 @@ def _pool_unlimited(f: Facts, t: Thresholds) -> Iterator[Finding]:
 
 
 @rule(
+    RuleId.POOLER_ATTRIBUTION,
+    (INFO,),
+    lambda t: (
+        "a pooler in transaction or statement mode: its server sessions are counted for the "
+        "pooler, the services behind it cannot be told apart on the server"
+    ),
+)
+def _pooler_attribution(f: Facts, t: Thresholds) -> Iterator[Finding]:
+    for row in f.services:
+        pooler = f.allocation.service(row.name).pooler
+        if pooler is not None and pooler.attributes_by_pooler:
+            held = "" if row.server_connections is None else f"{row.server_connections} "
+            yield Finding(
+                RuleId.POOLER_ATTRIBUTION,
+                INFO,
+                row.name,
+                f"{pooler.mode} mode: its {held}server sessions are the pooler's, whichever "
+                f"client used them last; budgeted as {pooler.describe()}",
+            )
+
+
+@rule(
     RuleId.METRICS_STALE,
     (WARNING,),
     lambda t: (
@@ -343,7 +365,7 @@ def _idle_in_transaction(f: Facts, t: Thresholds) -> Iterator[Finding]:
                 yield Finding(
                     RuleId.IDLE_IN_TRANSACTION,
                     sev,
-                    _service(f, b.application_name),
+                    _service(f, b),
                     f"{_who(b.pid, b.application_name)} {b.state} for {b.state_age_s:.0f} s",
                     (b.pid,),
                     value=b.state_age_s,
@@ -363,7 +385,7 @@ def _long_running_query(f: Facts, t: Thresholds) -> Iterator[Finding]:
                 yield Finding(
                     RuleId.LONG_RUNNING_QUERY,
                     sev,
-                    _service(f, b.application_name),
+                    _service(f, b),
                     f"{_who(b.pid, b.application_name)} running a query for {b.query_age_s:.0f} s",
                     (b.pid,),
                     value=b.query_age_s,
@@ -386,7 +408,7 @@ def _lock_wait(f: Facts, t: Thresholds) -> Iterator[Finding]:
             yield Finding(
                 RuleId.LOCK_WAIT,
                 sev,
-                _service(f, b.application_name),
+                _service(f, b),
                 f"{_who(b.pid, b.application_name)} waiting on a "
                 f"{b.wait_event or 'lock'} lock for {waited:.0f} s, "
                 f"blocked by pid {blockers}",
@@ -449,9 +471,10 @@ def _lifetime_no_jitter(f: Facts, t: Thresholds) -> Iterator[Finding]:
     alloc = f.allocation
     if alloc.observed:
         return  # an observed allocation knows no lifetimes
-    no_jitter = [s.name for s in alloc.services if not alloc.effective(s).max_lifetime_jitter_secs]
-    if no_jitter and len(no_jitter) == len(alloc.services):
-        lifetimes = sorted({alloc.effective(s).max_lifetime_secs for s in alloc.services})
+    pools = [s for s in alloc.services if s.pooler is None]  # a pooler's lifetime is its own
+    no_jitter = [s.name for s in pools if not alloc.effective(s).max_lifetime_jitter_secs]
+    if no_jitter and len(no_jitter) == len(pools):
+        lifetimes = sorted({alloc.effective(s).max_lifetime_secs for s in pools})
         yield Finding(
             RuleId.LIFETIME_NO_JITTER,
             INFO,
@@ -471,8 +494,8 @@ def _lifetime_no_jitter(f: Facts, t: Thresholds) -> Iterator[Finding]:
         )
 
 
-def _service(f: Facts, application_name: str) -> str | None:
-    return f.allocation.service_for_application(application_name)
+def _service(f: Facts, b: Backend) -> str | None:
+    return f.allocation.service_for(b.application_name, b.usename or "", b.client_addr or "")
 
 
 def _who(pid: int, application_name: str) -> str:

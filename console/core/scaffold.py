@@ -48,6 +48,8 @@ def render(allocation: Allocation, origin: str) -> str:
     out.append("")
     out.append("services:")
     for svc in allocation.services:
+        if svc.pooler is not None:
+            continue  # init writes application pools; poolers are declared by hand
         fields = []
         if svc.tier:
             fields.append(f"tier: {_name(svc.tier)}")

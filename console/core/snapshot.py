@@ -65,11 +65,14 @@ class ServerInfo:
 
 @dataclass(frozen=True)
 class ActivityCount:
-    """Client backends grouped in SQL by application name and state."""
+    """Client backends grouped in SQL by application name, state, role and (when the
+    allocation matches by address) client address."""
 
     application_name: str
     state: str
     count: int
+    usename: str = ""
+    client_addr: str = ""  # "" unless asked for
 
 
 @dataclass(frozen=True)

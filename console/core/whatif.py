@@ -161,7 +161,7 @@ def suggest(
     wanted: dict[str, int] = {}
     floor: dict[str, int] = {}
     for svc in alloc.services:
-        if svc.name not in peaks:
+        if svc.name not in peaks or svc.pooler is not None:
             continue
         pool = alloc.effective(svc)
         per_replica = peaks[svc.name] / max(1, svc.replicas)

@@ -75,7 +75,12 @@ class Collector:
         s = self.settings
         profiles = s.profiles
         if s.postgres_configured:
-            self.postgres = PostgresSource(s.dsn, s.connect_timeout_s, s.statement_timeout_ms)
+            self.postgres = PostgresSource(
+                s.dsn,
+                s.connect_timeout_s,
+                s.statement_timeout_ms,
+                by_client_addr=self.allocation.matches_client_addr,
+            )
         if s.prometheus_url:
             self.prometheus = PrometheusSource(
                 s.prometheus_url,

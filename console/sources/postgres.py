@@ -58,6 +58,7 @@ class PostgresSource:
     server: ServerInfo | None = None
     disabled: dict[str, str] = field(default_factory=dict)  # statement → why
     statements_total: int = 0
+    by_client_addr: bool = False  # group sessions by client address too (a match needs it)
     # One connection: a refresh and a cancel/terminate from the console take turns on it.
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -127,7 +128,7 @@ class PostgresSource:
         assert self.server is not None
         t0 = time.perf_counter()
         before = self.statements_total
-        activity_rows = await self._fetch(self._activity)
+        activity_rows = await self._fetch(self._activity, self.by_client_addr)
         backends: tuple[Backend, ...] = ()
         if self._backends is not None and "backends" not in self.disabled:
             try:
@@ -137,7 +138,8 @@ class PostgresSource:
                 self.disabled["backends"] = f"backend details off: {exc}"
         latency = (time.perf_counter() - t0) * 1000
         activity = tuple(
-            ActivityCount(r["application_name"], r["state"], r["n"]) for r in activity_rows
+            ActivityCount(r["application_name"], r["state"], r["n"], r["usename"], r["client_addr"])
+            for r in activity_rows
         )
         return PostgresReading(
             self.server,

@@ -153,7 +153,7 @@ thresholds:
 
 
 async def novapool(
-    *args: str, timeout: float = 180, parse: bool = True
+    *args: str, timeout: float = 180, parse: bool = True, allocation: str = str(ALLOCATION)
 ) -> tuple[int, dict | str, str]:
     """Run the real CLI in a subprocess; JSON output is parsed (unless parse=False). The
     timeout only stops a hang."""
@@ -168,7 +168,7 @@ async def novapool(
         "console",
         *args,
         "--allocation",
-        str(ALLOCATION),
+        allocation,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=ROOT,
@@ -261,3 +261,86 @@ def postgres_exporter():
     yield start
     for e in started:
         e.stop()
+
+
+class PgBouncer:
+    """Debian's pgbouncer in front of one server, on a port of its own, as an unprivileged
+    user (it refuses to run as root). Server connections are made as role `role`."""
+
+    BINARY = "/usr/sbin/pgbouncer"
+
+    def __init__(self, server_port: int, role: str, mode: str, pool_size: int) -> None:
+        import pwd
+        import tempfile
+
+        from console.demo.pgserver import free_port
+
+        assert os.path.exists(self.BINARY), "no pgbouncer: scripts/ensure-debian installs it"
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="novapool-bouncer-", dir="/tmp"))
+        ini = self.root / "pgbouncer.ini"
+        (self.root / "users.txt").write_text(f'"{role}" ""\n')
+        ini.write_text(
+            "[databases]\n"
+            f"postgres = host=127.0.0.1 port={server_port} dbname=postgres user={role}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.root / 'users.txt'}\n"
+            f"pool_mode = {mode}\ndefault_pool_size = {pool_size}\nmax_client_conn = 100\n"
+            f"logfile = {self.root / 'pgbouncer.log'}\n"
+        )
+        argv = [self.BINARY, str(ini)]
+        if os.geteuid() == 0:
+            user = next(u for u in ("postgres", "nobody") if _user_exists(u))
+            pw = pwd.getpwnam(user)
+            for p in (self.root, *self.root.iterdir()):
+                os.chown(p, pw.pw_uid, pw.pw_gid)
+            argv = [self.BINARY, "-u", user, str(ini)]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.dsn = f"postgresql://{role}@127.0.0.1:{self.port}/postgres"
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until it accepts connections (the timeout only stops a hang)."""
+        import socket
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.proc.stderr.read().decode()  # type: ignore[union-attr]
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("pgbouncer never listened")
+
+    def stop(self) -> None:
+        import shutil
+
+        self.proc.terminate()
+        self.proc.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture
+def pgbouncer():
+    started: list[PgBouncer] = []
+
+    def start(server_port: int, role: str, mode: str = "transaction", pool_size: int = 3):
+        b = PgBouncer(server_port, role, mode, pool_size)
+        started.append(b)
+        b.wait_ready()
+        return b
+
+    yield start
+    for b in started:
+        b.stop()

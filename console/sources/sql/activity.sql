@@ -1,5 +1,6 @@
--- Per refresh, statement 1 of 2: client backends counted in SQL by application and state.
--- Rows are (distinct applications × states), however many backends there are.
+-- Per refresh, statement 1 of 2: client backends counted in SQL by application, role and
+-- state (and client address, only when $1: an allocation matches by address, e.g. a pooler's).
+-- Rows are (distinct applications × roles × states [× addresses]), however many backends.
 -- Our own session is left out; the collector adds it back to the cluster total.
 -- A role without pg_read_all_stats sees other roles' sessions with no backend_type and no
 -- state: they are client backends all the same (a role, not a server process, owns them),
@@ -8,10 +9,12 @@
 SELECT coalesce(application_name, '')  AS application_name,
        CASE WHEN backend_type IS NULL THEN 'not visible'
             ELSE coalesce(state, 'unknown') END AS state,
+       coalesce(usename::text, '')     AS usename,
+       CASE WHEN $1::bool THEN coalesce(host(client_addr), '') ELSE '' END AS client_addr,
        count(*)::int                   AS n
 FROM pg_stat_activity
 WHERE (backend_type = 'client backend'
        OR (backend_type IS NULL AND usesysid IS NOT NULL AND datid IS NOT NULL))
   AND pid <> pg_backend_pid()
-GROUP BY 1, 2
-ORDER BY 1, 2
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
