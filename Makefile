@@ -27,6 +27,7 @@ DEBIAN_COMPONENTS = golang-go golang-github-prometheus-client-golang-dev golang-
 test: lint
 	./scripts/ensure-prometheus
 	./scripts/ensure-debian $(DEBIAN_COMPONENTS)
+	./scripts/ensure-pgbouncer-exporter
 	./scripts/ensure-postgres
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -27,6 +27,7 @@ class ServiceRow:
     pool_idle: float | None
     pool_max_reported: float | None
     pool_unlimited: int  # instances whose pool reports no max at all
+    pool_pending: float | None  # callers waiting for a connection, where the library says
     in_use: float | None
     fill_pct: float | None
     busy_pct: float | None
@@ -51,6 +52,7 @@ class ServiceRow:
             "pool_idle": _num(self.pool_idle),
             "pool_max_reported": _num(self.pool_max_reported),
             "pool_unlimited_instances": self.pool_unlimited,
+            "pool_pending": _num(self.pool_pending),
             "in_use": _num(self.in_use),
             "fill_pct": self.fill_pct,
             "busy_pct": self.busy_pct,
@@ -170,6 +172,7 @@ def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
                 pool_idle=idle,
                 pool_max_reported=max(reported) if reported else None,
                 pool_unlimited=sum(1 for p in instances if p.unlimited),
+                pool_pending=_sum(p.pending for p in instances),
                 in_use=in_use,
                 fill_pct=_pct(size, denominator),
                 busy_pct=_pct(in_use, denominator),

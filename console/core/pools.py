@@ -54,8 +54,10 @@ class PoolSamples:
             value = self.checks.value(raw, where + series_name({"__name__": name, **labels}))
             slot = self._slots.setdefault((service, instance), {})
             add_gauge(slot.setdefault(hit, {}), "v", value)
-            label = next(k for k in profile.service_labels if labels.get(k))
-            self.service_keys.setdefault(service, set()).add((profile.name, label, labels[label]))
+            label = next((k for k in profile.service_labels if labels.get(k)), None)
+            if label is not None:  # else the profile's default service: no label to select by
+                keys = self.service_keys.setdefault(service, set())
+                keys.add((profile.name, label, labels[label]))
             return True
         return False
 

@@ -88,6 +88,9 @@ class MetricsProfile:
     pending: tuple[Selector, ...] = ()
     service_labels: tuple[str, ...] = DEFAULT_SERVICE_LABELS
     service_regex: str | None = None  # group `service` (or the first group) is the service
+    # the service when no service label is on a series: an exporter of one consumer (a
+    # pooler) whose labels name its databases, not itself
+    service_default: str | None = None
 
     def selectors(self, field: str) -> tuple[Selector, ...]:
         selectors: tuple[Selector, ...] = getattr(self, field)
@@ -109,7 +112,9 @@ class MetricsProfile:
         """The service a series belongs to: the first service label present, through the
         regex when there is one (a value it does not match is no service of ours)."""
         value = next((labels[k] for k in self.service_labels if labels.get(k)), None)
-        if value is None or self.service_regex is None:
+        if value is None:
+            return self.service_default
+        if self.service_regex is None:
             return value
         m = re.search(self.service_regex, value)
         if m is None:
@@ -190,6 +195,20 @@ BUILTIN: tuple[MetricsProfile, ...] = (
         ),
         service_labels=("db_client_connection_pool_name", "pool_name"),
     ),
+    # PgBouncer through its exporter (prometheus-pgbouncer-exporter; the newer Go exporter's
+    # database metric name second). The pools are per database/user pair; the consumer is the
+    # pooler itself: its `poolers:` entry, named by a `pooler` label, else "pgbouncer".
+    MetricsProfile(
+        "pgbouncer",
+        size=_sel(
+            "pgbouncer_databases_database_current_connections",
+            "pgbouncer_databases_current_connections",
+        ),
+        in_use=_sel("pgbouncer_pools_server_active_connections"),
+        pending=_sel("pgbouncer_pools_client_waiting_connections"),
+        service_labels=("pooler",),
+        service_default="pgbouncer",
+    ),
 )
 PROFILES: dict[str, MetricsProfile] = {p.name: p for p in BUILTIN}
 
@@ -210,7 +229,7 @@ def parse_profiles(
             raise error(at, f"{name} is a built-in profile; give yours another name")
         if not isinstance(spec, dict):
             raise error(at, "must be a mapping (size, idle, in_use, max, pending, ...)")
-        allowed = (*FIELDS, "service_labels", "service_regex")
+        allowed = (*FIELDS, "service_labels", "service_regex", "service_default")
         for key in spec:
             if key not in allowed:
                 raise error(f"{at}.{key}", f"unknown key; expected one of {', '.join(allowed)}")
@@ -252,8 +271,15 @@ def parse_profiles(
                 raise error(
                     f"{at}.service_regex", f"not a valid regular expression: {exc}"
                 ) from None
+        default = spec.get("service_default")
+        if default is not None and (not isinstance(default, str) or not default):
+            raise error(f"{at}.service_default", "must be a service name")
         out[name] = MetricsProfile(
-            name, **fields, service_labels=tuple(labels), service_regex=regex
+            name,
+            **fields,
+            service_labels=tuple(labels),
+            service_regex=regex,
+            service_default=default,
         )
     return out
 
@@ -264,6 +290,8 @@ def profile_spec(p: MetricsProfile) -> dict[str, Any]:
     spec["service_labels"] = list(p.service_labels)
     if p.service_regex is not None:
         spec["service_regex"] = p.service_regex
+    if p.service_default is not None:
+        spec["service_default"] = p.service_default
     return spec
 
 

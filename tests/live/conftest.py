@@ -286,6 +286,7 @@ class PgBouncer:
             "[pgbouncer]\n"
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
             f"auth_type = trust\nauth_file = {self.root / 'users.txt'}\n"
+            f"stats_users = {role}\n"
             f"pool_mode = {mode}\ndefault_pool_size = {pool_size}\nmax_client_conn = 100\n"
             f"logfile = {self.root / 'pgbouncer.log'}\n"
         )
@@ -344,3 +345,71 @@ def pgbouncer():
     yield start
     for b in started:
         b.stop()
+
+
+class PgBouncerExporter:
+    """PyPI's prometheus-pgbouncer-exporter (scripts/ensure-pgbouncer-exporter) for one
+    PgBouncer, reading its admin console as the stats user."""
+
+    BINARY = ROOT / ".cache" / "pgbouncer-exporter" / "bin" / "pgbouncer-exporter"
+
+    def __init__(self, bouncer: PgBouncer, role: str) -> None:
+        from console.demo.pgserver import free_port
+
+        assert self.BINARY.exists(), "no PgBouncer exporter: run scripts/ensure-pgbouncer-exporter"
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        config = bouncer.root / "exporter.yml"
+        config.write_text(
+            f"exporter_host: 127.0.0.1\nexporter_port: {port}\npgbouncers:\n"
+            f"  - dsn: postgresql://{role}:@127.0.0.1:{bouncer.port}/pgbouncer\n"
+            "    exclude_databases: [pgbouncer]\n"
+        )
+        self.proc = subprocess.Popen(
+            [str(self.BINARY), "--config", str(config), "--log-file", str(bouncer.root / "x.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(self.url, timeout=10) as r:
+            return r.read().decode()
+
+    def value(self, name: str) -> float:
+        """The sum of one metric's samples, as the exporter reports it now."""
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in self.metrics().splitlines()
+            if line.startswith(name + "{") or line.startswith(name + " ")
+        )
+
+    def wait_up(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"pgbouncer-exporter exited {self.proc.returncode}"
+            try:
+                if "\npgbouncer_up 1" in "\n" + self.metrics():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("pgbouncer-exporter never reported pgbouncer_up 1")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+@pytest.fixture
+def pgbouncer_exporter():
+    started: list[PgBouncerExporter] = []
+
+    def start(bouncer: PgBouncer, role: str) -> PgBouncerExporter:
+        e = PgBouncerExporter(bouncer, role)
+        started.append(e)
+        e.wait_up()
+        return e
+
+    yield start
+    for e in started:
+        e.stop()

@@ -4,9 +4,11 @@ them last), it is budgeted as pool size × pairs, and the attribution is noted."
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
-from tests.live.conftest import novapool, rules_of, service
+from tests.live.conftest import novapool, rules_of, service, wait_for_targets
 
 ALLOCATION = """\
 cluster: {max_connections: 100, superuser_reserved_connections: 3}
@@ -21,7 +23,9 @@ poolers:
 """
 
 
-async def test_pgbouncer_transaction_mode_sessions_are_the_poolers(pg1, pgbouncer, tmp_path):
+async def test_pgbouncer_transaction_mode_sessions_are_the_poolers(
+    pg1, pgbouncer, pgbouncer_exporter, prometheus, tmp_path
+):
     admin = await asyncpg.connect(pg1.dsn)
     await admin.execute("CREATE ROLE bouncer LOGIN")
     bouncer = pgbouncer(pg1.port, "bouncer", mode="transaction", pool_size=3)
@@ -53,6 +57,30 @@ async def test_pgbouncer_transaction_mode_sessions_are_the_poolers(pg1, pgbounce
         assert doc["budget"]["allocated"] == 5 + 3
         (note,) = rules_of(doc)["pooler-attribution"]
         assert note["service"] == "pgbouncer" and "3 server sessions" in note["message"]
+        # its pools, from the real PgBouncer exporter: through --scrape and through Prometheus
+        exporter = pgbouncer_exporter(bouncer, "bouncer")
+        assert exporter.value("pgbouncer_pools_server_active_connections") == 3
+        assert exporter.value("pgbouncer_databases_database_current_connections") == 3
+        prometheus.set_targets([exporter.url])
+        await asyncio.to_thread(wait_for_targets, prometheus.url, [exporter.url])
+        for flags in (["--scrape", exporter.url], ["--prometheus", prometheus.url]):
+            code, doc, err = await novapool(
+                "check",
+                "--json",
+                "--dsn",
+                pg1.dsn,
+                "--metrics",
+                "pgbouncer",
+                *flags,
+                allocation=str(path),
+            )
+            row = service(doc, "pgbouncer")
+            assert (row["pool_size"], row["in_use"], row["pool_idle"]) == (3, 3, 0), flags
+            assert row["server_connections"] == 3 and row["replicas"] == 1
+            assert row["pool_pending"] == exporter.value(
+                "pgbouncer_pools_client_waiting_connections"
+            )
+            assert "source-no-series" not in rules_of(doc)
         assert "lifetime-no-jitter" in rules_of(doc)  # of feed-service alone: not the pooler's
         assert "1 services" in rules_of(doc)["lifetime-no-jitter"][0]["message"]
         unknown = rules_of(doc).get("unknown-application", [])

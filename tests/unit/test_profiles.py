@@ -250,3 +250,17 @@ def test_profiles_from_the_flag_and_the_environment_as_lists_or_commas(tmp_path)
     with pytest.raises(InputError) as err:
         settings.load(env={}, cwd=tmp_path, metrics=["nope"])
     assert err.value.field == "--metrics"
+
+
+def test_pgbouncer_exporter_pools_are_the_poolers_own():
+    # As prometheus-pgbouncer-exporter 2.1 writes it: pools per database/user pair.
+    text = (
+        'pgbouncer_pools_server_active_connections{database="app",user="a"} 2.0\n'
+        'pgbouncer_pools_server_active_connections{database="app",user="b"} 1.0\n'
+        'pgbouncer_pools_client_waiting_connections{database="app",user="a"} 4.0\n'
+        'pgbouncer_databases_database_current_connections{backend_database="app",database="app"} 5.0\n'
+    )
+    p = one(text, "pgbouncer")["pgbouncer"]
+    assert (p.size, p.in_use, p.idle, p.pending, p.max) == (5, 3, 2, 4, None)
+    named = text.replace('user="a"}', 'user="a",pooler="edge-bouncer"}')
+    assert "edge-bouncer" in one(named, "pgbouncer")
