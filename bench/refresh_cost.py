@@ -115,10 +115,10 @@ def bench_prometheus(n_exporters: int, refreshes: int) -> None:
                 break
             time.sleep(0.5)
         src = PrometheusSource(prom.url, (PROFILES["nova-db-pool"],))
-        src.read()
+        src.read_blocking()
         lat, reqs = [], []
         for _ in range(refreshes):
-            r = src.read()
+            r = src.read_blocking()
             lat.append(r.latency_ms)
             reqs.append(r.requests)
         print(

@@ -12,7 +12,7 @@ from console.core.budget import ServiceBudget
 from console.core.findings import CRITICAL, INFO, WARNING, RuleId
 from console.core.rules import describe_all
 from console.core.settings import Thresholds
-from console.core.snapshot import SourceName
+from console.core.snapshot import ALWAYS_LISTED
 from console.core.untrusted import clean
 
 SEVERITY_ICON = {CRITICAL: "🔴 critical", WARNING: "🟠 warning", INFO: "🔵 info"}
@@ -28,8 +28,7 @@ def to_json(a: Assessment) -> dict[str, Any]:
     return {
         "generated_at": iso(snap.taken_at),
         "sources": {
-            str(name): snap.source(name).as_dict()
-            for name in (SourceName.POSTGRES, SourceName.PROMETHEUS, *snap.sources)
+            str(name): snap.source(name).as_dict() for name in (*ALWAYS_LISTED, *snap.sources)
         },
         "cluster": {
             "server_version": server.server_version if server else None,

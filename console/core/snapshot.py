@@ -19,6 +19,11 @@ class SourceName(StrEnum):
     SCRAPE = "scrape"
 
 
+# Listed in every snapshot and `check --json`, `absent` when not configured (the contract's
+# keys); other sources appear when configured.
+ALWAYS_LISTED = (SourceName.POSTGRES, SourceName.PROMETHEUS)
+
+
 class SourceState(StrEnum):
     OK = "ok"
     UNREACHABLE = "unreachable"

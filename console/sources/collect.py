@@ -1,4 +1,4 @@
-"""Both sources → one Snapshot. Sources run concurrently, each bounded by its own timeouts; a
+"""The sources → one Snapshot. Sources run concurrently, each bounded by its own timeouts; a
 failing source becomes an `unreachable` status (and a finding), never an exception. In the
 console's continuous mode a failed source is retried with exponential backoff, and the last good
 data is kept, marked by its age."""
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from console.core import exported
@@ -16,6 +15,7 @@ from console.core.exported import ExportedServer
 from console.core.settings import Settings
 from console.core.snapshot import (
     ABSENT,
+    ALWAYS_LISTED,
     OK,
     UNREACHABLE,
     PoolInstance,
@@ -23,10 +23,8 @@ from console.core.snapshot import (
     SourceName,
     SourceStatus,
 )
-from console.sources.postgres import PostgresReading, PostgresSource, describe_error
-from console.sources.prometheus import PrometheusReading, PrometheusSource
-from console.sources.scrape import ScrapeReading, ScrapeSource
-from console.sources.threads import in_daemon_thread
+from console.sources import registry
+from console.sources.base import BackendSignals, PoolHistory, Reading, Source, describe_error
 
 BACKOFF_MAX_S = 30.0
 
@@ -49,160 +47,109 @@ class Health:
         self.failures, self.next_try, self.last_ok, self.last_error = 0, 0.0, now, None
 
 
-# A reading from a thread-run source (Prometheus, the exporters' /metrics).
-MetricsReading = PrometheusReading | ScrapeReading
-MetricsSource = PrometheusSource | ScrapeSource
-PG, PROM, SCRAPE = SourceName.POSTGRES, SourceName.PROMETHEUS, SourceName.SCRAPE
-
-
 @dataclass
 class Collector:
+    """The configured sources → one Snapshot per collect(). Knows no source by name: what a
+    source gives is in its Reading, what else it can do is a capability (`pool_history`, `backend_signals`)."""
+
     settings: Settings
     allocation: Allocation
     backoff: bool = True  # False for one-shot `check`: try every source now
-    # How long past its own timeouts (3 tries at most) a metrics read is waited for.
-    grace_s: float = 2.0
-    postgres: PostgresSource | None = None
-    prometheus: PrometheusSource | None = None
-    scrape: ScrapeSource | None = None
+    sources: dict[SourceName, Source] = field(default_factory=dict)
     health: dict[SourceName, Health] = field(default_factory=dict)
-    last_postgres: PostgresReading | None = None  # the last good reading of each source
-    last_metrics: dict[SourceName, MetricsReading] = field(default_factory=dict)
-    # Reads running in worker threads, by source.
-    inflight: dict[SourceName, asyncio.Future[MetricsReading]] = field(default_factory=dict)
+    last: dict[SourceName, Reading] = field(default_factory=dict)  # last good reading of each
 
     def __post_init__(self) -> None:
-        s = self.settings
-        profiles = s.profiles
-        if s.postgres_configured:
-            self.postgres = PostgresSource(
-                s.dsn,
-                s.connect_timeout_s,
-                s.statement_timeout_ms,
-                by_client_addr=self.allocation.matches_client_addr,
-            )
-        if s.prometheus_url:
-            self.prometheus = PrometheusSource(
-                s.prometheus_url,
-                profiles,
-                s.prometheus_timeout_s,
-                s.prometheus_headers,
-                s.prometheus_verify_tls,
-            )
-        if s.scrape:
-            self.scrape = ScrapeSource(tuple(s.scrape), profiles, s.prometheus_timeout_s)
+        self.sources = self.sources or registry.build(self.settings, self.allocation)
         self.health = {name: Health() for name in SourceName}
+
+    @property
+    def pool_history(self) -> PoolHistory | None:
+        """The first source that keeps the pools' past, if any."""
+        return next((s for s in self.sources.values() if isinstance(s, PoolHistory)), None)
+
+    @property
+    def backend_signals(self) -> BackendSignals | None:
+        """The first source that can cancel or terminate a backend, if any."""
+        return next((s for s in self.sources.values() if isinstance(s, BackendSignals)), None)
 
     def _due(self, name: SourceName, now: float) -> bool:
         return not self.backoff or now >= self.health[name].next_try
 
-    async def _pg(self, now: float) -> PostgresReading | Exception | None:
-        if self.postgres is None or not self._due(PG, now):
+    async def _read(self, name: SourceName, now: float) -> Reading | Exception | None:
+        if not self._due(name, now):
             return None
-        budget = (
-            self.settings.connect_timeout_s + 2 * (self.settings.statement_timeout_ms / 1000) + 3
-        )
         try:
-            return await asyncio.wait_for(self.postgres.read(), timeout=budget)
-        except Exception as exc:  # noqa: BLE001 - any failure is a status, not a crash
-            await self.postgres.close()
-            return exc
-
-    async def _thread(
-        self, name: SourceName, source: MetricsSource | None, now: float
-    ) -> MetricsReading | Exception | None:
-        if source is None or not self._due(name, now):
-            return None
-        # A thread cannot be cancelled: if the last read outlived our wait, wait for that one
-        # again instead of starting a second read beside it on the same client.
-        task = self.inflight.get(name)
-        if task is None or task.done():
-            read: Callable[[], MetricsReading] = source.read
-            task = self.inflight[name] = in_daemon_thread(read, f"novapool-{name}")
-        try:
-            # The client's own timeouts bound the thread; wait_for bounds us if they do not.
-            return await asyncio.wait_for(
-                asyncio.shield(task), timeout=3 * self.settings.prometheus_timeout_s + self.grace_s
-            )
+            return await self.sources[name].read()  # bounded by the source itself
         except Exception as exc:  # noqa: BLE001 - any failure is a status, not a crash
             return exc
 
     async def collect(self) -> Snapshot:
         now = time.time()
-        pg, prom, scr = await asyncio.gather(
-            self._pg(now),
-            self._thread(PROM, self.prometheus, now),
-            self._thread(SCRAPE, self.scrape, now),
-        )
-        sources = {
-            PG: self._status(PG, self.postgres, pg, now),
-            PROM: self._status(PROM, self.prometheus, prom, now),
+        names = list(self.sources)
+        results = await asyncio.gather(*(self._read(name, now) for name in names))
+        sources = {name: SourceStatus(ABSENT) for name in ALWAYS_LISTED}
+        for name, result in zip(names, results, strict=True):
+            sources[name] = self._status(name, result, now)
+        # While a source is down the console (backoff mode) keeps its last good reading,
+        # aged: the status says so, and metrics-stale fires once the pools are older than
+        # their scrape intervals allow. `check` never shows old data.
+        fresh = {name for name, r in zip(names, results, strict=True) if isinstance(r, Reading)}
+        readings = {
+            name: r
+            for name, r in self.last.items()
+            if name in sources and (name in fresh or self.backoff)
         }
-        if self.scrape is not None:
-            sources[SCRAPE] = self._status(SCRAPE, self.scrape, scr, now)
-        # The console (backoff mode) keeps the last good server data on screen while the
-        # server is unreachable; its status says so and how old it is. `check` never does.
-        pg_data = self.last_postgres if sources[PG].status == OK or self.backoff else None
+        server = next((r for r in readings.values() if r.server is not None), None)
         pools: list[PoolInstance] = []
-        servers: list[ExportedServer] = []
-        for name, reading in self.last_metrics.items():
-            servers.extend(reading.servers)
-            # While a source is down its last good pools stay, aged: metrics-stale fires once
-            # they are older than their scrape intervals allow.
+        exported_servers: list[ExportedServer] = []
+        for name, reading in readings.items():
+            exported_servers.extend(reading.exported)
             age = now - (self.health[name].last_ok or now)
             pools.extend(
                 replace(p, sample_age_s=(p.sample_age_s or 0) + age) if age else p
                 for p in reading.pools
             )
-        said = exported.notes(tuple(servers), pg_data.server.max_connections if pg_data else None)
-        if said:  # about the metrics' view of the server: on the first metrics source that has it
-            name = next(n for n, r in self.last_metrics.items() if r.servers)
+        said = exported.notes(
+            tuple(exported_servers),
+            server.server.max_connections if server and server.server else None,
+        )
+        if said:  # about the metrics' view of the server: on the first source that has it
+            name = next(n for n, r in readings.items() if r.exported)
             sources[name] = replace(sources[name], notes=sources[name].notes + said)
         return Snapshot(
             taken_at=now,
             sources=sources,
-            server=pg_data.server if pg_data else None,
-            activity=pg_data.activity if pg_data else (),
-            self_connections=1 if pg_data else 0,
-            backends=pg_data.backends if pg_data else (),
+            server=server.server if server else None,
+            activity=server.activity if server else (),
+            self_connections=server.self_connections if server else 0,
+            backends=server.backends if server else (),
             pools=tuple(pools),
-            exported=tuple(servers),
+            exported=tuple(exported_servers),
         )
 
     def _status(
-        self,
-        name: SourceName,
-        source: PostgresSource | MetricsSource | None,
-        result: PostgresReading | MetricsReading | Exception | None,
-        now: float,
+        self, name: SourceName, result: Reading | Exception | None, now: float
     ) -> SourceStatus:
-        if source is None:
-            return SourceStatus(ABSENT)
         h = self.health[name]
         if isinstance(result, Exception):
             h.failed(describe_error(result, self.settings.mask), now)
-        elif isinstance(result, PostgresReading):
-            h.succeeded(now)
-            self.last_postgres = result
-            return SourceStatus(
-                OK, None, result.latency_ms, now, result.notes, limited=result.limited
-            )
         elif result is not None:
             h.succeeded(now)
-            self.last_metrics[name] = result
-            if isinstance(result, ScrapeReading) and result.failed:
+            self.last[name] = result
+            error = None
+            if result.failed:  # part of the source is down: the rest is read all the same
                 url, err = next(iter(sorted(result.failed.items())))
                 more = f" (+{len(result.failed) - 1} more)" if len(result.failed) > 1 else ""
-                return SourceStatus(
-                    UNREACHABLE,
-                    f"{url}: {err}{more}",
-                    result.latency_ms,
-                    now,
-                    result.notes,
-                    no_series=result.no_series,
-                )
+                error = f"{url}: {err}{more}"
             return SourceStatus(
-                OK, None, result.latency_ms, now, result.notes, no_series=result.no_series
+                UNREACHABLE if error else OK,
+                error,
+                result.latency_ms,
+                now,
+                result.notes,
+                no_series=result.no_series,
+                limited=result.limited,
             )
         return SourceStatus(
             UNREACHABLE,
@@ -213,11 +160,8 @@ class Collector:
         )
 
     async def close(self) -> None:
-        if self.postgres:
-            await self.postgres.close()
-        for src in (self.prometheus, self.scrape):
-            if src is not None:
-                await asyncio.to_thread(src.close)
+        for source in self.sources.values():
+            await source.close()
 
 
 async def collect_once(settings: Settings, allocation: Allocation) -> Snapshot:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import asyncpg
 
-from console.core.snapshot import ActivityCount, Backend, ServerInfo
+from console.core.allocation import Allocation
+from console.core.settings import Settings
+from console.core.snapshot import ActivityCount, Backend, ServerInfo, SourceName
+from console.sources.base import Reading
 
 BACKEND_ROWS = 200
 QUERY_CHARS = 1000
@@ -29,27 +31,11 @@ def sql(name: str) -> str:
     return resources.files("console.sources").joinpath("sql", name).read_text(encoding="utf-8")
 
 
-def describe_error(exc: BaseException, mask: Callable[[str], str]) -> str:
-    """One line about a failure, passed through `mask` (Settings.mask: no secret in it)."""
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return "timed out"
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return mask(msg)
-
-
-@dataclass
-class PostgresReading:
-    server: ServerInfo
-    activity: tuple[ActivityCount, ...]
-    backends: tuple[Backend, ...]
-    latency_ms: float
-    statements: int
-    notes: tuple[str, ...] = ()
-    limited: bool = False  # a statement refused, or other roles' sessions hidden: see notes
-
-
 @dataclass
 class PostgresSource:
+    """A `Source` with the `BackendSignals` capability."""
+
+    name = SourceName.POSTGRES
     dsn: str | None
     connect_timeout_s: float = 5
     statement_timeout_ms: int = 2000
@@ -118,12 +104,24 @@ class PostgresSource:
         rows: list[Any] = await asyncio.wait_for(call, self.statement_timeout_ms / 1000 + 2)
         return rows
 
-    async def read(self) -> PostgresReading:
-        """One refresh. Raises on connection trouble (the collector reconnects)."""
+    @property
+    def wait_s(self) -> float:
+        """Connect, then two statements, each bounded by its own timeout; then a margin."""
+        return self.connect_timeout_s + 2 * (self.statement_timeout_ms / 1000) + 3
+
+    async def read(self) -> Reading:
+        """One refresh. On any failure the connection is dropped (the next read reconnects)."""
+        try:
+            return await asyncio.wait_for(self._locked_read(), timeout=self.wait_s)
+        except Exception:
+            await self.close()
+            raise
+
+    async def _locked_read(self) -> Reading:
         async with self.busy:
             return await self._read()
 
-    async def _read(self) -> PostgresReading:
+    async def _read(self) -> Reading:
         await self.connection()
         assert self.server is not None
         t0 = time.perf_counter()
@@ -141,14 +139,15 @@ class PostgresSource:
             ActivityCount(r["application_name"], r["state"], r["n"], r["usename"], r["client_addr"])
             for r in activity_rows
         )
-        return PostgresReading(
-            self.server,
-            activity,
-            backends,
-            latency,
-            self.statements_total - before,
-            tuple(self.disabled.values()),
+        return Reading(
+            latency_ms=latency,
+            requests=self.statements_total - before,
+            notes=tuple(self.disabled.values()),
             limited=bool(self.disabled),
+            server=self.server,
+            activity=activity,
+            backends=backends,
+            self_connections=1,
         )
 
     async def signal_backend(self, pid: int, terminate: bool) -> bool:
@@ -166,6 +165,17 @@ class PostgresSource:
                 await asyncio.wait_for(conn.close(), timeout=2)
             except Exception:  # noqa: BLE001 - closing a broken connection may fail; drop it
                 conn.terminate()
+
+
+def from_settings(s: Settings, allocation: Allocation) -> PostgresSource | None:
+    if not s.postgres_configured:
+        return None
+    return PostgresSource(
+        s.dsn,
+        s.connect_timeout_s,
+        s.statement_timeout_ms,
+        by_client_addr=allocation.matches_client_addr,
+    )
 
 
 def _backend(r: Any) -> Backend:

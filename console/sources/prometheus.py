@@ -13,6 +13,7 @@ retry policy turns a 1 s timeout into 10 s, so we give it our own: one retry, sh
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +23,12 @@ from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from console.core import exported
+from console.core.allocation import Allocation
 from console.core.pools import PoolSamples
 from console.core.profiles import GaugeChecks, MetricsProfile, Selector, no_series_note
-from console.core.snapshot import PoolInstance
+from console.core.settings import Settings
+from console.core.snapshot import PoolInstance, SourceName
+from console.sources.base import GRACE_S, BlockingRead, Reading
 
 TARGETS_EVERY_S = 300
 DEFAULT_INTERVAL_S = 30.0
@@ -116,17 +120,10 @@ def history_query(
 
 
 @dataclass
-class PrometheusReading:
-    pools: tuple[PoolInstance, ...]
-    latency_ms: float
-    requests: int
-    notes: tuple[str, ...] = ()
-    no_series: bool = False  # it answered with none of the profile's pool series
-    servers: tuple[exported.ExportedServer, ...] = ()  # postgres_exporter's view
+class PrometheusSource(BlockingRead):
+    """A `Source` with the `PoolHistory` capability."""
 
-
-@dataclass
-class PrometheusSource:
+    name = SourceName.PROMETHEUS
     url: str
     profiles: tuple[MetricsProfile, ...]
     timeout_s: float = 5
@@ -184,8 +181,12 @@ class PrometheusSource:
                 intervals[(labels.get("instance", ""), labels.get("job", ""))] = interval
         self._intervals, self._intervals_at = intervals, time.monotonic()
 
-    def read(self) -> PrometheusReading:
-        """Blocking: call from a worker thread. Raises on failure."""
+    @property
+    def wait_s(self) -> float:
+        return 3 * self.timeout_s + GRACE_S  # three requests, each bounded by the client
+
+    def read_blocking(self) -> Reading:
+        """Blocking: runs in a worker thread. Raises on failure."""
         t0 = time.perf_counter()
         before = self.requests_total
         q = queries(self.profiles)
@@ -235,13 +236,13 @@ class PrometheusSource:
             for (service, (instance, job)), values in sorted(found.items())
         ]
         self._service_keys.update(samples.service_keys)
-        return PrometheusReading(
-            tuple(out),
-            (time.perf_counter() - t0) * 1000,
-            self.requests_total - before,
-            (() if out else (no_series_note(self.profiles),)) + samples.checks.notes(),
+        return Reading(
+            latency_ms=(time.perf_counter() - t0) * 1000,
+            requests=self.requests_total - before,
+            notes=(() if out else (no_series_note(self.profiles),)) + samples.checks.notes(),
             no_series=not out,
-            servers=servers.servers(),
+            pools=tuple(out),
+            exported=servers.servers(),
         )
 
     def range(self, promql: str, seconds: float, step_s: float) -> list[tuple[float, float]]:
@@ -275,16 +276,34 @@ class PrometheusSource:
                 peaks[service] = peaks.get(service, 0.0) + value
         return peaks
 
+    async def history(self, service: str, seconds: float = 3600) -> list[float]:
+        return await asyncio.to_thread(self.in_use_history, service, seconds)
+
+    async def peaks(self, window: str = "7d") -> dict[str, float]:
+        return await asyncio.to_thread(self.peak_in_use, window)
+
     def in_use_history(self, service: str, seconds: float = 3600) -> list[float]:
         """One service's in-use over the last `seconds` (one range query). Blocking."""
         promql = history_query(self.profiles, service, self._service_keys.get(service))
         points = self.range(promql, seconds, max(15, seconds / 120))
         return [v for _, v in points]
 
-    def close(self) -> None:
+    def close_blocking(self) -> None:
         if self._client is not None:
             self._client._session.close()
             self._client = None
+
+
+def from_settings(s: Settings, allocation: Allocation) -> PrometheusSource | None:
+    if not s.prometheus_url:
+        return None
+    return PrometheusSource(
+        s.prometheus_url,
+        s.profiles,
+        s.prometheus_timeout_s,
+        s.prometheus_headers,
+        s.prometheus_verify_tls,
+    )
 
 
 def duration_s(text: str) -> float | None:

@@ -11,22 +11,15 @@ from urllib.parse import urlsplit
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from console.core.allocation import Allocation
 from console.core.exported import ExportedSamples, ExportedServer
 from console.core.pools import PoolSamples
 from console.core.profiles import GaugeChecks, MetricsProfile, no_series_note
-from console.core.snapshot import PoolInstance
+from console.core.settings import Settings
+from console.core.snapshot import PoolInstance, SourceName
+from console.sources.base import GRACE_S, BlockingRead, Reading
 
 MAX_BODY = 8 * 1024 * 1024  # a /metrics page of thousands of pools is well under 1 MiB
-
-
-@dataclass
-class ScrapeReading:
-    pools: tuple[PoolInstance, ...]
-    latency_ms: float
-    failed: dict[str, str]  # url → error
-    notes: tuple[str, ...] = ()
-    no_series: bool = False  # the targets that answered had none of the profile's series
-    servers: tuple[ExportedServer, ...] = ()  # postgres_exporter's, where a target is one
 
 
 def parse_exposition(
@@ -62,7 +55,10 @@ def parse_metrics(
 
 
 @dataclass
-class ScrapeSource:
+class ScrapeSource(BlockingRead):
+    """A `Source`: the exporters' /metrics, read in parallel."""
+
+    name = SourceName.SCRAPE
     urls: tuple[str, ...]
     profiles: tuple[MetricsProfile, ...]
     timeout_s: float = 5
@@ -87,8 +83,12 @@ class ScrapeSource:
                 chunks.append(chunk)
             return b"".join(chunks).decode("utf-8", errors="replace")
 
-    def read(self) -> ScrapeReading:
-        """Blocking: call from a worker thread. Fetches the URLs in parallel."""
+    @property
+    def wait_s(self) -> float:
+        return 3 * self.timeout_s + GRACE_S
+
+    def read_blocking(self) -> Reading:
+        """Blocking: runs in a worker thread. Fetches the URLs in parallel."""
         t0 = time.perf_counter()
         if self._pool is None:
             self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -118,16 +118,23 @@ class ScrapeSource:
         answered = len(self.urls) - len(failed)
         empty = answered > 0 and not any(p.up for p in pools)
         notes = ((no_series_note(self.profiles),) if empty else ()) + checks.notes()
-        return ScrapeReading(
-            tuple(pools),
-            (time.perf_counter() - t0) * 1000,
-            failed,
-            notes,
+        return Reading(
+            latency_ms=(time.perf_counter() - t0) * 1000,
+            requests=len(self.urls),
+            notes=notes,
             no_series=empty,
-            servers=tuple(servers),
+            failed=failed,
+            pools=tuple(pools),
+            exported=tuple(servers),
         )
 
-    def close(self) -> None:
+    def close_blocking(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def from_settings(s: Settings, allocation: Allocation) -> ScrapeSource | None:
+    if not s.scrape:
+        return None
+    return ScrapeSource(tuple(s.scrape), s.profiles, s.prometheus_timeout_s)

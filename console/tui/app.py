@@ -206,7 +206,7 @@ class NovapoolApp(App[int]):
     async def fetch_peaks(self, window: str = "session") -> tuple[dict[str, float], str]:
         """Observed peak in-use per service: from Prometheus over `window` (a PromQL
         duration) when the feed can, else from the console's own history."""
-        if self.feed.has_prometheus and window != "session":
+        if self.feed.has_history and window != "session":
             try:
                 peaks = await self.feed.peaks(window)
                 if peaks:

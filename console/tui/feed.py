@@ -3,7 +3,6 @@ prepared snapshots (screenshots, snapshot tests, and a demo of any state without
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -16,8 +15,8 @@ if TYPE_CHECKING:
 
 class Feed(Protocol):
     @property
-    def has_prometheus(self) -> bool:
-        """History and peaks can come from Prometheus."""
+    def has_history(self) -> bool:
+        """History and peaks of the pools can be asked for (a PoolHistory source)."""
         ...
 
     async def collect(self) -> Snapshot: ...
@@ -38,7 +37,7 @@ class ReplayFeed:
     snapshots: Sequence[Snapshot]
     served: int = 0
     signals: list[tuple[int, bool]] = field(default_factory=list)
-    has_prometheus: bool = False
+    has_history: bool = False
 
     async def collect(self) -> Snapshot:
         snap = self.snapshots[min(self.served, len(self.snapshots) - 1)]
@@ -60,14 +59,14 @@ class ReplayFeed:
 
 
 class CollectorFeed:
-    """The live feed: a Collector, plus backend signalling through its PostgreSQL source."""
+    """The live feed: a Collector, and its sources' capabilities (history, backend signals)."""
 
     def __init__(self, collector: Collector) -> None:
         self.collector = collector
 
     @property
-    def has_prometheus(self) -> bool:
-        return self.collector.prometheus is not None
+    def has_history(self) -> bool:
+        return self.collector.pool_history is not None
 
     async def collect(self) -> Snapshot:
         return await self.collector.collect()
@@ -76,20 +75,15 @@ class CollectorFeed:
         await self.collector.close()
 
     async def signal_backend(self, pid: int, terminate: bool) -> bool:
-        if self.collector.postgres is None:
-            return False
-        return await self.collector.postgres.signal_backend(pid, terminate)
+        source = self.collector.backend_signals
+        return False if source is None else await source.signal_backend(pid, terminate)
 
     async def history(self, service: str, seconds: float = 3600) -> list[float] | None:
-        """In-use over the last hour from Prometheus, if configured."""
-        prom = self.collector.prometheus
-        if prom is None:
-            return None
-        return await asyncio.to_thread(prom.in_use_history, service, seconds)
+        """In-use over the last hour, where a source keeps the pools' past."""
+        source = self.collector.pool_history
+        return None if source is None else await source.history(service, seconds)
 
     async def peaks(self, window: str = "7d") -> dict[str, float] | None:
-        """Peak in-use per service over the window, from Prometheus if configured."""
-        prom = self.collector.prometheus
-        if prom is None:
-            return None
-        return await asyncio.to_thread(prom.peak_in_use, window)
+        """Peak in-use per service over the window, where a source keeps the pools' past."""
+        source = self.collector.pool_history
+        return None if source is None else await source.peaks(window)

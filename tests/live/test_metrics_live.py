@@ -9,6 +9,7 @@ import time
 from console.core.allocation import load as load_allocation
 from console.core.profiles import PROFILES
 from console.core.settings import Settings
+from console.core.snapshot import SourceName
 from console.demo.promserver import LocalPrometheus
 from console.sources.collect import Collector
 from console.sources.prometheus import PrometheusSource
@@ -59,12 +60,12 @@ async def test_prometheus_queries_per_refresh_do_not_grow_with_services(promethe
     first = exporters("auth-service", 1, 1, 12)
     prometheus.set_targets([first.url])
     await asyncio.to_thread(wait_for_targets, prometheus.url, [first.url])
-    src.read()  # warms the targets cache
-    small = src.read()
+    src.read_blocking()  # warms the targets cache
+    small = src.read_blocking()
     many = [exporters(f"svc-{i}", 1, 0, 5) for i in range(15)]
     prometheus.set_targets([e.url for e in (first, *many)])
     await asyncio.to_thread(wait_for_targets, prometheus.url, [e.url for e in (first, *many)])
-    large = src.read()
+    large = src.read_blocking()
     assert len(small.pools) == 1 and len(large.pools) == 16
     assert small.requests == large.requests == 3
 
@@ -144,9 +145,9 @@ async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
     await asyncio.to_thread(wait_for_targets, prometheus.url, [a.url, b.url])
     settings = Settings(prometheus_url=prometheus.url)
     feed = CollectorFeed(Collector(settings, load_allocation(ALLOCATION)))
-    before = feed.collector.prometheus.requests_total
+    before = feed.collector.sources[SourceName.PROMETHEUS].requests_total
     peaks = await feed.peaks()
-    assert feed.collector.prometheus.requests_total - before == 1
+    assert feed.collector.sources[SourceName.PROMETHEUS].requests_total - before == 1
     assert peaks["peaks-svc"] == 5.0  # (6 − 1) + (4 − 4)
     await feed.close()
 

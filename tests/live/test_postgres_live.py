@@ -169,7 +169,7 @@ async def test_two_statements_per_refresh_whatever_the_number_of_backends():
                 reading = await src.read()
                 await asyncio.sleep(0.3)  # the server's log is written asynchronously
                 after = len(executed_by_novapool(server.log_tail(10**6)))
-                assert after - before == 2 == reading.statements
+                assert after - before == 2 == reading.requests
                 assert sum(a.count for a in reading.activity) == n
                 assert len(reading.activity) == n  # one row per (application, state)
     finally:
@@ -269,7 +269,7 @@ async def test_a_statement_refused_for_privilege_is_switched_off_once_with_a_not
         second = await src.read()
         assert "backends" in src.disabled
         assert any("backend details off" in n for n in first.notes)
-        assert second.statements == 1  # not retried every tick
+        assert second.requests == 1  # not retried every tick
         assert second.activity is not None
     finally:
         await src.close()

@@ -40,7 +40,7 @@ def calm_app():
 class HangingFeed:
     """A source that never answers: the UI must not wait for it."""
 
-    has_prometheus = False
+    has_history = False
 
     def __init__(self) -> None:
         self.calls = 0

@@ -221,7 +221,7 @@ class WhatIfScreen(ConsoleScreen):
             if request is not None:
                 self.suggest(request)
 
-        self.app.push_screen(SuggestDialog(self.console.feed.has_prometheus), chosen)
+        self.app.push_screen(SuggestDialog(self.console.feed.has_history), chosen)
 
     @work(exit_on_error=False, group="suggest")
     async def suggest(self, request: SuggestRequest) -> None:

@@ -1,0 +1,108 @@
+"""What a source is: one protocol, one reading shape, optional capabilities.
+
+A source reads one kind of system (a PostgreSQL server, a Prometheus, exporters' /metrics) and
+returns a `Reading`, filling the parts it knows. It bounds its own read: `read()` returns or
+raises within `wait_s`. Capabilities beyond reading are protocols a source may also satisfy
+(`PoolHistory`: history and peaks of the pools; `BackendSignals`: cancel/terminate), found by
+asking the collector for them, never by naming a source. Sources are built from the settings
+by `registry.py`, the one place that lists them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from console.core.exported import ExportedServer
+from console.core.snapshot import ActivityCount, Backend, PoolInstance, ServerInfo, SourceName
+from console.sources.threads import in_daemon_thread
+
+# How long past its own client timeouts a blocking read is waited for.
+GRACE_S = 2.0
+
+
+@dataclass
+class Reading:
+    """One read of one source. Parts a source does not know stay empty."""
+
+    latency_ms: float
+    requests: int = 0  # statements or HTTP requests the read cost the inspected system
+    notes: tuple[str, ...] = ()
+    limited: bool = False  # it answered, but cannot see everything (see notes)
+    no_series: bool = False  # it answered, with none of the configured profiles' series
+    failed: dict[str, str] = field(default_factory=dict)  # part of it down: target → error
+    # a server read directly
+    server: ServerInfo | None = None
+    activity: tuple[ActivityCount, ...] = ()
+    backends: tuple[Backend, ...] = ()
+    self_connections: int = 0  # our own session(s) on that server, left out of activity
+    # metrics
+    pools: tuple[PoolInstance, ...] = ()
+    exported: tuple[ExportedServer, ...] = ()
+
+
+class Source(Protocol):
+    name: SourceName
+
+    @property
+    def wait_s(self) -> float:
+        """The longest a read may take: read() has returned or raised by then."""
+        ...
+
+    async def read(self) -> Reading: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class PoolHistory(Protocol):
+    """A source that keeps the pools' past (Prometheus)."""
+
+    async def history(self, service: str, seconds: float) -> list[float]: ...
+
+    async def peaks(self, window: str) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class BackendSignals(Protocol):
+    """A source that can cancel or terminate a server backend (PostgreSQL)."""
+
+    async def signal_backend(self, pid: int, terminate: bool) -> bool: ...
+
+
+class BlockingRead:
+    """For a source with a synchronous client: `read_blocking()` runs in a daemon thread (a
+    read stuck on a source that trickles can be abandoned at exit). A read that outlives
+    `wait_s` is waited for again by the next read() instead of starting a second one beside it
+    on the same client: threads cannot be cancelled."""
+
+    name: SourceName
+    _inflight: asyncio.Future[Reading] | None = None
+
+    @property
+    def wait_s(self) -> float:
+        raise NotImplementedError
+
+    def read_blocking(self) -> Reading:
+        raise NotImplementedError
+
+    def close_blocking(self) -> None:
+        raise NotImplementedError
+
+    async def read(self) -> Reading:
+        if self._inflight is None or self._inflight.done():
+            self._inflight = in_daemon_thread(self.read_blocking, f"novapool-{self.name}")
+        return await asyncio.wait_for(asyncio.shield(self._inflight), timeout=self.wait_s)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.close_blocking)
+
+
+def describe_error(exc: BaseException, mask: Callable[[str], str]) -> str:
+    """One line for a failed read, secrets masked."""
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return "timed out"
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return mask(msg)
