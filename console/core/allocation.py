@@ -205,6 +205,10 @@ class Allocation:
         return None
 
     @property
+    def has_poolers(self) -> bool:
+        return any(s.pooler is not None for s in self.services)
+
+    @property
     def matches_client_addr(self) -> bool:
         """Whether sessions must be counted by client address (some match names one)."""
         return any(s.match_client_addrs for s in self.services)

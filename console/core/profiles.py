@@ -213,6 +213,15 @@ BUILTIN: tuple[MetricsProfile, ...] = (
 PROFILES: dict[str, MetricsProfile] = {p.name: p for p in BUILTIN}
 
 
+def with_poolers(
+    profiles: tuple[MetricsProfile, ...], has_poolers: bool
+) -> tuple[MetricsProfile, ...]:
+    """The profiles to read: an allocation with poolers reads the PgBouncer exporter too."""
+    if has_poolers and all(p.name != "pgbouncer" for p in profiles):
+        return (*profiles, PROFILES["pgbouncer"])
+    return profiles
+
+
 def parse_profiles(
     raw: Any, error: Callable[[str, str], InputError], where: str = "profiles"
 ) -> dict[str, MetricsProfile]:

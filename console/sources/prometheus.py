@@ -25,7 +25,13 @@ from urllib3.util.retry import Retry
 from console.core import exported
 from console.core.allocation import Allocation
 from console.core.pools import PoolSamples
-from console.core.profiles import GaugeChecks, MetricsProfile, Selector, no_series_note
+from console.core.profiles import (
+    GaugeChecks,
+    MetricsProfile,
+    Selector,
+    no_series_note,
+    with_poolers,
+)
 from console.core.settings import Settings
 from console.core.snapshot import PoolInstance, SourceName
 from console.sources.base import GRACE_S, BlockingRead, Reading
@@ -299,7 +305,7 @@ def from_settings(s: Settings, allocation: Allocation) -> PrometheusSource | Non
         return None
     return PrometheusSource(
         s.prometheus_url,
-        s.profiles,
+        with_poolers(s.profiles, allocation.has_poolers),
         s.prometheus_timeout_s,
         s.prometheus_headers,
         s.prometheus_verify_tls,

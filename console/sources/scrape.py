@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from console.core.allocation import Allocation
 from console.core.exported import ExportedSamples, ExportedServer
 from console.core.pools import PoolSamples
-from console.core.profiles import GaugeChecks, MetricsProfile, no_series_note
+from console.core.profiles import GaugeChecks, MetricsProfile, no_series_note, with_poolers
 from console.core.settings import Settings
 from console.core.snapshot import PoolInstance, SourceName
 from console.sources.base import GRACE_S, BlockingRead, Reading
@@ -137,4 +137,5 @@ class ScrapeSource(BlockingRead):
 def from_settings(s: Settings, allocation: Allocation) -> ScrapeSource | None:
     if not s.scrape:
         return None
-    return ScrapeSource(tuple(s.scrape), s.profiles, s.prometheus_timeout_s)
+    profiles = with_poolers(s.profiles, allocation.has_poolers)
+    return ScrapeSource(tuple(s.scrape), profiles, s.prometheus_timeout_s)

@@ -69,9 +69,7 @@ async def test_pgbouncer_transaction_mode_sessions_are_the_poolers(
                 "--json",
                 "--dsn",
                 pg1.dsn,
-                "--metrics",
-                "pgbouncer",
-                *flags,
+                *flags,  # no --metrics: an allocation with poolers reads the pgbouncer profile
                 allocation=str(path),
             )
             row = service(doc, "pgbouncer")
