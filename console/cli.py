@@ -10,6 +10,8 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,13 +42,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(self.usage_exit, f"{self.prog}: error: {message}\n")
 
 
+MIN_REFRESH_S = 0.2  # faster is a busy loop, not a console
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("must be a finite number > 0")
+    if value < MIN_REFRESH_S:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_REFRESH_S:g}")
     return value
 
 
@@ -215,6 +222,9 @@ def load_allocation(settings: Settings, *, offline: bool = False) -> Allocation:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    given = sys.argv[1:] if argv is None else argv
+    if "check" in given:  # even a bad option before the command: UNKNOWN, as `check` promises
+        parser.usage_exit = errors.EXIT_UNKNOWN
     args, extra = parser.parse_known_args(argv)
     command = args.command or "tui"
     if extra:
@@ -263,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         return errors.EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `novapool check --json | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return errors.EXIT_UNKNOWN if command == "check" else 1
 
 
 def _collect_once(settings: Settings, allocation: Allocation) -> Snapshot:

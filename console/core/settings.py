@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 from console.core import yamlfile
 from console.core.errors import InputError
@@ -34,6 +35,7 @@ def setting(
     secret: bool = False,
     positive: bool = False,
     one_or_many: bool = False,
+    minimum: float | None = None,
 ) -> Any:
     """A declared setting: its default, its settings-file key path (dotted), its environment
     variable and its command-line flag (argparse dest), each optional."""
@@ -46,6 +48,7 @@ def setting(
         "secret": secret,
         "positive": positive,
         "one_or_many": one_or_many,
+        "minimum": minimum,
     }
     if isinstance(default, dict | list):
         kind = type(default)
@@ -138,7 +141,12 @@ class Settings:
         (), file="scrape", flag="scrape", doc="exporter /metrics URLs when there is no Prometheus"
     )
     refresh_s: float = setting(
-        2, file="refresh_s", flag="refresh", positive=True, doc="console refresh interval, seconds"
+        2,
+        file="refresh_s",
+        flag="refresh",
+        positive=True,
+        minimum=0.2,
+        doc="console refresh interval, seconds",
     )
     thresholds: Thresholds = setting(Thresholds(), file="thresholds", doc="finding thresholds")
     # Only the command-line flag turns signalling on: never a settings file or the environment.
@@ -320,6 +328,8 @@ def _check(value: Any, kind: Any, meta: Mapping[str, Any], where: str, src: _Fil
             raise src.error(where, f"must be a whole number (got {value!r})")
         if meta.get("positive") and value <= 0:
             raise src.error(where, f"must be greater than 0 (got {value!r})")
+        if meta.get("minimum") is not None and value < meta["minimum"]:
+            raise src.error(where, f"must be at least {meta['minimum']:g} (got {value!r})")
         return value
     if kind is str:
         if not isinstance(value, str):
@@ -388,6 +398,20 @@ def load(
         searched = tuple(str(c) for c in candidates)
         allocation = next((str(c) for c in candidates if c.is_file()), None)
     values["allocation_path"] = allocation
+    for key, urls in (
+        ("prometheus_url", (values.get("prometheus_url"),)),
+        ("scrape", values.get("scrape", ())),
+    ):
+        for url in urls:
+            if url and urlsplit(url).scheme not in ("http", "https"):
+                how = origin.get(key)
+                meta = next(f.metadata for f, _ in declared(Settings) if f.name == key)
+                at = {"flag": f"--{meta['flag']}", "env": f"${meta['env']}"}.get(
+                    how or "", meta["file"]
+                )
+                raise (src if how == "file" else no_file).error(
+                    at, f"{url!r}: only http:// and https:// URLs are read"
+                )
     known = {**PROFILES, **values.get("custom_profiles", {})}
     for name in values.get("metric_profiles", ()):
         if name not in known:

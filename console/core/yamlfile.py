@@ -7,6 +7,7 @@ constructor, and record the line of every key path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,21 @@ class Document:
         )
 
 
+# Limits: an allocation or settings file is a few KB. Anything far beyond is a mistake or an
+# attack (an alias bomb expands a few hundred bytes into millions of values).
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_VALUES = 100_000
+MAX_INT = 10**15  # larger than any count or timeout; beyond it float conversion overflows
+
+
 def parse(text: str, path: str) -> Document:
+    if len(text) > MAX_BYTES:
+        raise InputError(f"larger than {MAX_BYTES // 1024} KiB: not a novapool file", file=path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise InputError(f"nested more than {MAX_DEPTH} levels deep", file=path) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise InputError(
@@ -60,7 +73,7 @@ def parse(text: str, path: str) -> Document:
     doc = Document(path=path, data=None)
     constructor = yaml.SafeLoader("")
     try:
-        doc.data = _build(root, (), doc, constructor)
+        doc.data = _build(root, (), doc, constructor, [0])
     except yaml.MarkedYAMLError as exc:  # e.g. an unknown tag (`!foo`) or a bad merge key
         mark = exc.problem_mark or exc.context_mark
         raise InputError(
@@ -76,7 +89,10 @@ def parse(text: str, path: str) -> Document:
 def load(path: str | Path) -> Document:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.exists() and not p.is_file():
+            raise InputError("not a regular file", file=str(path))
+        with p.open("rb") as f:  # at most one byte past the limit is read
+            text = f.read(MAX_BYTES + 1).decode("utf-8")
     except FileNotFoundError:
         raise InputError("file not found", file=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -84,8 +100,19 @@ def load(path: str | Path) -> Document:
     return parse(text, str(path))
 
 
-def _build(node: yaml.Node, keypath: KeyPath, doc: Document, constructor: yaml.SafeLoader) -> Any:
+def _build(
+    node: yaml.Node,
+    keypath: KeyPath,
+    doc: Document,
+    constructor: yaml.SafeLoader,
+    built: list[int],
+) -> Any:
     doc.lines.setdefault(keypath, node.start_mark.line + 1)
+    built[0] += 1
+    if built[0] > MAX_VALUES:
+        raise doc.error(keypath, f"more than {MAX_VALUES} values (aliases expanding?)")
+    if len(keypath) > MAX_DEPTH:
+        raise doc.error(keypath, f"nested more than {MAX_DEPTH} levels deep")
     if isinstance(node, yaml.MappingNode):
         constructor.flatten_mapping(node)
         result: dict[Any, Any] = {}
@@ -106,8 +133,16 @@ def _build(node: yaml.Node, keypath: KeyPath, doc: Document, constructor: yaml.S
                     field=".".join(str(k) for k in keypath + (key,)),
                 )
             doc.lines[keypath + (key,)] = key_node.start_mark.line + 1
-            result[key] = _build(value_node, keypath + (key,), doc, constructor)
+            result[key] = _build(value_node, keypath + (key,), doc, constructor, built)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, keypath + (i,), doc, constructor) for i, item in enumerate(node.value)]
-    return constructor.construct_object(node, deep=True)
+        return [
+            _build(item, keypath + (i,), doc, constructor, built)
+            for i, item in enumerate(node.value)
+        ]
+    value = constructor.construct_object(node, deep=True)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise doc.error(keypath, f"number out of range (at most {MAX_INT:.0e})")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise doc.error(keypath, f"must be a finite number (got {value})")
+    return value

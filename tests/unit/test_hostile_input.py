@@ -1,0 +1,78 @@
+"""Hostile files and arguments (issue 13): an alias bomb, deep nesting, huge or non-finite
+numbers, oversized or non-regular files, non-http URLs, absurd refresh rates, a closed pipe.
+Each is a located error or a clean exit: never a traceback, never a hang."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from console.cli import main
+from console.core import settings, yamlfile
+from console.core.errors import InputError
+
+BOMB = "services: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"l{i}: &l{i} [{', '.join([f'*{prev}'] * 9)}]\n"
+    for i, prev in enumerate(["a", "l0", "l1", "l2", "l3", "l4"])
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (BOMB, "aliases expanding"),
+        ("services: " + "[" * 3000 + "]" * 3000 + "\n", "nested more than"),
+        ("services: " + "[" * 40 + "]" * 40 + "\n", "nested more than"),
+        ("reserved: {x: " + "9" * 3000 + "}\n", "number out of range"),
+        ("refresh_s: .inf\n", "finite number"),
+        ("refresh_s: .nan\n", "finite number"),
+        ("# " + "x" * (yamlfile.MAX_BYTES + 1) + "\n", "KiB"),
+    ],
+)
+def test_hostile_yaml_is_a_located_error(text, says):
+    with pytest.raises(InputError) as err:
+        yamlfile.parse(text, "f.yaml")
+    assert says in err.value.message and err.value.file == "f.yaml"
+
+
+def test_only_regular_files_are_read(tmp_path):
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # reading it would block forever
+    with pytest.raises(InputError, match="not a regular file"):
+        yamlfile.load(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        yamlfile.load(tmp_path)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://x", "/etc/passwd"])
+def test_sources_are_http_only(tmp_path, url):
+    with pytest.raises(InputError) as err:
+        settings.load(env={}, cwd=tmp_path, scrape=[url])
+    assert err.value.field == "--scrape" and "http" in err.value.message
+    with pytest.raises(InputError) as err:
+        settings.load(env={"PROMETHEUS_URL": url}, cwd=tmp_path)
+    assert err.value.field == "$PROMETHEUS_URL"
+
+
+@pytest.mark.parametrize("refresh", ["nan", "inf", "1e-9", "0", "abc"])
+def test_absurd_refresh_rates_are_refused(refresh, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--refresh", refresh, "audit", "--offline"])
+    assert exit_.value.code == 64
+    with pytest.raises(SystemExit) as exit_:
+        main(["--refresh", refresh, "check"])
+    assert exit_.value.code == 3  # check answers UNKNOWN, never 64
+
+
+def test_a_closed_pipe_is_no_traceback():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "check", "--json", "--scrape", "http://127.0.0.1:9/m"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader leaves before anything is written
+    _, err = proc.communicate(timeout=120)  # a hang guard only
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+    assert proc.returncode == 3
