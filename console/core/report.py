@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -85,7 +86,14 @@ def check_text(a: Assessment) -> str:
 def md(text: object) -> str:
     """A Markdown table cell: no pipes, no newlines, no HTML, no control characters."""
     s = clean(str(text)).replace("\\", "\\\\").replace("|", "\\|")
-    return s.replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("<", "&lt;").replace(">", "&gt;")
+    # no link, image, emphasis or code span can start in untrusted text
+    return re.sub(r"([\[\]()!*_`~#])", r"\\\1", s)
+
+
+def code(text: object) -> str:
+    """Text for inside a Markdown code span: one line, no backtick to close it early."""
+    return clean(str(text)).replace("`", "'")
 
 
 def _n(x: float | int | None) -> str:
@@ -114,7 +122,7 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     }[slots_from(snap)]
     w(
         f"Generated {iso(snap.taken_at)} by novapool {__version__} from "
-        f"`{md(alloc.path or 'allocation')}` ({source})."
+        f"`{code(alloc.path or 'allocation')}` ({source})."
     )
     w("")
     crit = [f for f in a.findings if f.severity == CRITICAL]

@@ -23,10 +23,24 @@ def mask_password(text: str, dsn: str | None = None, secrets: tuple[str, ...] = 
     text = _PASSWORD_KV.sub(r"\1***", text)
     m = _PASSWORD_IN_URL.search(dsn) if dsn else None
     hidden = [m.group(2)] if m else []
-    for value in hidden + [s for s in secrets if s]:
+    for value in sorted(_variants(hidden + [s for s in secrets if s]), key=len, reverse=True):
         if len(value) >= 3 and value != "***":
             text = text.replace(value, "***")
     return text
+
+
+def _variants(secrets: list[str]) -> set[str]:
+    """Each secret as an error message may quote it: as it is, stripped (a token read from a
+    file ends in a newline), escaped (repr shows a newline as \\n), and the credential alone
+    ("Bearer abc…": abc…)."""
+    out: set[str] = set()
+    for s in secrets:
+        for v in (s, s.strip()):
+            out |= {v, v.encode("unicode_escape").decode("ascii")}
+        words = s.split()
+        if len(words) > 1:
+            out |= {w for w in words if len(w) >= 8}
+    return out
 
 
 @dataclass(frozen=True)

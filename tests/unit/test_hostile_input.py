@@ -76,3 +76,23 @@ def test_a_closed_pipe_is_no_traceback():
     _, err = proc.communicate(timeout=120)  # a hang guard only
     assert b"Traceback" not in err and b"BrokenPipe" not in err
     assert proc.returncode == 3
+
+
+def test_untrusted_text_cannot_become_markdown_links_or_hide_itself():
+    from console.core.report import md
+    from console.core.untrusted import clean
+
+    cell = md("![t](http://host/track.png) [login](https://x.example) `x` *b*")
+    assert "![" not in cell and "](" not in cell.replace("\\](", "")
+    assert all(f"\\{c}" in cell for c in "[]()!`*")
+    shown = clean("ad\u202enim\u200b\u2066x")
+    assert "\u202e" not in shown and "\u200b" not in shown and "\\u202e" in shown
+
+
+def test_a_secret_is_masked_however_an_error_quotes_it():
+    from console.core.target import mask_password
+
+    token = "Bearer s3cr3t-token-42\n"
+    said = f"Invalid header value b'{token.strip()}\\n': s3cr3t-token-42 rejected"
+    masked = mask_password(said, None, (token,))
+    assert "s3cr3t" not in masked
