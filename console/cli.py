@@ -25,6 +25,7 @@ from console.core.allocation import Allocation
 from console.core.errors import InputError
 from console.core.settings import Settings
 from console.core.snapshot import Snapshot, SourceState
+from console.core.target import has_password
 from console.examples import allocation_path as example_allocation_path
 
 COMMANDS = ("tui", "check", "audit", "export", "init", "demo")
@@ -202,6 +203,12 @@ FLAGS = ("allocation", "dsn", "prometheus", "scrape", "metrics", "refresh", "all
 def load_settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     """The settings loader with the command line's flags (and the caller's overrides)."""
     flags = {name: getattr(args, name, None) for name in FLAGS}
+    if flags["dsn"] and has_password(flags["dsn"]):
+        print(
+            "novapool: warning: the password in --dsn is visible to every user of this machine "
+            "(ps); give it in $DATABASE_URL, ~/.pgpass or $PGPASSWORD instead",
+            file=sys.stderr,
+        )
     return settings_mod.load(getattr(args, "config", None), **{**flags, **overrides})
 
 

@@ -5,7 +5,9 @@ atomic all-or-nothing writer. Never DATABASE_URL, never a password: only the poo
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +101,7 @@ def render(the_plan: Plan, fmt: str, source: str, budget: budget_mod.Budget) -> 
                         "apiVersion": "v1",
                         "kind": "ConfigMap",
                         "metadata": {
-                            "name": f"{svc.lower()}-db-pool",
+                            "name": configmap_name(svc),
                             "labels": {
                                 "app.kubernetes.io/name": svc,
                                 "app.kubernetes.io/managed-by": "novapool",
@@ -112,6 +114,19 @@ def render(the_plan: Plan, fmt: str, source: str, budget: budget_mod.Budget) -> 
             )
         return {SINGLE_FILE["configmap"]: "\n".join(head) + "\n" + "---\n".join(docs)}
     raise ValueError(f"unknown format {fmt!r}")
+
+
+_DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def configmap_name(service: str) -> str:
+    """`<service>-db-pool`, a valid Kubernetes (DNS-1123) name, unique per service name: a
+    name that had to change to be valid (`Auth`, `my_svc`) gets a short hash of the original,
+    so `Auth` and `auth` never share one ConfigMap."""
+    base = re.sub(r"[^a-z0-9-]+", "-", service.lower()).strip("-")[:40] or "service"
+    if base != service or not _DNS1123.fullmatch(base):
+        base = f"{base}-{hashlib.sha256(service.encode()).hexdigest()[:6]}"
+    return f"{base}-db-pool"
 
 
 def parse_env(text: str) -> dict[str, str]:

@@ -16,6 +16,11 @@ _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
 _PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
 
 
+def has_password(dsn: str) -> bool:
+    """Whether a DSN carries a password (URL userinfo or password=...)."""
+    return mask_password(dsn) != dsn
+
+
 def mask_password(text: str, dsn: str | None = None, secrets: tuple[str, ...] = ()) -> str:
     """text with any password (URL userinfo, password=..., the DSN's own) and every other
     configured secret (header values, tokens) replaced by ***."""

@@ -3,10 +3,13 @@ numbers, oversized or non-regular files, non-http URLs, absurd refresh rates, a 
 Each is a located error or a clean exit: never a traceback, never a hang."""
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from console.cli import main
 from console.core import settings, yamlfile
@@ -96,3 +99,26 @@ def test_a_secret_is_masked_however_an_error_quotes_it():
     said = f"Invalid header value b'{token.strip()}\\n': s3cr3t-token-42 rejected"
     masked = mask_password(said, None, (token,))
     assert "s3cr3t" not in masked
+
+
+@given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", fullmatch=True))
+def test_configmap_names_are_valid_dns1123(service):
+    from console.core.export import configmap_name
+
+    name = configmap_name(service)
+    assert len(name) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name)
+
+
+def test_configmap_names_never_collide():
+    from console.core.export import configmap_name
+
+    names = ["auth", "Auth", "AUTH", "my_svc", "my-svc", "my.svc", "a--b"]
+    assert len({configmap_name(n) for n in names}) == len(names)
+    assert configmap_name("auth-service") == "auth-service-db-pool"  # valid names unchanged
+
+
+def test_a_password_on_the_command_line_is_warned_about(capsys):
+    main(["--dsn", "postgresql://app:pw123@127.0.0.1:9/x", "audit", "--offline"])
+    assert "visible to every user" in capsys.readouterr().err
+    main(["--dsn", "postgresql://app@127.0.0.1:9/x", "audit", "--offline"])
+    assert "visible" not in capsys.readouterr().err
