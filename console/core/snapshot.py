@@ -98,6 +98,9 @@ class Backend:
     lock_wait_s: float | None
     blocking_pids: tuple[int, ...]
     query: str
+    # when it started (epoch s, as the server says): with the pid, names this session and no
+    # later one that reuses the pid
+    backend_start: float | None = None
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,9 @@ class PoolHistory(Protocol):
 class BackendSignals(Protocol):
     """A source that can cancel or terminate a server backend (PostgreSQL)."""
 
-    async def signal_backend(self, pid: int, terminate: bool) -> bool: ...
+    async def signal_backend(
+        self, pid: int, terminate: bool, backend_start: float | None = None
+    ) -> bool: ...
 
 
 class BlockingRead:

@@ -150,13 +150,22 @@ class PostgresSource:
             self_connections=1,
         )
 
-    async def signal_backend(self, pid: int, terminate: bool) -> bool:
+    async def signal_backend(
+        self, pid: int, terminate: bool, backend_start: float | None = None
+    ) -> bool:
         """pg_cancel_backend / pg_terminate_backend (the console asks first, and only with
-        --allow-signal). Not a write: allowed in our read-only session."""
+        --allow-signal). Not a write: allowed in our read-only session. With `backend_start`,
+        only the session that started then: a pid reused since is never signalled."""
         fn = "pg_terminate_backend" if terminate else "pg_cancel_backend"
         async with self.busy:
             conn = await self.connection()
-            return bool(await conn.fetchval(f"SELECT {fn}($1)", pid))
+            sent = await conn.fetchval(
+                f"SELECT {fn}(pid) FROM pg_stat_activity WHERE pid = $1 "
+                "AND ($2::float8 IS NULL OR extract(epoch FROM backend_start)::float8 = $2)",
+                pid,
+                backend_start,
+            )
+            return bool(sent)
 
     async def close(self) -> None:
         conn, self.conn = self.conn, None
@@ -194,4 +203,5 @@ def _backend(r: Any) -> Backend:
         lock_wait_s=r["lock_wait_s"],
         blocking_pids=tuple(r["blocking_pids"] or ()),
         query=r["query"],
+        backend_start=r["backend_start"],
     )

@@ -231,10 +231,11 @@ class NovapoolApp(App[int]):
             f"({backend.application_name!r}, {backend.state}, query {clean(backend.query[:80])!r})"
         )
         log.warning("signal: %s asks to %s", who, what)
-        ok = await self.feed.signal_backend(backend.pid, terminate)
+        ok = await self.feed.signal_backend(backend.pid, terminate, backend.backend_start)
         log.warning("signal: %s: %s", what, "sent" if ok else "refused")
         self.notify(
-            f"{verb} pid {backend.pid}: {'sent' if ok else 'refused (no such backend?)'}",
+            f"{verb} pid {backend.pid}: "
+            f"{'sent' if ok else 'not sent: that session has ended (or its pid was reused)'}",
             severity="information" if ok else "warning",
             markup=False,
         )

@@ -23,7 +23,9 @@ class Feed(Protocol):
 
     async def close(self) -> None: ...
 
-    async def signal_backend(self, pid: int, terminate: bool) -> bool: ...
+    async def signal_backend(
+        self, pid: int, terminate: bool, backend_start: float | None = None
+    ) -> bool: ...
 
     async def history(self, service: str, seconds: float = 3600) -> list[float] | None: ...
 
@@ -47,7 +49,9 @@ class ReplayFeed:
     async def close(self) -> None:
         return None
 
-    async def signal_backend(self, pid: int, terminate: bool) -> bool:
+    async def signal_backend(
+        self, pid: int, terminate: bool, backend_start: float | None = None
+    ) -> bool:
         self.signals.append((pid, terminate))
         return True
 
@@ -74,9 +78,13 @@ class CollectorFeed:
     async def close(self) -> None:
         await self.collector.close()
 
-    async def signal_backend(self, pid: int, terminate: bool) -> bool:
+    async def signal_backend(
+        self, pid: int, terminate: bool, backend_start: float | None = None
+    ) -> bool:
         source = self.collector.backend_signals
-        return False if source is None else await source.signal_backend(pid, terminate)
+        if source is None:
+            return False
+        return await source.signal_backend(pid, terminate, backend_start)
 
     async def history(self, service: str, seconds: float = 3600) -> list[float] | None:
         """In-use over the last hour, where a source keeps the pools' past."""

@@ -388,7 +388,11 @@ async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
                 raise AssertionError("the query was not cancelled")
             except asyncpg.QueryCanceledError:
                 pass
-            assert await src.signal_backend(idle_pid, True)
+            idle_row = next(b for b in reading.backends if b.pid == idle_pid)
+            assert idle_row.backend_start is not None
+            # the pid with another start time is another session (a reused pid): never signalled
+            assert not await src.signal_backend(idle_pid, True, idle_row.backend_start + 1)
+            assert await src.signal_backend(idle_pid, True, idle_row.backend_start)
             await asyncio.sleep(0.3)
             pids = {b.pid for b in (await src.read()).backends}
             assert idle_pid not in pids and slow_pid in pids  # terminated; cancelled lives on

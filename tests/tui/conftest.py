@@ -59,7 +59,7 @@ class HangingFeed:
     async def close(self) -> None:
         return None
 
-    async def signal_backend(self, pid, terminate):
+    async def signal_backend(self, pid, terminate, backend_start=None):
         return False
 
 
