@@ -8,7 +8,9 @@ import dataclasses
 import hashlib
 import os
 import re
+import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,22 +185,55 @@ def target_paths(files: dict[str, str], out: Path, fmt: str) -> dict[Path, str]:
     return {out / name: content for name, content in files.items()}
 
 
+MAX_EXISTING = 1024 * 1024  # an env-override file is a few hundred bytes
+
+
+def existing(path: Path) -> str | None:
+    """What a target holds now: None when there is nothing; only a regular file of sane size
+    is read (never a FIFO that blocks, a device that never ends, or a directory), and bytes
+    that are not UTF-8 are read as replaced characters, never an exception. Raises
+    ExportRefused for what cannot be a target at all."""
+    try:
+        st = os.stat(path)  # follows a symlink: what would be read is what is checked
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise ExportRefused(f"{path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ExportRefused(f"{path} exists and is not a regular file")
+    if st.st_size > MAX_EXISTING:
+        return "\0"  # larger than anything we write: differs
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_EXISTING + 1).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise ExportRefused(f"{path}: {exc.strerror or exc}") from None
+
+
 def conflicts(targets: dict[Path, str]) -> list[Path]:
-    """Existing files whose content differs from what would be written."""
-    out = []
-    for path, content in targets.items():
-        try:
-            if path.read_text(encoding="utf-8") != content:
-                out.append(path)
-        except (FileNotFoundError, NotADirectoryError):
-            pass  # nothing there to overwrite
-        except OSError:
-            out.append(path)
-    return out
+    """Existing files whose content differs from what would be written. Raises ExportRefused
+    for a target that is not a regular file."""
+    return [p for p, content in targets.items() if existing(p) not in (None, content)]
+
+
+def clean_stale_temp_files(targets: dict[Path, str], older_than_s: float = 60) -> None:
+    """Temp files of ours left beside a target by an export that was killed (SIGKILL, power
+    loss): `.NAME.*.tmp`, removed once they are older than any write in progress."""
+    now = time.time()
+    for path in targets:
+        for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+            try:
+                if now - tmp.stat().st_mtime > older_than_s:
+                    tmp.unlink()
+            except OSError:
+                pass
 
 
 def write(targets: dict[Path, str], *, force: bool = False) -> list[Written]:
-    """All or nothing: every file is written to a temp file beside it, then renamed."""
+    """All or nothing: every target is checked before any is replaced (a directory or device
+    in the way refuses the whole export), every file is written to a temp file beside it,
+    then all are renamed; temp files are removed on every path."""
+    clean_stale_temp_files(targets)
     changed = conflicts(targets)
     if changed and not force:
         raise ExportRefused(
@@ -210,7 +245,7 @@ def write(targets: dict[Path, str], *, force: bool = False) -> list[Written]:
     staged: list[tuple[str, Path]] = []
     try:
         for path, content in targets.items():
-            if path.is_file() and path.read_text(encoding="utf-8") == content:
+            if existing(path) == content:
                 result.append(Written(path, "unchanged"))
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)

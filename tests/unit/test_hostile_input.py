@@ -122,3 +122,49 @@ def test_a_password_on_the_command_line_is_warned_about(capsys):
     assert "visible to every user" in capsys.readouterr().err
     main(["--dsn", "postgresql://app@127.0.0.1:9/x", "audit", "--offline"])
     assert "visible" not in capsys.readouterr().err
+
+
+def _two_files(tmp_path):
+    return {tmp_path / "auth-service.env": "A=1\n", tmp_path / "user-service.env": "B=2\n"}
+
+
+def test_export_checks_every_target_before_replacing_any(tmp_path):
+    from console.core import export
+    from console.core.errors import ExportRefused
+
+    targets = _two_files(tmp_path)
+    (tmp_path / "auth-service.env").write_text("old\n")
+    (tmp_path / "user-service.env").mkdir()  # a directory where a file goes
+    with pytest.raises(ExportRefused, match="not a regular file"):
+        export.write(targets, force=True)
+    assert (tmp_path / "auth-service.env").read_text() == "old\n"  # nothing replaced
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_hostile_files_at_an_export_target(tmp_path):
+    from console.core import export
+    from console.core.errors import ExportRefused
+
+    targets = _two_files(tmp_path)
+    (tmp_path / "auth-service.env").write_bytes(b"\xff\xfe not utf-8")
+    assert export.conflicts(targets) == [tmp_path / "auth-service.env"]  # differs, no crash
+    os.mkfifo(tmp_path / "user-service.env")  # reading it would block
+    with pytest.raises(ExportRefused, match="not a regular file"):
+        export.conflicts(targets)
+    (tmp_path / "user-service.env").unlink()
+    (tmp_path / "user-service.env").symlink_to("/dev/zero")  # never ends
+    with pytest.raises(ExportRefused, match="not a regular file"):
+        export.conflicts(targets)
+
+
+def test_stale_temp_files_of_a_killed_export_are_cleaned(tmp_path):
+    from console.core import export
+
+    stale = tmp_path / ".auth-service.env.abc123.tmp"
+    stale.write_text("half")
+    os.utime(stale, (1, 1))  # long ago
+    fresh = tmp_path / ".auth-service.env.def456.tmp"  # another export writing right now
+    fresh.write_text("in progress")
+    export.write(_two_files(tmp_path))
+    assert not stale.exists() and fresh.exists()
+    assert (tmp_path / "auth-service.env").read_text() == "A=1\n"

@@ -87,7 +87,11 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
             for svc, keys in the_plan.items():
                 t.append(f"  {svc}: ", style="bold")
                 t.append(" ".join(f"{k}={v}" for k, v in keys.items()) + "\n")
-            changed = export.conflicts(targets)
+            try:
+                changed = export.conflicts(targets)
+            except ExportRefused as exc:  # a directory, FIFO or device where a file goes
+                t.append(f"Cannot write: {exc}\n", style="bold red")
+                changed = []
             if changed:
                 t.append(
                     f"{len(changed)} existing file(s) differ and will need confirmation "
@@ -138,7 +142,11 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
         ):
             return
         force = False
-        changed = export.conflicts(targets)
+        try:
+            changed = export.conflicts(targets)
+        except ExportRefused as exc:
+            self.app.notify(f"export refused: {exc}", severity="error", markup=False)
+            return
         if changed:
             q = Text("These files exist and differ:\n")
             for p in changed:
