@@ -104,7 +104,7 @@ class BlockingRead:
 
 def describe_error(exc: BaseException, mask: Callable[[str], str]) -> str:
     """One line for a failed read, secrets masked."""
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError) and not str(exc).strip():
         return "timed out"
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return mask(msg)

@@ -14,6 +14,7 @@ retry policy turns a 1 s timeout into 10 s, so we give it our own: one retry, sh
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from console.core.snapshot import PoolInstance, SourceName
 from console.sources.base import GRACE_S, BlockingRead, Reading
 
 TARGETS_EVERY_S = 300
+MAX_ANSWER = 32 * 2**20  # the values of 10,000 pool series are a few MiB
 DEFAULT_INTERVAL_S = 30.0
 
 
@@ -162,25 +164,50 @@ class PrometheusSource(BlockingRead):
             )
         return self._client
 
-    def _query(self, promql: str) -> list[dict[str, Any]]:
+    def _api(self, path: str, params: dict[str, str]) -> Any:
+        """GET /api/v1/PATH through the client's session (its headers, TLS and retry policy):
+        the whole answer within timeout_s (connect, headers and body: an answer that trickles
+        is cut off) and at most MAX_ANSWER bytes. Returns the answer's `data`."""
+        c = self.client()
         self.requests_total += 1
-        result: list[dict[str, Any]] = self.client().custom_query(promql)
+        deadline = time.monotonic() + self.timeout_s
+        with c._session.get(
+            f"{c.url}/api/v1/{path}",
+            params=params,
+            headers=c.headers,
+            auth=c.auth,
+            timeout=self.timeout_s,
+            stream=True,
+        ) as resp:
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := resp.raw.read1(64 * 1024, decode_content=True):  # what has arrived
+                size += len(chunk)
+                if size > MAX_ANSWER:
+                    raise ValueError(f"answer larger than {MAX_ANSWER // 2**20} MiB")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no whole answer within {self.timeout_s:g} s")
+                chunks.append(chunk)
+            status = resp.status_code
+        body = b"".join(chunks)
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise ValueError(f"HTTP {status}: not a Prometheus answer") from None
+        if status != 200 or not isinstance(doc, dict) or doc.get("status") != "success":
+            error = doc.get("error", "") if isinstance(doc, dict) else ""
+            raise RuntimeError(f"HTTP {status}: {str(error)[:200]}")
+        return doc.get("data")
+
+    def _query(self, promql: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._api("query", {"query": promql})["result"]
         return result
 
     def _refresh_intervals(self) -> None:
         if time.monotonic() - self._intervals_at < TARGETS_EVERY_S and self._intervals:
             return
-        self.requests_total += 1
-        c = self.client()
-        resp = c._session.get(
-            f"{c.url}/api/v1/targets",
-            params={"state": "active"},
-            headers=c.headers,
-            timeout=self.timeout_s,
-        )
-        resp.raise_for_status()
         intervals = {}
-        for t in resp.json().get("data", {}).get("activeTargets", []):
+        for t in (self._api("targets", {"state": "active"}) or {}).get("activeTargets", []):
             labels = t.get("labels", {})
             interval = duration_s(t.get("scrapeInterval", ""))
             if interval:
@@ -201,7 +228,7 @@ class PrometheusSource(BlockingRead):
         ups = self._query(q["up"])
         try:
             self._refresh_intervals()
-        except (requests.RequestException, ValueError):
+        except (requests.RequestException, ValueError, RuntimeError, TimeoutError):
             pass  # intervals are a refinement; the default stands in
 
         def target(labels: dict[str, str]) -> tuple[str, str]:
@@ -257,10 +284,13 @@ class PrometheusSource(BlockingRead):
 
         end = dt.datetime.now(dt.UTC)
         start = end - dt.timedelta(seconds=seconds)
-        self.requests_total += 1
-        result = self.client().custom_query_range(
-            promql, start_time=start, end_time=end, step=f"{max(1, int(step_s))}s"
-        )
+        params = {
+            "query": promql,
+            "start": f"{start.timestamp():.3f}",
+            "end": f"{end.timestamp():.3f}",
+            "step": f"{max(1, int(step_s))}s",
+        }
+        result = self._api("query_range", params)["result"]
         if not result:
             return []
         checks = GaugeChecks()  # a NaN point is a gap, never a number

@@ -275,3 +275,21 @@ async def test_a_trickling_exporter_is_cut_off_and_check_exits(tmp_path):
         assert took < trickle.seconds  # it did not wait for the trickle to end
     finally:
         trickle.stop.set()
+
+
+async def test_a_trickling_prometheus_is_cut_off_and_check_exits(tmp_path):
+    """The same hostile server as the Prometheus API: every request is bounded as a whole."""
+    trickle = _Trickle()
+    try:
+        cfg = tmp_path / "n.yaml"
+        cfg.write_text("prometheus:\n  timeout_s: 1\n")
+        t0 = time.monotonic()
+        code, doc, err = await novapool(
+            "check", "--json", "--config", str(cfg), "--prometheus", trickle.url.rsplit("/", 1)[0]
+        )
+        took = time.monotonic() - t0
+        assert code == 3, err
+        assert "no whole answer within 1 s" in doc["sources"]["prometheus"]["error"]
+        assert took < trickle.seconds
+    finally:
+        trickle.stop.set()
