@@ -14,6 +14,7 @@ import getpass
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -81,9 +82,20 @@ class NovapoolApp(App[int]):
         self.tick()
         if not self.is_headless:
             try:  # a closed terminal (SSH drop) ends the app instead of leaving it spinning
-                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.terminal_gone)
             except (NotImplementedError, RuntimeError):
                 pass
+
+    def terminal_gone(self) -> None:
+        """SIGHUP: the terminal is gone (SSH drop, tmux killed). A graceful exit may block
+        forever writing to it, so a watchdog ends the process after HANGUP_EXIT_S whatever
+        its threads are doing; the graceful exit is tried first."""
+        log.warning(
+            "terminal closed (SIGHUP): exiting; unexported what-if edits: %d",
+            self.whatif.unexported,
+        )
+        threading.Thread(target=_exit_after, args=(HANGUP_EXIT_S,), daemon=True).start()
+        self.exit(128 + signal.SIGHUP)
 
     async def on_unmount(self) -> None:
         try:
@@ -275,6 +287,15 @@ def make_app(
         clock=clock,
         live_refresh=live_refresh,
     )
+
+
+HANGUP_EXIT_S = 2.0
+
+
+def _exit_after(seconds: float) -> None:
+    time.sleep(seconds)  # a deadline on purpose: the process must end, stuck or not
+    logging.shutdown()
+    os._exit(128 + signal.SIGHUP)
 
 
 def run_console(

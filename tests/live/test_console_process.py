@@ -67,3 +67,39 @@ def test_sighup_ends_the_console(pg1, tmp_path):
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+def test_a_terminal_that_is_gone_ends_the_console(pg1, tmp_path):
+    """The pty closed first (its reader gone: writes to it fail or block), then the hang-up:
+    the console ends anyway, by its watchdog if the graceful exit is stuck."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", "--dsn", pg1.dsn, "--allocation", str(ALLOCATION)],
+        cwd=ROOT,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 90  # a hang guard, not a speed test
+    try:
+        while b"PostgreSQL" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                seen += os.read(master, 65536)
+        assert b"PostgreSQL" in seen
+        os.close(master)  # the terminal window is gone
+        master = -1
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGHUP)  # what the kernel sends the foreground group
+        assert proc.wait(timeout=60) is not None  # a hang guard: it ends, stuck or not
+        print(f"ended {time.monotonic() - t0:.2f} s after the hang-up")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if master >= 0:
+            os.close(master)

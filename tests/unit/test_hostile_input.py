@@ -168,3 +168,14 @@ def test_stale_temp_files_of_a_killed_export_are_cleaned(tmp_path):
     export.write(_two_files(tmp_path))
     assert not stale.exists() and fresh.exists()
     assert (tmp_path / "auth-service.env").read_text() == "A=1\n"
+
+
+def test_the_hangup_watchdog_ends_a_process_whose_main_thread_is_stuck():
+    stuck = (
+        "import threading\n"
+        "from console.tui.app import _exit_after\n"
+        "threading.Thread(target=_exit_after, args=(0.1,), daemon=True).start()\n"
+        "threading.Event().wait()  # stuck, as in a write to a dead terminal\n"
+    )
+    done = subprocess.run([sys.executable, "-c", stuck], timeout=120)  # a hang guard only
+    assert done.returncode == 129
