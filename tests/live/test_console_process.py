@@ -103,3 +103,41 @@ def test_a_terminal_that_is_gone_ends_the_console(pg1, tmp_path):
             proc.kill()
         if master >= 0:
             os.close(master)
+
+
+def test_twenty_vanished_terminals_leave_no_survivor(tmp_path):
+    """The pty closed and the hang-up sent, 20 times over, at whatever moment the console is
+    in (drawing, collecting from a source that refuses): every process ends."""
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(tmp_path)}
+    survivors = []
+    for i in range(20):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "console", "--allocation", str(ALLOCATION),
+                "--scrape", "http://127.0.0.1:9/metrics", "--refresh", "0.2",
+            ],
+            cwd=ROOT, env=env, stdin=slave, stdout=slave, stderr=slave,
+            start_new_session=True,
+        )  # fmt: skip
+        os.close(slave)
+        seen = b""
+        deadline = time.monotonic() + 90  # a hang guard
+        while b"novapool" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                seen += os.read(master, 65536)
+        for _ in range(i % 4):  # a few more frames for some: a different moment each time
+            select.select([master], [], [], 0.2)
+            try:
+                os.read(master, 65536)
+            except OSError:
+                break
+        os.close(master)
+        proc.send_signal(signal.SIGHUP)
+        try:
+            proc.wait(timeout=60)  # a hang guard only
+        except subprocess.TimeoutExpired:
+            survivors.append(proc.pid)
+            proc.kill()
+    assert survivors == []

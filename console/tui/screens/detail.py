@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Static
 from console.core.assessment import Assessment
 from console.core.findings import RuleId
 from console.core.snapshot import Backend
+from console.core.untrusted import clean
 from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
 from console.tui.screens.confirm import ConfirmScreen
@@ -112,7 +113,7 @@ class ServiceDetailScreen(ConsoleScreen):
             row = a.service(self.service)
             title.append_text(safe(row.name, "bold"))
             title.append(
-                f"   tier {row.tier or '—'}  max {row.allocated_max} min "
+                f"   tier {clean(row.tier or '—')}  max {row.allocated_max} min "
                 f"{row.allocated_min} × {row.replicas} replicas "
                 f"({'live' if row.replicas_source == 'metrics' else 'allocation file'})"
                 f"  = {row.allocated_max * row.replicas} allocated"

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.core.budget import Budget
+from console.core.untrusted import clean
 from console.tui.text import TIER_STYLES
 
 
@@ -58,7 +59,7 @@ def render_budget(
         start, end = round(used * cells), round((used + n) * cells)
         seg = end - start
         style = TIER_STYLES[i % len(TIER_STYLES)]
-        name = f" {tier} {n}"[:seg] if seg >= 4 else ""
+        name = f" {clean(tier)} {n}"[:seg] if seg >= 4 else ""
         bar.append(name.ljust(seg, " ") if seg else "", style=f"black on {style}")
         used += n
     avail_col = round(b.available * cells)
