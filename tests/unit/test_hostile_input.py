@@ -179,3 +179,21 @@ def test_the_hangup_watchdog_ends_a_process_whose_main_thread_is_stuck():
     )
     done = subprocess.run([sys.executable, "-c", stuck], timeout=120)  # a hang guard only
     assert done.returncode == 129
+
+
+@given(
+    st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=8, max_size=24),
+    st.sampled_from(["", "\n", " ", "\r\n"]),
+    st.sampled_from(["{}", "'{}'", "b'{}'", "Bearer {}", "{!r}"]),
+)
+def test_no_configured_secret_survives_any_quoting(token, tail, quoting):
+    from console.core.settings import Settings
+
+    s = Settings(
+        dsn=f"postgresql://app:{token}x@db:5432/x",
+        prometheus_headers={"Authorization": f"Bearer {token}{tail}"},
+    )
+    secret = f"Bearer {token}{tail}"
+    said = f"request failed: {quoting.format(secret)} / dsn {s.dsn}"
+    masked = s.mask(said)
+    assert token not in masked
