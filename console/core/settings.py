@@ -36,6 +36,7 @@ def setting(
     positive: bool = False,
     one_or_many: bool = False,
     minimum: float | None = None,
+    maximum: float | None = None,
 ) -> Any:
     """A declared setting: its default, its settings-file key path (dotted), its environment
     variable and its command-line flag (argparse dest), each optional."""
@@ -49,6 +50,7 @@ def setting(
         "positive": positive,
         "one_or_many": one_or_many,
         "minimum": minimum,
+        "maximum": maximum,
     }
     if isinstance(default, dict | list):
         kind = type(default)
@@ -101,12 +103,14 @@ class Settings:
         5,
         file="postgres.connect_timeout_s",
         positive=True,
+        maximum=300,
         doc="give up connecting after this long",
     )
     statement_timeout_ms: int = setting(
         2000,
         file="postgres.statement_timeout_ms",
         positive=True,
+        maximum=600_000,
         doc="protects the inspected server from our queries",
     )
     prometheus_url: str | None = setting(
@@ -117,7 +121,11 @@ class Settings:
         doc="Prometheus HTTP API",
     )
     prometheus_timeout_s: float = setting(
-        5, file="prometheus.timeout_s", positive=True, doc="per request; one retry at most"
+        5,
+        file="prometheus.timeout_s",
+        positive=True,
+        maximum=300,
+        doc="per request; one retry at most",
     )
     prometheus_headers: dict[str, str] = setting(
         {}, file="prometheus.headers", secret=True, doc="request headers, e.g. Authorization"
@@ -146,6 +154,7 @@ class Settings:
         flag="refresh",
         positive=True,
         minimum=0.2,
+        maximum=3600,
         doc="console refresh interval, seconds",
     )
     thresholds: Thresholds = setting(Thresholds(), file="thresholds", doc="finding thresholds")
@@ -330,6 +339,8 @@ def _check(value: Any, kind: Any, meta: Mapping[str, Any], where: str, src: _Fil
             raise src.error(where, f"must be greater than 0 (got {value!r})")
         if meta.get("minimum") is not None and value < meta["minimum"]:
             raise src.error(where, f"must be at least {meta['minimum']:g} (got {value!r})")
+        if meta.get("maximum") is not None and value > meta["maximum"]:
+            raise src.error(where, f"must be at most {meta['maximum']:g} (got {value!r})")
         return value
     if kind is str:
         if not isinstance(value, str):

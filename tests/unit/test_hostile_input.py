@@ -197,3 +197,20 @@ def test_no_configured_secret_survives_any_quoting(token, tail, quoting):
     said = f"request failed: {quoting.format(secret)} / dsn {s.dsn}"
     masked = s.mask(said)
     assert token not in masked
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("postgres:\n  connect_timeout_s: 1.0e+12\n", "postgres.connect_timeout_s"),
+        ("postgres:\n  statement_timeout_ms: 86400000\n", "postgres.statement_timeout_ms"),
+        ("prometheus:\n  timeout_s: 100000\n", "prometheus.timeout_s"),
+        ("refresh_s: 0.001\n", "refresh_s"),
+    ],
+)
+def test_timeouts_and_rates_stay_in_sane_ranges(tmp_path, body, field):
+    cfg = tmp_path / "n.yaml"
+    cfg.write_text(body)
+    with pytest.raises(InputError) as err:
+        settings.load(str(cfg), env={}, cwd=tmp_path)
+    assert err.value.field == field and err.value.line is not None
