@@ -40,6 +40,7 @@ from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.dashboard import DashboardScreen
 from console.tui.screens.detail import ServiceDetailScreen
 from console.tui.screens.help import HelpScreen
+from console.tui.text import use_colour
 
 log = logging.getLogger("novapool")
 
@@ -60,6 +61,7 @@ class NovapoolApp(App[int]):
         live_refresh: bool = True,
     ) -> None:
         super().__init__()
+        use_colour(not self.no_color)
         self.settings = settings
         self.allocation = allocation
         self.feed = feed

@@ -8,7 +8,19 @@ from rich.text import Text
 from console.core.findings import CRITICAL, INFO, WARNING, Severity
 from console.core.untrusted import clean
 
-SEVERITY_STYLE = {CRITICAL: "bold red", WARNING: "yellow", INFO: "cyan"}
+# Every state is written out (SEVERITY_LABEL); styles only make it louder. Critical is
+# reverse video in both palettes. Without colour (NO_COLOR: Textual draws greys) a coloured
+# style can come out dark on dark, so the plain palette uses attributes only.
+COLOUR_STYLES = {CRITICAL: "bold reverse red", WARNING: "bold yellow", INFO: "cyan"}
+PLAIN_STYLES = {CRITICAL: "bold reverse", WARNING: "bold", INFO: ""}
+SEVERITY_STYLE = dict(COLOUR_STYLES)
+
+
+def use_colour(colour: bool) -> None:
+    """Which palette the severity styles come from: set by the app when it is made."""
+    SEVERITY_STYLE.update(COLOUR_STYLES if colour else PLAIN_STYLES)
+
+
 SEVERITY_LABEL = {CRITICAL: "CRIT", WARNING: "WARN", INFO: "info"}
 TIER_STYLES = ["#5f87d7", "#5fafaf", "#87af5f", "#d7af5f", "#af87d7", "#d7875f", "#87afd7"]
 SPARK = "▁▂▃▄▅▆▇█"

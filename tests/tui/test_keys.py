@@ -344,6 +344,13 @@ async def test_readable_without_colour(monkeypatch):
         text = app.export_screenshot()
         for word in ("CRIT", "WARN", "OVERCOMMITTED", "info"):
             assert word in text  # states are written out
+        from console.core.findings import CRITICAL, WARNING
+        from console.tui.text import severity
+
+        # without colour, critical is still the loudest: reverse video, bold (colours dropped,
+        # attributes kept); a warning is bold only
+        crit, warn = severity(CRITICAL).style, severity(WARNING).style
+        assert "reverse" in str(crit) and "bold" in str(crit) and "reverse" not in str(warn)
 
 
 async def test_pause_freezes_a_collection_already_in_flight():

@@ -16,6 +16,10 @@ class TestDashboard:
     def test_incident(self, snap_compare, size):
         assert snap_compare(build_app(), terminal_size=size)
 
+    def test_incident_without_colour(self, snap_compare, size, monkeypatch):
+        monkeypatch.setenv("NO_COLOR", "1")  # read when the app is made
+        assert snap_compare(build_app(), terminal_size=size)
+
     def test_calm(self, snap_compare, calm_app, size):
         assert snap_compare(calm_app, terminal_size=size)
 

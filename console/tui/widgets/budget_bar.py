@@ -9,8 +9,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.core.budget import Budget
+from console.core.findings import CRITICAL
 from console.core.untrusted import clean
-from console.tui.text import TIER_STYLES
+from console.tui.text import SEVERITY_STYLE, TIER_STYLES
 
 
 def tier_totals(b: Budget) -> list[tuple[str, int]]:
@@ -39,10 +40,10 @@ def render_budget(
     cells = width / scale_to
     t = Text(no_wrap=True, overflow="crop")
     over = b.overcommitted
-    t.append(f" {label} ", style="bold reverse red" if over else "bold reverse")
+    t.append(f" {label} ", style=SEVERITY_STYLE[CRITICAL] if over else "bold reverse")
     t.append(f" allocated {b.allocated} / available {b.available}  ")
     if over:
-        t.append(f"OVERCOMMITTED by {-b.headroom}", style="bold red")
+        t.append(f"OVERCOMMITTED by {-b.headroom}", style=SEVERITY_STYLE[CRITICAL])
     else:
         t.append(
             f"headroom {b.headroom} ({b.headroom_pct}%)",
