@@ -538,3 +538,26 @@ async def test_home_and_end_move_to_the_first_and_last_service():
         assert table(app).selected_key() == table(app).row_keys[-1]
         await pilot.press("home")
         assert table(app).cursor_row == 0
+
+
+async def test_enter_on_the_format_choice_picks_it_and_writes(tmp_path):
+    from textual.widgets import RadioSet
+
+    from console.tui.screens.confirm import ConfirmScreen as Confirm
+
+    app = build_app([incident_snapshot()])
+    out = tmp_path / "one.yaml"
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        await pilot.press("w", "down", "minus", "e")  # user-service 12 → 11, then export
+        assert app.whatif.budget_after().overcommitted  # so writing asks first (pinned)
+        assert isinstance(app.screen, ExportDialog)
+        app.screen.query_one("#out").value = str(out)
+        app.screen.query_one(RadioSet).focus()
+        await pilot.press("right", "enter")  # highlight yaml, enter: pick it and write
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "the overcommit question")
+        await pilot.press("y")
+        await settled(pilot)
+        assert not isinstance(app.screen, ExportDialog)
+    text = out.read_text()  # the yaml format, as picked
+    assert "user-service:" in text and "DB_MAX_CONNECTIONS: '11'" in text

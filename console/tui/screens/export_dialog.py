@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
@@ -20,6 +21,19 @@ from console.core.errors import ExportRefused
 from console.core.whatif import WhatIf
 from console.tui import keys
 from console.tui.screens.confirm import ConfirmScreen
+
+
+class FormatChoice(RadioSet):
+    """The format choice: space picks the highlighted format; enter picks it and writes, as
+    the Write button says (a plain RadioSet only toggles on enter)."""
+
+    BINDINGS = [Binding("enter", "pick_and_write", "Write", show=False)]
+
+    def action_pick_and_write(self) -> None:
+        self.action_toggle_button()
+        dialog = self.screen
+        if isinstance(dialog, ExportDialog):  # once the choice has been taken: write
+            self.call_after_refresh(dialog.action_write)
 
 
 class ExportDialog(ModalScreen[list[export.Written] | None]):
@@ -44,7 +58,7 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
         with Vertical():
             yield Static(Text("Export db-pool overrides", style="bold"))
             yield Label("Format")
-            with RadioSet(id="format"):
+            with FormatChoice(id="format"):
                 yield RadioButton("env", value=True, id="env")
                 yield RadioButton("yaml", id="yaml")
                 yield RadioButton("configmap", id="configmap")
