@@ -11,6 +11,7 @@ by `registry.py`, the one place that lists them.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -100,6 +101,24 @@ class BlockingRead:
 
     async def close(self) -> None:
         await asyncio.to_thread(self.close_blocking)
+
+
+def read_bounded(
+    read1: Callable[[int], bytes], started: float, timeout_s: float, max_bytes: int
+) -> bytes:
+    """A whole HTTP body through `read1` (returns as soon as some bytes arrived), cut off when
+    it is not all there `timeout_s` after `started` (time.monotonic()) or passes max_bytes: a
+    source that trickles or never ends cannot hold a read."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := read1(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            raise ValueError(f"answer larger than {max_bytes // 2**20} MiB")
+        if time.monotonic() - started > timeout_s:
+            raise TimeoutError(f"no whole answer within {timeout_s:g} s")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def describe_error(exc: BaseException, mask: Callable[[str], str]) -> str:

@@ -14,6 +14,7 @@ retry policy turns a 1 s timeout into 10 s, so we give it our own: one retry, sh
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from console.core.profiles import (
 )
 from console.core.settings import Settings
 from console.core.snapshot import PoolInstance, SourceName
-from console.sources.base import GRACE_S, BlockingRead, Reading
+from console.sources.base import GRACE_S, BlockingRead, Reading, read_bounded
 
 TARGETS_EVERY_S = 300
 MAX_ANSWER = 32 * 2**20  # the values of 10,000 pool series are a few MiB
@@ -170,7 +171,7 @@ class PrometheusSource(BlockingRead):
         is cut off) and at most MAX_ANSWER bytes. Returns the answer's `data`."""
         c = self.client()
         self.requests_total += 1
-        deadline = time.monotonic() + self.timeout_s
+        started = time.monotonic()
         with c._session.get(
             f"{c.url}/api/v1/{path}",
             params=params,
@@ -179,17 +180,9 @@ class PrometheusSource(BlockingRead):
             timeout=self.timeout_s,
             stream=True,
         ) as resp:
-            chunks: list[bytes] = []
-            size = 0
-            while chunk := resp.raw.read1(64 * 1024, decode_content=True):  # what has arrived
-                size += len(chunk)
-                if size > MAX_ANSWER:
-                    raise ValueError(f"answer larger than {MAX_ANSWER // 2**20} MiB")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"no whole answer within {self.timeout_s:g} s")
-                chunks.append(chunk)
+            read1 = functools.partial(resp.raw.read1, decode_content=True)
+            body = read_bounded(read1, started, self.timeout_s, MAX_ANSWER)
             status = resp.status_code
-        body = b"".join(chunks)
         try:
             doc = json.loads(body)
         except ValueError:

@@ -17,7 +17,7 @@ from console.core.pools import PoolSamples
 from console.core.profiles import GaugeChecks, MetricsProfile, no_series_note, with_poolers
 from console.core.settings import Settings
 from console.core.snapshot import PoolInstance, SourceName
-from console.sources.base import GRACE_S, BlockingRead, Reading
+from console.sources.base import GRACE_S, BlockingRead, Reading, read_bounded
 
 MAX_BODY = 8 * 1024 * 1024  # a /metrics page of thousands of pools is well under 1 MiB
 
@@ -69,19 +69,11 @@ class ScrapeSource(BlockingRead):
     def _fetch(self, url: str) -> str:
         """The whole answer within timeout_s (connect, headers and body: a target that
         trickles its body is cut off), and at most MAX_BODY bytes."""
-        deadline = time.monotonic() + self.timeout_s
+        started = time.monotonic()
         req = urllib.request.Request(url, headers={"Accept": "text/plain"})
         with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:  # noqa: S310 - configured URL
-            chunks: list[bytes] = []
-            size = 0
-            while chunk := resp.read1(64 * 1024):  # returns as soon as some bytes arrived
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise ValueError(f"answer larger than {MAX_BODY // 2**20} MiB")
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"no whole answer within {self.timeout_s:g} s")
-                chunks.append(chunk)
-            return b"".join(chunks).decode("utf-8", errors="replace")
+            body = read_bounded(resp.read1, started, self.timeout_s, MAX_BODY)
+        return body.decode("utf-8", errors="replace")
 
     @property
     def wait_s(self) -> float:

@@ -196,10 +196,49 @@ def service(doc: dict, name: str) -> dict:
     return next(s for s in doc["services"] if s["name"] == name)
 
 
-class PostgresExporter:
+class ExporterProcess:
+    """A real exporter process serving /metrics at `url`; `UP` is the line it serves once it
+    reaches what it exports."""
+
+    UP = ""
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(self.url, timeout=10) as r:
+            return r.read().decode()
+
+    def value(self, name: str) -> float:
+        """The sum of one metric's samples, as the exporter reports it now."""
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in self.metrics().splitlines()
+            if line.startswith(name + "{") or line.startswith(name + " ")
+        )
+
+    def wait_up(self, timeout: float = 120) -> None:
+        """Until it serves its UP line (the timeout only stops a hang)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"{self.url}: exited {self.proc.returncode}"
+            try:
+                if "\n" + self.UP in "\n" + self.metrics():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"{self.url} never served {self.UP!r}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+class PostgresExporter(ExporterProcess):
     """Debian's prometheus-postgres-exporter for one server, on a port of its own."""
 
     BINARY = "/usr/bin/prometheus-postgres-exporter"
+    UP = "pg_up 1"
 
     def __init__(self, dsn: str) -> None:
         from console.demo.pgserver import free_port
@@ -216,36 +255,9 @@ class PostgresExporter:
             stderr=subprocess.DEVNULL,
         )
 
-    def metrics(self) -> str:
-        with urllib.request.urlopen(self.url, timeout=10) as r:
-            return r.read().decode()
-
-    def wait_up(self, timeout: float = 120) -> None:
-        """Until it answers with pg_up 1 (the timeout only stops a hang)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"postgres_exporter exited {self.proc.returncode}"
-            try:
-                if "\npg_up 1" in "\n" + self.metrics():
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("postgres_exporter never reported pg_up 1")
-
     def sessions(self) -> int:
         """The exporter's own pg_stat_activity_count, summed."""
-        return int(
-            sum(
-                float(line.rsplit(" ", 1)[1])
-                for line in self.metrics().splitlines()
-                if line.startswith("pg_stat_activity_count{")
-            )
-        )
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait()
+        return int(self.value("pg_stat_activity_count"))
 
 
 @pytest.fixture
@@ -347,11 +359,12 @@ def pgbouncer():
         b.stop()
 
 
-class PgBouncerExporter:
+class PgBouncerExporter(ExporterProcess):
     """PyPI's prometheus-pgbouncer-exporter (scripts/ensure-pgbouncer-exporter) for one
     PgBouncer, reading its admin console as the stats user."""
 
     BINARY = ROOT / ".cache" / "pgbouncer-exporter" / "bin" / "pgbouncer-exporter"
+    UP = "pgbouncer_up 1"
 
     def __init__(self, bouncer: PgBouncer, role: str) -> None:
         from console.demo.pgserver import free_port
@@ -370,34 +383,6 @@ class PgBouncerExporter:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-
-    def metrics(self) -> str:
-        with urllib.request.urlopen(self.url, timeout=10) as r:
-            return r.read().decode()
-
-    def value(self, name: str) -> float:
-        """The sum of one metric's samples, as the exporter reports it now."""
-        return sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in self.metrics().splitlines()
-            if line.startswith(name + "{") or line.startswith(name + " ")
-        )
-
-    def wait_up(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"pgbouncer-exporter exited {self.proc.returncode}"
-            try:
-                if "\npgbouncer_up 1" in "\n" + self.metrics():
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("pgbouncer-exporter never reported pgbouncer_up 1")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait()
 
 
 @pytest.fixture
