@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from console.core.findings import first_few
 from console.core.profiles import GaugeChecks
 
 SETTINGS = {
@@ -87,12 +88,9 @@ def notes(servers: tuple[ExportedServer, ...], dsn_max_connections: int | None) 
     server novapool reads directly (the direct reading wins)."""
     distinct = sorted({s.server for s in servers})
     if len(distinct) > 1 and dsn_max_connections is None:
-        shown = ", ".join(distinct[:3]) + (
-            f" and {len(distinct) - 3} more" if len(distinct) > 3 else ""
-        )
         return (
-            f"postgres_exporter reports {len(distinct)} servers ({shown}): slots from the "
-            "allocation file, not a guess between them",
+            f"postgres_exporter reports {len(distinct)} servers ({first_few(distinct)}): "
+            "slots from the allocation file, not a guess between them",
         )
     one = the_server(servers)
     if one is not None and dsn_max_connections is not None:

@@ -46,6 +46,12 @@ class RuleId(StrEnum):
     LIFETIME_NO_JITTER = "lifetime-no-jitter"
 
 
+def first_few(items: list[str], n: int = 3) -> str:
+    """'a, b, c and 4 more': a message names a few instances, not hundreds."""
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
 @dataclass(frozen=True)
 class Finding:
     rule: RuleId

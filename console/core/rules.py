@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from console.core.facts import Facts
-from console.core.findings import CRITICAL, INFO, WARNING, Finding, RuleId, Severity
+from console.core.findings import CRITICAL, INFO, WARNING, Finding, RuleId, Severity, first_few
 from console.core.settings import Levels, Thresholds
 from console.core.snapshot import UNREACHABLE, Backend
 
@@ -185,12 +185,6 @@ def _cluster_near_max(f: Facts, t: Thresholds) -> Iterator[Finding]:
         )
 
 
-def _first_few(items: list[str], n: int = 3) -> str:
-    """'a, b, c and 4 more': a finding names a few instances, not hundreds."""
-    more = f" and {len(items) - n} more" if len(items) > n else ""
-    return ", ".join(items[:n]) + more
-
-
 # ---- services -------------------------------------------------------------------------------
 
 
@@ -259,7 +253,7 @@ def _pool_max_drift(f: Facts, t: Thresholds) -> Iterator[Finding]:
             }
         )
         if drifted:
-            shown = _first_few([f"{inst} max {_fmt(m)}" for inst, m in drifted])
+            shown = first_few([f"{inst} max {_fmt(m)}" for inst, m in drifted])
             yield Finding(
                 RuleId.POOL_MAX_DRIFT,
                 WARNING,
@@ -278,7 +272,7 @@ def _pool_unlimited(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for row in f.services:
         unlimited = sorted(p.instance for p in row.instances if p.unlimited)
         if unlimited:
-            shown = _first_few(unlimited)
+            shown = first_few(unlimited)
             yield Finding(
                 RuleId.POOL_UNLIMITED,
                 WARNING,

@@ -415,23 +415,17 @@ def load(
     ):
         for url in urls:
             if url and urlsplit(url).scheme not in ("http", "https"):
-                how = origin.get(key)
-                meta = next(f.metadata for f, _ in declared(Settings) if f.name == key)
-                at = {"flag": f"--{meta['flag']}", "env": f"${meta['env']}"}.get(
-                    how or "", meta["file"]
-                )
-                raise (src if how == "file" else no_file).error(
-                    at, f"{url!r}: only http:// and https:// URLs are read"
+                raise _loaded_error(
+                    key, origin, src, f"{url!r}: only http:// and https:// URLs are read"
                 )
     known = {**PROFILES, **values.get("custom_profiles", {})}
     for name in values.get("metric_profiles", ()):
         if name not in known:
-            how = origin.get("metric_profiles")
-            at = {"flag": "--metrics", "env": "$NOVAPOOL_METRICS"}.get(
-                how or "", "prometheus.metrics"
-            )
-            raise (src if how == "file" else no_file).error(
-                at, f"unknown profile {name!r}; one of {', '.join(known)}"
+            raise _loaded_error(
+                "metric_profiles",
+                origin,
+                src,
+                f"unknown profile {name!r}; one of {', '.join(known)}",
             )
     return Settings(
         **values,
@@ -439,6 +433,17 @@ def load(
         allocation_searched=searched,
         pg_env={k: env[k] for k in LIBPQ_NAMES if env.get(k)},
     )
+
+
+def _loaded_error(name: str, origin: Mapping[str, str], src: _File, message: str) -> InputError:
+    """An error about a setting already loaded, located where its value came from: the flag,
+    the environment variable, or the settings file's line."""
+    meta = next(f.metadata for f, _ in declared(Settings) if f.name == name)
+    how = origin.get(name)
+    if how == "file":
+        return src.error(meta["file"], message)
+    at = {"flag": f"--{meta['flag']}", "env": f"${meta['env']}"}.get(how or "", meta["file"])
+    return _File(None).error(at, message)
 
 
 def _expand(value: Any, env: Mapping[str, str]) -> Any:
