@@ -14,6 +14,7 @@ retry policy turns a 1 s timeout into 10 s, so we give it our own: one retry, sh
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import time
@@ -237,7 +238,7 @@ class PrometheusSource(BlockingRead):
         gauges = samples.gauges()
         Key = tuple[str, tuple[str, str]]  # (service, (instance, job))
         found: dict[Key, dict[str, Any]] = {
-            (service, inst): vars(g)  # type: ignore[misc]
+            (service, inst): dataclasses.asdict(g)  # type: ignore[misc]  # a copy: filled in below
             for (service, inst), g in gauges.items()
         }
         for item in ages:
