@@ -24,7 +24,7 @@ from console.core import settings as settings_mod
 from console.core.allocation import Allocation
 from console.core.errors import InputError
 from console.core.settings import Settings
-from console.core.snapshot import Snapshot, SourceState
+from console.core.snapshot import Fleet, Snapshot, SourceState
 from console.core.target import has_password
 from console.examples import allocation_path as example_allocation_path
 
@@ -285,18 +285,18 @@ def main(argv: list[str] | None = None) -> int:
         return errors.EXIT_UNKNOWN if command == "check" else 1
 
 
-def _collect_once(settings: Settings, allocation: Allocation) -> Snapshot:
+def _collect_once(settings: Settings, allocation: Allocation) -> Fleet:
     from console.sources.collect import collect_once
 
     return asyncio.run(collect_once(settings, allocation))
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings, allocation: Allocation) -> int:
-    from console.core import assessment, report
+    from console.core import fleet, report
 
     if not settings.sources_configured:
         # A cron job that lost DATABASE_URL must not stay green.
-        a = assessment.assess(Snapshot(taken_at=time.time()), allocation, settings.thresholds)
+        a = fleet.assess(Snapshot(taken_at=time.time()), allocation, settings.thresholds)
         reason = (
             "no source configured: give --dsn (or $DATABASE_URL, PG* variables), "
             "--prometheus (or $PROMETHEUS_URL) or --scrape"
@@ -307,8 +307,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings, allocation: Allocati
             else f"NOVAPOOL UNKNOWN: {reason}"
         )
         return errors.EXIT_UNKNOWN
-    snap = _collect_once(settings, allocation)
-    a = assessment.assess(snap, allocation, settings.thresholds)
+    a = fleet.assess(_collect_once(settings, allocation), allocation, settings.thresholds)
     if args.json:
         print(json.dumps(report.to_json(a), indent=2))
     else:
@@ -319,10 +318,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings, allocation: Allocati
 def cmd_audit(
     args: argparse.Namespace, settings: Settings, allocation: Allocation, offline: bool
 ) -> int:
-    from console.core import assessment, report
+    from console.core import fleet, report
 
     snap = Snapshot(taken_at=time.time()) if offline else _collect_once(settings, allocation)
-    a = assessment.assess(snap, allocation, settings.thresholds)
+    a = fleet.assess(snap, allocation, settings.thresholds)
     if args.format == "json":
         print(json.dumps(report.audit_json(a, offline=offline), indent=2))
     else:
@@ -337,7 +336,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
     text = None
     if settings.sources_configured and not args.example:
-        snap = _collect_once(settings, observe.observer())
+        snap = _collect_once(settings, observe.observer()).first
         down = [
             f"{name} unreachable: {status.error}"
             for name, status in snap.sources.items()

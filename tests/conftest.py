@@ -27,6 +27,8 @@ for var in (
     "PGSERVICE",
 ):
     os.environ.pop(var, None)
+for var in [v for v in os.environ if v.startswith("NOVAPOOL_DSN_")]:
+    os.environ.pop(var)
 
 # Property tests: no deadline (a loaded machine is not a failure); in CI the same examples every
 # run (a red CI blocks everything), locally new ones each run (that is how they find bugs).

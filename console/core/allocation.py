@@ -72,11 +72,61 @@ CLUSTER_FIELDS = tuple(e.attr for e in CLUSTER_EDITS)
 EDIT_FIELDS = {e.name: e.attr for e in SERVICE_EDITS}
 
 
+# A hot standby whose value of one of these is below its primary's stops replaying WAL (or
+# refuses to start): PostgreSQL's own rule ("Hot Standby", the settings it checks).
+STANDBY_SETTINGS = (
+    "max_connections",
+    "max_worker_processes",
+    "max_wal_senders",
+    "max_prepared_transactions",
+    "max_locks_per_transaction",
+)
+_STANDBY_LIMITS = {name: (0, 262_143) for name in STANDBY_SETTINGS[1:]}
+
+
 @dataclass(frozen=True)
 class ClusterConfig:
     max_connections: int = 100
     superuser_reserved_connections: int = 3
     reserved_connections: int = 0
+    # Only for the standby rule offline; None: not given (live values win anyway).
+    max_worker_processes: int | None = None
+    max_wal_senders: int | None = None
+    max_prepared_transactions: int | None = None
+    max_locks_per_transaction: int | None = None
+
+
+SERVER_ROLES = ("primary", "standby")
+# The name of the one server of an allocation without a `servers:` section.
+IMPLICIT_SERVER = "default"
+
+
+@dataclass(frozen=True)
+class Server:
+    """One PostgreSQL server whose slots the pools draw on. Its DSN is a setting (never in
+    the allocation); its `cluster:` is used offline, live values win."""
+
+    name: str
+    role: str = "primary"  # primary | standby
+    follows: str | None = None  # a standby's primary
+    cluster: ClusterConfig = ClusterConfig()
+    reserved: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ServerPool:
+    """A service's pool on a server other than its home one (e.g. its read pool on a
+    replica), exported under its own variable names: `{env_prefix}MAX_CONNECTIONS`..."""
+
+    server: str
+    env_prefix: str
+    max_connections: int | None = None  # None: the library default
+    min_connections: int | None = None
+
+
+def env_prefix_for(server: str) -> str:
+    """The default variable prefix of a pool on `server`: DB_REPLICA_1_ for replica-1."""
+    return "DB_" + re.sub(r"[^A-Za-z0-9]", "_", server).upper() + "_"
 
 
 @dataclass(frozen=True)
@@ -111,6 +161,11 @@ class Service:
     match_usenames: tuple[str, ...] = ()
     match_client_addrs: tuple[IPv4Network | IPv6Network, ...] = ()
     pooler: Pooler | None = None  # a connection pooler (PgBouncer), not an application pool
+    server: str | None = None  # its home server (its DB_* pool); None: the first server
+    pools: tuple[ServerPool, ...] = ()  # its pools on other servers
+
+    def pool_on(self, server: str) -> ServerPool | None:
+        return next((p for p in self.pools if p.server == server), None)
 
     def application_names(self) -> tuple[str, ...]:
         return self.match_application_names or (self.name,)
@@ -167,6 +222,80 @@ class Allocation:
     # An observer's allocation (no file): services and their max are what the sources report,
     # refilled from every snapshot (see console.core.observe).
     observed: bool = False
+    # Several servers (a primary, its standbys, other clusters). Empty: one implicit server,
+    # whose slots are `cluster` and whose reserved items are `reserved`.
+    servers: tuple[Server, ...] = ()
+
+    # ---- servers ----------------------------------------------------------------------------
+
+    def server_list(self) -> tuple[Server, ...]:
+        """Every server, the implicit one when the file names none."""
+        if self.servers:
+            return self.servers
+        return (Server(IMPLICIT_SERVER, cluster=self.cluster, reserved=self.reserved),)
+
+    def server_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.server_list())
+
+    @property
+    def several_servers(self) -> bool:
+        return len(self.servers) > 1
+
+    def server(self, name: str | None) -> Server:
+        """The server by name; None: the first."""
+        servers = self.server_list()
+        if name is None:
+            return servers[0]
+        for srv in servers:
+            if srv.name == name:
+                return srv
+        raise KeyError(name)
+
+    def home(self, svc: Service) -> str:
+        return svc.server or self.server_list()[0].name
+
+    def with_cluster(self, server: str | None, cluster: ClusterConfig) -> Allocation:
+        """This allocation with one server's slots replaced."""
+        if not self.servers:
+            return dataclasses.replace(self, cluster=cluster)
+        name = self.server(server).name
+        return dataclasses.replace(
+            self,
+            servers=tuple(
+                dataclasses.replace(s, cluster=cluster) if s.name == name else s
+                for s in self.servers
+            ),
+        )
+
+    def for_server(self, name: str | None) -> Allocation:
+        """The one-server view the budget, the facts and the rules read: the server's slots
+        and reserved items, and each service with a pool there, sized as that pool."""
+        if not self.servers:
+            return self
+        srv = self.server(name)
+        services = []
+        for svc in self.services:
+            if self.home(svc) == srv.name:
+                services.append(dataclasses.replace(svc, server=None, pools=()))
+            elif (pool := svc.pool_on(srv.name)) is not None:
+                services.append(
+                    dataclasses.replace(
+                        svc,
+                        max_connections=pool.max_connections,
+                        min_connections=pool.min_connections,
+                        server=None,
+                        pools=(),
+                    )
+                )
+        return dataclasses.replace(
+            self,
+            cluster=srv.cluster,
+            reserved=srv.reserved,
+            services=tuple(services),
+            servers=(),
+        )
+
+    # ---- services ---------------------------------------------------------------------------
 
     def service(self, name: str) -> Service:
         for svc in self.services:
@@ -282,27 +411,58 @@ def parse_edit_value(raw: str) -> int:
         raise EditError(f"{raw!r} is not a whole number") from None
 
 
+def split_target(allocation: Allocation, target: str) -> tuple[str, str | None]:
+    """`feed-service@replica-1` → ("feed-service", "replica-1"); no `@`: (target, None), the
+    home server (or, for `cluster`, the first server)."""
+    name, at, server = target.partition("@")
+    if not at:
+        return name, None
+    if server not in allocation.server_names():
+        raise EditError(f"unknown server {server!r}; one of {', '.join(allocation.server_names())}")
+    return name, server
+
+
+POOL_EDITS = ("max", "min")  # what a pool on another server has of its own
+
+
 def apply_edit(allocation: Allocation, target: str, field_name: str, value: int) -> Allocation:
-    """One what-if edit (`auth-service.max=16`, `cluster.max_connections=200`), validated."""
-    if target == "cluster":
+    """One what-if edit (`auth-service.max=16`, `cluster.max_connections=200`,
+    `feed-service@replica-1.max=6`, `cluster@replica-1.max_connections=200`), validated."""
+    name, server = split_target(allocation, target)
+    if name == "cluster":
         if field_name not in CLUSTER_FIELDS:
             raise EditError(
                 f"unknown cluster field {field_name!r}; one of {', '.join(CLUSTER_FIELDS)}"
             )
-        cluster = dataclasses.replace(allocation.cluster, **{field_name: value})
+        cluster = dataclasses.replace(allocation.server(server).cluster, **{field_name: value})
         problems = validate_cluster(cluster)
         if problems:
-            raise EditError(f"cluster.{problems[0][0]}: {problems[0][1]}")
-        return dataclasses.replace(allocation, cluster=cluster)
+            raise EditError(f"{target}.{problems[0][0]}: {problems[0][1]}")
+        return allocation.with_cluster(server, cluster)
     try:
-        svc = allocation.service(target)
+        svc = allocation.service(name)
     except KeyError:
-        raise EditError(f"unknown service {target!r}") from None
+        raise EditError(f"unknown service {name!r}") from None
     attr = EDIT_FIELDS.get(field_name, field_name if field_name in _SERVICE_LIMITS else None)
     if attr is None:
         raise EditError(f"unknown field {field_name!r}; one of {', '.join(EDIT_FIELDS)}")
-    new = dataclasses.replace(svc, **{attr: value})  # type: ignore[arg-type]
-    problems = validate_service(new, allocation.defaults)
+    pool = None if server is None or server == allocation.home(svc) else svc.pool_on(server)
+    if server is not None and server != allocation.home(svc) and pool is None:
+        raise EditError(f"{name} has no pool on {server}")
+    if pool is not None and field_name in POOL_EDITS:
+        pool = dataclasses.replace(pool, **{attr: value})  # type: ignore[arg-type]
+        problems = validate_service(
+            dataclasses.replace(
+                svc, max_connections=pool.max_connections, min_connections=pool.min_connections
+            ),
+            allocation.defaults,
+        )
+        new = dataclasses.replace(
+            svc, pools=tuple(pool if p.server == pool.server else p for p in svc.pools)
+        )
+    else:  # the home pool, or what every pool of the service shares (replicas, timeouts)
+        new = dataclasses.replace(svc, **{attr: value})  # type: ignore[arg-type]
+        problems = validate_service(new, allocation.defaults)
     if problems:
         raise EditError(f"{target}.{problems[0][0]}: {problems[0][1]}")
     return allocation.replace_service(new)
@@ -312,9 +472,22 @@ def apply_edit(allocation: Allocation, target: str, field_name: str, value: int)
 # Loading
 
 
-_TOP_KEYS = {"cluster", "defaults", "reserved", "services", "poolers"}
-_POOLER_KEYS = {"mode", "replicas", "match", "note", *POOLER_LIMITS}
-_SERVICE_KEYS = {"tier", "replicas", "match", "note", "max_lifetime_jitter_secs", *POOL_FIELDS}
+_TOP_KEYS = {"cluster", "defaults", "reserved", "services", "poolers", "servers"}
+_POOLER_KEYS = {"mode", "replicas", "match", "note", "server", *POOLER_LIMITS}
+_SERVICE_KEYS = {
+    "tier",
+    "replicas",
+    "match",
+    "note",
+    "max_lifetime_jitter_secs",
+    "server",
+    "pools",
+    *POOL_FIELDS,
+}
+_SERVER_KEYS = {"role", "follows", "cluster", "reserved", "note"}
+_CLUSTER_KEYS = set(CLUSTER_FIELDS) | set(STANDBY_SETTINGS)
+_SERVER_POOL_KEYS = {"max_connections", "min_connections", "env_prefix"}
+ENV_PREFIX = re.compile(r"[A-Z][A-Z0-9_]*_")
 
 
 def load(path: str | Path) -> Allocation:
@@ -348,10 +521,7 @@ def from_document(doc: yamlfile.Document) -> Allocation:
     _unknown(doc, root, _TOP_KEYS, ())
 
     cluster_raw = _mapping(doc, root.get("cluster"), ("cluster",))
-    _unknown(doc, cluster_raw, set(CLUSTER_FIELDS), ("cluster",))
-    cluster = ClusterConfig(**cluster_raw)
-    for name, problem in validate_cluster(cluster):
-        raise doc.error(("cluster", name), problem)
+    cluster = _cluster(doc, cluster_raw, ("cluster",))
 
     defaults_raw = _mapping(doc, root.get("defaults"), ("defaults",))
     allowed_defaults = {f.name for f in dataclasses.fields(PoolDefaults)}
@@ -365,13 +535,9 @@ def from_document(doc: yamlfile.Document) -> Allocation:
     if defaults.min_connections > defaults.max_connections:
         raise doc.error(("defaults", "min_connections"), "is greater than max_connections")
 
-    reserved_raw = _mapping(doc, root.get("reserved"), ("reserved",))
-    reserved = []
-    for name, value in reserved_raw.items():
-        reason = _check_int(value, minimum=0)
-        if reason:
-            raise doc.error(("reserved", name), reason)
-        reserved.append((str(name), value))
+    reserved = _reserved(doc, root.get("reserved"), ("reserved",))
+    servers = _servers(doc, root.get("servers"), cluster_raw, reserved)
+    server_names = [srv.name for srv in servers]
 
     services_raw = _mapping(doc, root.get("services"), ("services",))
     if not services_raw:
@@ -396,14 +562,23 @@ def from_document(doc: yamlfile.Document) -> Allocation:
         tier = raw.get("tier")
         if tier is not None and not isinstance(tier, str):
             raise doc.error(kp + ("tier",), "must be a string")
+        home = _server_ref(doc, raw.get("server"), server_names, kp + ("server",))
         svc = Service(
             name=str(name),
             tier=tier,
+            server=home,
+            pools=_server_pools(doc, raw.get("pools"), server_names, home, kp + ("pools",)),
             **_parse_match(doc, raw.get("match"), kp + ("match",)),
             **kwargs,
         )
         for field_name, reason in validate_service(svc, defaults):
             raise doc.error(kp + (field_name,), reason)
+        for pool in svc.pools:
+            view = dataclasses.replace(
+                svc, max_connections=pool.max_connections, min_connections=pool.min_connections
+            )
+            for field_name, reason in validate_service(view, defaults):
+                raise doc.error(kp + ("pools", pool.server, field_name), reason)
         for app in svc.application_names() if svc.matches_application else ():
             if app in seen_apps:
                 raise doc.error(
@@ -411,17 +586,145 @@ def from_document(doc: yamlfile.Document) -> Allocation:
                 )
             seen_apps[app] = svc.name
         services.append(svc)
-    for svc in _poolers(doc, root.get("poolers")):
+    for svc in _poolers(doc, root.get("poolers"), server_names):
         if svc.name in {s.name for s in services}:
             raise doc.error(("poolers", svc.name), "a service has this name already")
         services.append(svc)
     return Allocation(
         cluster=cluster,
         defaults=defaults,
-        reserved=tuple(reserved),
+        reserved=reserved,
         services=tuple(services),
         path=doc.path,
+        servers=servers,
     )
+
+
+def _cluster(doc: yamlfile.Document, raw: Mapping[str, Any], kp: yamlfile.KeyPath) -> ClusterConfig:
+    _unknown(doc, raw, _CLUSTER_KEYS, kp)
+    for name, (lo, hi) in _STANDBY_LIMITS.items():
+        if name in raw:
+            reason = _check_int(raw[name], minimum=lo, maximum=hi)
+            if reason:
+                raise doc.error(kp + (name,), reason)
+    cluster = ClusterConfig(**raw)
+    for name, problem in validate_cluster(cluster):
+        raise doc.error(kp + (name,), problem)
+    return cluster
+
+
+def _reserved(
+    doc: yamlfile.Document, raw: Any, kp: yamlfile.KeyPath
+) -> tuple[tuple[str, int], ...]:
+    out = []
+    for name, value in _mapping(doc, raw, kp).items():
+        reason = _check_int(value, minimum=0)
+        if reason:
+            raise doc.error(kp + (name,), reason)
+        out.append((str(name), value))
+    return tuple(out)
+
+
+def _servers(
+    doc: yamlfile.Document,
+    raw: Any,
+    cluster_defaults: Mapping[str, Any],
+    top_reserved: tuple[tuple[str, int], ...],
+) -> tuple[Server, ...]:
+    """The `servers:` section. Each server's `cluster:` starts from the top-level `cluster:`;
+    the top-level `reserved:` items are the first server's (with its own); a standby follows
+    a primary named here."""
+    raw = _mapping(doc, raw, ("servers",))
+    servers: list[Server] = []
+    for name, spec in raw.items():
+        kp = ("servers", name)
+        if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name):
+            raise doc.error(kp, "a server name is letters, digits, '.', '_' and '-'")
+        spec = _mapping(doc, spec, kp)
+        _unknown(doc, spec, _SERVER_KEYS, kp)
+        role = spec.get("role", "primary")
+        if role not in SERVER_ROLES:
+            raise doc.error(kp + ("role",), f"one of {', '.join(SERVER_ROLES)} (got {role!r})")
+        follows = spec.get("follows")
+        if role == "primary" and follows is not None:
+            raise doc.error(kp + ("follows",), "only a standby follows a primary")
+        if role == "standby":
+            if follows is None:
+                raise doc.error(kp, "a standby names the primary it follows: follows: NAME")
+            if follows not in raw:
+                raise doc.error(
+                    kp + ("follows",),
+                    f"unknown server {follows!r}; one of {', '.join(map(str, raw))}",
+                )
+            if (raw[follows] or {}).get("role", "primary") != "primary":
+                raise doc.error(
+                    kp + ("follows",),
+                    f"{follows!r} is a standby: a standby follows a primary here",
+                )
+        own = _mapping(doc, spec.get("cluster"), kp + ("cluster",))
+        servers.append(
+            Server(
+                name=name,
+                role=role,
+                follows=follows,
+                cluster=_cluster(doc, {**cluster_defaults, **own}, kp + ("cluster",)),
+                reserved=(top_reserved if not servers else ())
+                + _reserved(doc, spec.get("reserved"), kp + ("reserved",)),
+            )
+        )
+    return tuple(servers)
+
+
+def _server_ref(
+    doc: yamlfile.Document, value: Any, servers: list[str], kp: yamlfile.KeyPath
+) -> str | None:
+    if value is None:
+        return None
+    if not servers:
+        raise doc.error(kp, "names a server, but the file has no servers: section")
+    if value not in servers:
+        raise doc.error(kp, f"unknown server {value!r}; one of {', '.join(servers)}")
+    return str(value)
+
+
+def _server_pools(
+    doc: yamlfile.Document,
+    raw: Any,
+    servers: list[str],
+    home: str | None,
+    kp: yamlfile.KeyPath,
+) -> tuple[ServerPool, ...]:
+    """A service's `pools:`: server → {max_connections, min_connections, env_prefix}."""
+    pools = []
+    prefixes = {"DB_": home or (servers[0] if servers else IMPLICIT_SERVER)}
+    for server, spec in _mapping(doc, raw, kp).items():
+        at = kp + (server,)
+        _server_ref(doc, server, servers, at)
+        if server == (home or servers[0]):
+            raise doc.error(at, "is this service's home server: its pool is the service's own")
+        spec = _mapping(doc, spec, at)
+        _unknown(doc, spec, _SERVER_POOL_KEYS, at)
+        prefix = spec.get("env_prefix", env_prefix_for(server))
+        if not isinstance(prefix, str) or not ENV_PREFIX.fullmatch(prefix):
+            raise doc.error(
+                at + ("env_prefix",),
+                f"an environment variable prefix in capitals ending in _, e.g. DB_READ_ "
+                f"(got {prefix!r})",
+            )
+        if prefix in prefixes:
+            raise doc.error(
+                at + ("env_prefix",), f"{prefix} is already the pool on {prefixes[prefix]}"
+            )
+        prefixes[prefix] = server
+        pools.append(
+            ServerPool(
+                server=server,
+                env_prefix=prefix,
+                max_connections=spec.get("max_connections"),
+                min_connections=spec.get("min_connections"),
+            )
+        )
+    return tuple(pools)
 
 
 def _parse_match(doc: yamlfile.Document, raw: Any, kp: yamlfile.KeyPath) -> dict[str, Any]:
@@ -459,7 +762,7 @@ def _parse_match(doc: yamlfile.Document, raw: Any, kp: yamlfile.KeyPath) -> dict
     }
 
 
-def _poolers(doc: yamlfile.Document, raw: Any) -> list[Service]:
+def _poolers(doc: yamlfile.Document, raw: Any, servers: list[str]) -> list[Service]:
     """The `poolers:` section: each a consumer of server slots of its own."""
     out = []
     for name, spec in _mapping(doc, raw, ("poolers",)).items():
@@ -496,6 +799,7 @@ def _poolers(doc: yamlfile.Document, raw: Any) -> list[Service]:
                 max_connections=pooler.server_connections,
                 min_connections=0,
                 pooler=pooler,
+                server=_server_ref(doc, spec.get("server"), servers, kp + ("server",)),
                 **match,
             )
         )

@@ -44,6 +44,8 @@ class RuleId(StrEnum):
     METRICS_STALE = "metrics-stale"
     ALLOCATION_LIBRARY_DEFAULT = "allocation-library-default"
     LIFETIME_NO_JITTER = "lifetime-no-jitter"
+    STANDBY_SETTINGS_BELOW_PRIMARY = "standby-settings-below-primary"
+    SERVER_ROLE_MISMATCH = "server-role-mismatch"
 
 
 def first_few(items: list[str], n: int = 3) -> str:
@@ -60,6 +62,7 @@ class Finding:
     message: str
     pids: tuple[int, ...] = ()
     value: float | None = None  # the number behind it, for sorting and display
+    server: str | None = None  # set when the allocation names several servers
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -70,6 +73,8 @@ class Finding:
         }
         if self.pids:
             d["pids"] = list(self.pids)
+        if self.server is not None:
+            d["server"] = self.server
         return d
 
 

@@ -11,6 +11,7 @@ from console import __version__
 from console.core.assessment import Assessment, slots_from
 from console.core.budget import ServiceBudget
 from console.core.findings import CRITICAL, INFO, WARNING, RuleId
+from console.core.fleet import FleetAssessment
 from console.core.rules import describe_all
 from console.core.settings import Thresholds
 from console.core.snapshot import ALWAYS_LISTED
@@ -23,7 +24,38 @@ def iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def to_json(a: Assessment) -> dict[str, Any]:
+def as_fleet(x: Assessment | FleetAssessment) -> FleetAssessment:
+    return x if isinstance(x, FleetAssessment) else FleetAssessment.single(x)
+
+
+def to_json(x: Assessment | FleetAssessment) -> dict[str, Any]:
+    """The contract's shape, of the first server (the only one of a one-server allocation),
+    with every server's findings and a `servers` array (one entry per server)."""
+    fa = as_fleet(x)
+    doc = _server_json(fa.first)
+    doc["findings"] = [f.as_dict() for f in fa.findings]
+    doc["servers"] = [
+        {
+            "name": sa.name,
+            "role": sa.server.role,
+            "follows": sa.server.follows,
+            "in_recovery": sa.in_recovery,
+            "status": sa.status.as_dict(),
+            "cluster": doc_of["cluster"] | {"wal_senders": sa.assessment.snapshot.wal_senders},
+            "budget": doc_of["budget"],
+            "services": doc_of["services"],
+            "unattributed": doc_of["unattributed"],
+            "findings": [f.as_dict() for f in fa.findings if f.server == sa.name]
+            if fa.several
+            else doc["findings"],
+        }
+        for sa in fa.servers
+        for doc_of in [doc if sa is fa.servers[0] else _server_json(sa.assessment)]
+    ]
+    return doc
+
+
+def _server_json(a: Assessment) -> dict[str, Any]:
     snap, b = a.snapshot, a.budget
     server = snap.server
     return {
@@ -52,8 +84,10 @@ def to_json(a: Assessment) -> dict[str, Any]:
     }
 
 
-def exit_code(a: Assessment) -> int:
-    """Nagios: 2 critical from the data; 3 a source unreachable; 1 warning; 0 OK."""
+def exit_code(x: Assessment | FleetAssessment) -> int:
+    """Nagios: 2 critical from the data; 3 a source unreachable; 1 warning; 0 OK. Over every
+    server: the worst."""
+    a = as_fleet(x)
     data_findings = [f for f in a.findings if f.rule != RuleId.SOURCE_UNREACHABLE]
     if any(f.severity == CRITICAL for f in data_findings):
         return 2
@@ -64,22 +98,32 @@ def exit_code(a: Assessment) -> int:
     return 0
 
 
-def check_text(a: Assessment) -> str:
-    """One status line and one line per finding, as monitoring plugins print."""
-    code = exit_code(a)
-    label = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code]
+def _summary(a: Assessment) -> str:
     b = a.budget
     backends = (
         f"{a.client_backends}/{b.available} client backends"
         if a.client_backends is not None
         else "client backends unknown"
     )
-    lines = [
-        f"NOVAPOOL {label}: {backends}; allocated {b.allocated}/{b.available}, "
-        f"headroom {b.headroom}; {len(a.findings)} finding(s)"
-    ]
-    for f in a.findings:
-        lines.append(f"  {f.severity:<8} {f.rule:<26} {f.service or '-':<22} {clean(f.message)}")
+    return f"{backends}; allocated {b.allocated}/{b.available}, headroom {b.headroom}"
+
+
+def check_text(x: Assessment | FleetAssessment) -> str:
+    """One status line (and one per server, when several) and one line per finding, as
+    monitoring plugins print."""
+    fa = as_fleet(x)
+    label = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][exit_code(fa)]
+    if not fa.several:
+        lines = [f"NOVAPOOL {label}: {_summary(fa.first)}; {len(fa.findings)} finding(s)"]
+    else:
+        lines = [f"NOVAPOOL {label}: {len(fa.servers)} servers; {len(fa.findings)} finding(s)"]
+        for sa in fa.servers:
+            lines.append(f"  server {sa.name} ({sa.server.role}): {_summary(sa.assessment)}")
+    for f in fa.findings:
+        where = f"{f.server or '-':<12} " if fa.several else ""
+        lines.append(
+            f"  {f.severity:<8} {f.rule:<26} {where}{f.service or '-':<22} {clean(f.message)}"
+        )
     return "\n".join(lines)
 
 
@@ -104,7 +148,11 @@ def _n(x: float | int | None) -> str:
     return str(int(x))
 
 
-def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | None = None) -> str:
+def audit_markdown(
+    x: Assessment | FleetAssessment, *, offline: bool, thresholds: Thresholds | None = None
+) -> str:
+    fa = as_fleet(x)
+    a = fa.first
     snap, b, alloc = a.snapshot, a.budget, a.allocation
     server = snap.server
     out: list[str] = []
@@ -125,8 +173,8 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
         f"`{code(alloc.path or 'allocation')}` ({source})."
     )
     w("")
-    crit = [f for f in a.findings if f.severity == CRITICAL]
-    warn = [f for f in a.findings if f.severity == WARNING]
+    crit = [f for f in fa.findings if f.severity == CRITICAL]
+    warn = [f for f in fa.findings if f.severity == WARNING]
     if b.overcommitted:
         verdict = f"❌ **Overcommitted** by {-b.headroom} connections"
     elif crit:
@@ -135,12 +183,15 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
         verdict = f"⚠️ **{len(warn)} warning(s)**"
     else:
         verdict = "✅ **Within budget**"
+    where = f" on {code(fa.servers[0].name)}" if fa.several else ""
     w(
         f"{verdict}: {len(alloc.services)} services allocate **{b.allocated}** of **{b.available}** "
-        f"available connections ({b.allocated_pct} %); headroom **{b.headroom}** "
+        f"available connections{where} ({b.allocated_pct} %); headroom **{b.headroom}** "
         f"({b.headroom_pct} % of available); min floor **{b.min_floor}**."
     )
     w("")
+    if fa.several:
+        _servers_section(fa, w)
 
     w("## Cluster slots")
     w("")
@@ -234,14 +285,19 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
 
     w("## Findings")
     w("")
-    if not a.findings:
+    if not fa.findings:
         w("None.")
     else:
-        w("| Severity | Rule | Service | Finding |")
-        w("|---|---|---|---|")
-        for f in a.findings:
+        w(
+            "| Severity | Rule | Server | Service | Finding |"
+            if fa.several
+            else "| Severity | Rule | Service | Finding |"
+        )
+        w("|---|---|---|---|---|" if fa.several else "|---|---|---|---|")
+        for f in fa.findings:
+            at = f" {md(f.server or '—')} |" if fa.several else ""
             w(
-                f"| {SEVERITY_ICON[f.severity]} | `{f.rule}` | {md(f.service or '—')} | "
+                f"| {SEVERITY_ICON[f.severity]} | `{f.rule}` |{at} {md(f.service or '—')} | "
                 f"{md(f.message)} |"
             )
     w("")
@@ -255,8 +311,32 @@ def audit_markdown(a: Assessment, *, offline: bool, thresholds: Thresholds | Non
     return "\n".join(out) + "\n"
 
 
-def audit_json(a: Assessment, *, offline: bool) -> dict[str, Any]:
-    doc = to_json(a)
+def _servers_section(fa: FleetAssessment, w: Any) -> None:
+    """Every server's budget, and the pools each draws: the audit of several servers."""
+    w("## Servers")
+    w("")
+    w("| Server | Role | Available | Allocated | Min floor | Headroom | Overcommitted | Status |")
+    w("|---|---|---:|---:|---:|---:|:---:|---|")
+    for sa in fa.servers:
+        b = sa.assessment.budget
+        role = sa.server.role + (f" of {md(sa.server.follows)}" if sa.server.follows else "")
+        w(
+            f"| {md(sa.name)} | {role} | {b.available} | {b.allocated} | {b.min_floor} | "
+            f"{b.headroom} | {'**yes**' if b.overcommitted else 'no'} | {sa.status.status} |"
+        )
+    w("")
+    for sa in fa.servers:
+        pools = ", ".join(
+            f"{md(s.name)} {s.max_connections}×{s.replicas}" for s in sa.assessment.budget.services
+        )
+        w(f"- **{md(sa.name)}** draws: {pools or 'no pool'}.")
+    w("")
+
+
+def audit_json(x: Assessment | FleetAssessment, *, offline: bool) -> dict[str, Any]:
+    fa = as_fleet(x)
+    a = fa.first
+    doc = to_json(fa)
     doc["offline"] = offline
     doc["allocation"] = a.allocation.path
     doc["tiers"] = {}

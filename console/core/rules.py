@@ -4,13 +4,15 @@ of the facts and the thresholds. `evaluate` runs them all."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from console.core.allocation import STANDBY_SETTINGS, Allocation, Server
 from console.core.facts import Facts
 from console.core.findings import CRITICAL, INFO, WARNING, Finding, RuleId, Severity, first_few
 from console.core.settings import Levels, Thresholds
-from console.core.snapshot import UNREACHABLE, Backend
+from console.core.snapshot import UNREACHABLE, Backend, ServerInfo
 
 Check = Callable[[Facts, Thresholds], Iterable[Finding]]
 
@@ -32,6 +34,22 @@ def rule(
     def register(check: Check) -> Check:
         assert rule_id not in RULES, f"rule {rule_id} declared twice"
         RULES[rule_id] = Rule(rule_id, severities, describe, check)
+        return check
+
+    return register
+
+
+# Rules over several servers at once (console.core.fleet runs them): declared here like the
+# others, so that help and the audit list them, with a check of their own.
+FLEET_CHECKS: dict[RuleId, Callable[..., Iterable[Finding]]] = {}
+
+
+def fleet_rule(
+    rule_id: RuleId, severities: tuple[Severity, ...], describe: Callable[[Thresholds], str]
+) -> Callable[[Callable[..., Iterable[Finding]]], Callable[..., Iterable[Finding]]]:
+    def register(check: Callable[..., Iterable[Finding]]) -> Callable[..., Iterable[Finding]]:
+        rule(rule_id, severities, describe)(lambda f, t: ())
+        FLEET_CHECKS[rule_id] = check
         return check
 
     return register
@@ -486,6 +504,82 @@ def _lifetime_no_jitter(f: Facts, t: Thresholds) -> Iterator[Finding]:
             name,
             f"every pool expires connections at exactly {secs} s, no jitter",
         )
+
+
+# ---- several servers ------------------------------------------------------------------------
+
+
+def setting_of(server: Server, info: ServerInfo | None, name: str) -> int | None:
+    """A standby-checked setting: the server's own value when it answered, else the
+    allocation's (None when neither says)."""
+    if info is not None:
+        live = getattr(info, name, None)
+        if live is not None:
+            return int(live)
+    value = getattr(server.cluster, name, None)
+    return None if value is None else int(value)
+
+
+def standby_conflicts(
+    servers: Mapping[str, tuple[Server, ServerInfo | None]],
+) -> Iterator[Finding]:
+    """A hot standby must have each of STANDBY_SETTINGS at least as high as its primary.
+    servers: name → (the allocation's server, what it said of itself if it answered)."""
+    for name, (srv, info) in servers.items():
+        if srv.role != "standby" or srv.follows is None or srv.follows not in servers:
+            continue
+        primary, primary_info = servers[srv.follows]
+        for setting in STANDBY_SETTINGS:
+            mine = setting_of(srv, info, setting)
+            theirs = setting_of(primary, primary_info, setting)
+            if mine is not None and theirs is not None and mine < theirs:
+                yield Finding(
+                    RuleId.STANDBY_SETTINGS_BELOW_PRIMARY,
+                    CRITICAL,
+                    None,
+                    f"{name}: {setting} {mine} is below its primary {primary.name}'s {theirs}: "
+                    "a hot standby stops replaying WAL (or will not start) until it is raised",
+                    value=theirs - mine,
+                    server=name,
+                )
+
+
+@fleet_rule(
+    RuleId.STANDBY_SETTINGS_BELOW_PRIMARY,
+    (CRITICAL,),
+    lambda t: (
+        "a standby's " + ", ".join(STANDBY_SETTINGS) + " is below its primary's "
+        "(PostgreSQL stops replaying WAL, or refuses to start the standby)"
+    ),
+)
+def _standby_settings(
+    servers: list[Any], allocation: Allocation, t: Thresholds
+) -> Iterator[Finding]:
+    """servers: fleet.ServerAssessment (name, server, info)."""
+    return standby_conflicts({s.name: (s.server, s.info) for s in servers})
+
+
+@fleet_rule(
+    RuleId.SERVER_ROLE_MISMATCH,
+    (WARNING,),
+    lambda t: "a server's pg_is_in_recovery() disagrees with its role in the allocation",
+)
+def _role_mismatch(servers: list[Any], allocation: Allocation, t: Thresholds) -> Iterator[Finding]:
+    if not allocation.servers:
+        return
+    for sa in servers:
+        if sa.in_recovery is None:
+            continue
+        actual = "standby" if sa.in_recovery else "primary"
+        if actual != sa.server.role:
+            yield Finding(
+                RuleId.SERVER_ROLE_MISMATCH,
+                WARNING,
+                None,
+                f"{sa.name} is a {actual} (pg_is_in_recovery() = {str(sa.in_recovery).lower()})"
+                f" but the allocation says {sa.server.role}",
+                server=sa.name,
+            )
 
 
 def _service(f: Facts, b: Backend) -> str | None:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from console.core import yamlfile
 from console.core.errors import InputError
 from console.core.profiles import PROFILES, MetricsProfile, parse_profiles, profile_spec
-from console.core.target import LIBPQ_NAMES, Target
+from console.core.target import LIBPQ_NAMES, Target, password_of
 
 
 def setting(
@@ -99,6 +99,14 @@ class Settings:
         secret=True,
         doc="PostgreSQL to inspect; else the libpq environment",
     )
+    server_dsns: dict[str, str] = setting(
+        {},
+        file="servers",
+        secret=True,
+        doc="the DSN of each server of the allocation's servers: section, by name (also "
+        "$NOVAPOOL_DSN_<NAME>, e.g. NOVAPOOL_DSN_REPLICA_1); the first server also takes "
+        "--dsn / $DATABASE_URL",
+    )
     connect_timeout_s: float = setting(
         5,
         file="postgres.connect_timeout_s",
@@ -166,10 +174,27 @@ class Settings:
     config_path: str | None = None
     allocation_searched: tuple[str, ...] = ()  # the paths tried when none was named
     pg_env: Mapping[str, str] = field(default_factory=dict)  # libpq variables (no password)
+    server_env: Mapping[str, str] = field(default_factory=dict)  # $NOVAPOOL_DSN_* by name
 
     @property
     def target(self) -> Target:
-        return Target(self.dsn, self.pg_env, tuple(self.prometheus_headers.values()))
+        return Target(
+            self.dsn,
+            self.pg_env,
+            tuple(self.prometheus_headers.values())
+            + tuple(p for d in self.server_env.values() if (p := password_of(d)))
+            + tuple(p for d in self.server_dsns.values() if (p := password_of(d))),
+        )
+
+    def server_target(self, server: str, first: bool) -> Target:
+        """Where one server of the allocation is: its own DSN ($NOVAPOOL_DSN_<NAME>, else
+        the settings file's `servers:`), else, for the first server, the usual DSN."""
+        dsn = self.server_env.get(dsn_variable(server)) or self.server_dsns.get(server)
+        if dsn:
+            return Target(dsn, {}, self.target.secrets)
+        if first:
+            return self.target
+        return Target(None, {}, self.target.secrets)
 
     @property
     def postgres_configured(self) -> bool:
@@ -177,7 +202,13 @@ class Settings:
 
     @property
     def sources_configured(self) -> bool:
-        return bool(self.postgres_configured or self.prometheus_url or self.scrape)
+        return bool(
+            self.postgres_configured
+            or self.server_dsns
+            or self.server_env
+            or self.prometheus_url
+            or self.scrape
+        )
 
     @property
     def profiles(self) -> tuple[MetricsProfile, ...]:
@@ -192,6 +223,11 @@ class Settings:
 
 
 # ---- where things are looked for ------------------------------------------------------------
+
+
+def dsn_variable(server: str) -> str:
+    """The environment variable with a server's DSN: NOVAPOOL_DSN_REPLICA_1 for replica-1."""
+    return "NOVAPOOL_DSN_" + re.sub(r"[^A-Za-z0-9]", "_", server).upper()
 
 
 def xdg_config_dir(env: Mapping[str, str]) -> Path:
@@ -427,11 +463,18 @@ def load(
                 src,
                 f"unknown profile {name!r}; one of {', '.join(known)}",
             )
+    server_env = {k: v for k, v in env.items() if k.startswith("NOVAPOOL_DSN_") and v}
+    seen: dict[str, str] = {}
+    for name, dsn in values.get("server_dsns", {}).items():
+        if dsn in seen:
+            raise src.error(f"servers.{name}", f"the same DSN as server {seen[dsn]!r}")
+        seen[dsn] = name
     return Settings(
         **values,
         config_path=path,
         allocation_searched=searched,
         pg_env={k: env[k] for k in LIBPQ_NAMES if env.get(k)},
+        server_env=server_env,
     )
 
 

@@ -66,6 +66,13 @@ class ServerInfo:
     superuser_reserved_connections: int
     reserved_connections: int  # 0 before PostgreSQL 16
     sees_all_sessions: bool = True  # False: a role without pg_read_all_stats (pg_monitor)
+    in_recovery: bool | None = None  # pg_is_in_recovery(): a standby
+    # The settings a hot standby must not have below its primary's (allocation.STANDBY_SETTINGS
+    # except max_connections, which is above), as the server says.
+    max_worker_processes: int | None = None
+    max_wal_senders: int | None = None
+    max_prepared_transactions: int | None = None
+    max_locks_per_transaction: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ class PoolInstance:
     scrape_interval_s: float | None = None
     pending: float | None = None  # callers waiting for a connection, where the library says
     unlimited: bool = False  # the pool reports no max (e.g. Go's SetMaxOpenConns(0))
+    server: str = ""  # the server it connects to, where its labels say; "": its service's home
 
     @property
     def in_use(self) -> float | None:
@@ -153,6 +161,25 @@ class Snapshot:
     pools: tuple[PoolInstance, ...] = ()
     # postgres_exporter's view of the servers (their settings and sessions), from the metrics
     exported: tuple[ExportedServer, ...] = ()
+    wal_senders: int | None = None  # replication connections: own slots, not client ones
 
     def source(self, name: SourceName) -> SourceStatus:
         return self.sources.get(name, SourceStatus())
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """One collection of every server the allocation names: a Snapshot each, by name, in the
+    allocation's order. Sources shared by all servers (the metrics) appear in each."""
+
+    taken_at: float
+    snapshots: Mapping[str, Snapshot]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, server: str) -> Fleet:
+        return cls(snapshot.taken_at, {server: snapshot})
+
+    @property
+    def first(self) -> Snapshot:
+        """The first server's (the only one's, for a one-server allocation)."""
+        return next(iter(self.snapshots.values()))

@@ -21,6 +21,12 @@ def has_password(dsn: str) -> bool:
     return mask_password(dsn) != dsn
 
 
+def password_of(dsn: str) -> str | None:
+    """The password a DSN carries in its URL userinfo, if any."""
+    m = _PASSWORD_IN_URL.search(dsn)
+    return m.group(2) if m else None
+
+
 def mask_password(text: str, dsn: str | None = None, secrets: tuple[str, ...] = ()) -> str:
     """text with any password (URL userinfo, password=..., the DSN's own) and every other
     configured secret (header values, tokens) replaced by ***."""

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from console.core import budget as budget_mod
-from console.core.allocation import EDIT_FIELDS, Allocation, EditError, apply_edit
+from console.core.allocation import EDIT_FIELDS, Allocation, EditError, apply_edit, split_target
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Edit:
 @dataclass
 class WhatIf:
     base: Allocation  # the allocation file (what exports diff against)
-    slots: budget_mod.Slots | None = None  # the live server's, when known
+    slots: Mapping[str, budget_mod.Slots] = field(default_factory=dict)  # live, by server
     live_replicas: Mapping[str, int] = field(default_factory=dict)
     edits: list[Edit] = field(default_factory=list)
     exported: tuple[tuple[str, str, int], ...] = ()  # the edits the last export wrote
@@ -47,23 +47,25 @@ class WhatIf:
         for name, n in self.live_replicas.items():
             if name in alloc.names() and n != alloc.service(name).replicas:
                 alloc = alloc.replace_service(dataclasses.replace(alloc.service(name), replicas=n))
-        if self.slots is not None:
-            alloc = dataclasses.replace(
-                alloc,
-                cluster=dataclasses.replace(
-                    alloc.cluster,
-                    max_connections=self.slots.max_connections,
-                    superuser_reserved_connections=self.slots.superuser_reserved_connections,
-                    reserved_connections=self.slots.reserved_connections,
+        for server, slots in self.slots.items():
+            if server not in alloc.server_names():
+                continue
+            alloc = alloc.with_cluster(
+                server,
+                dataclasses.replace(
+                    alloc.server(server).cluster,
+                    max_connections=slots.max_connections,
+                    superuser_reserved_connections=slots.superuser_reserved_connections,
+                    reserved_connections=slots.reserved_connections,
                 ),
             )
         return alloc
 
-    def budget_before(self) -> budget_mod.Budget:
-        return budget_mod.compute(self.start_point)
+    def budget_before(self, server: str | None = None) -> budget_mod.Budget:
+        return budget_mod.compute(self.start_point.for_server(server))
 
-    def budget_after(self) -> budget_mod.Budget:
-        return budget_mod.compute(self.current)
+    def budget_after(self, server: str | None = None) -> budget_mod.Budget:
+        return budget_mod.compute(self.current.for_server(server))
 
     def _common(self) -> int:
         """How many edits, from the first, are the ones the last export wrote."""
@@ -95,9 +97,13 @@ class WhatIf:
         self._replay()
 
     def value(self, alloc: Allocation, target: str, field_name: str) -> int:
-        if target == "cluster":
-            return int(getattr(alloc.cluster, field_name))
-        svc = alloc.service(target)
+        """A field's value; `target` as an edit names it (`svc@server`, `cluster@server`)."""
+        name, server = split_target(alloc, target)
+        if name == "cluster":
+            return int(getattr(alloc.server(server).cluster, field_name))
+        if server is not None:
+            alloc = alloc.for_server(server)
+        svc = alloc.service(name)
         attr = EDIT_FIELDS.get(field_name, field_name)
         if attr == "replicas":
             return svc.replicas
@@ -125,9 +131,17 @@ class WhatIf:
     def mark_exported(self) -> None:
         self.exported = tuple(e.key for e in self.edits)
 
-    def set_live(self, slots: budget_mod.Slots | None, live_replicas: Mapping[str, int]) -> None:
-        """New live values; edits are kept and replayed on top (they survive refreshes)."""
-        if slots == self.slots and dict(live_replicas) == dict(self.live_replicas):
+    def set_live(
+        self,
+        slots: budget_mod.Slots | Mapping[str, budget_mod.Slots] | None,
+        live_replicas: Mapping[str, int],
+    ) -> None:
+        """New live values (slots: the first server's, or by server); edits are kept and
+        replayed on top (they survive refreshes)."""
+        if isinstance(slots, budget_mod.Slots):
+            slots = {self.base.server_names()[0]: slots}
+        slots = dict(slots or {})
+        if slots == dict(self.slots) and dict(live_replicas) == dict(self.live_replicas):
             return
         self.slots, self.live_replicas = slots, dict(live_replicas)
         self.start_point = self._live_copy()

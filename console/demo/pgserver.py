@@ -138,6 +138,13 @@ def make_root(prefix: str, parent: str | None = None) -> Path:
     return root
 
 
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGQUIT)
@@ -171,7 +178,11 @@ class LocalPostgres:
     def dsn(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def start(self, timeout: float = 180) -> LocalPostgres:
+    def start(
+        self, timeout: float = 180, *, standby_of: LocalPostgres | None = None
+    ) -> LocalPostgres:
+        """initdb and start; or, with `standby_of`, a streaming hot standby of that running
+        server (pg_basebackup -R from it, with the same binaries)."""
         self.bindir = self.bindir or find_bindir()
         self.version = version_of(self.bindir)
         user = _run_as()
@@ -182,8 +193,8 @@ class LocalPostgres:
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
-        done = subprocess.run(
-            [
+        if standby_of is None:
+            command = [
                 str(self.bindir / "initdb"),
                 "-D",
                 str(self.datadir),
@@ -194,16 +205,32 @@ class LocalPostgres:
                 "-E",
                 "UTF8",
                 "--no-sync",
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=self.root,
-            **kwargs,
+            ]
+        else:
+            if not (self.bindir / "pg_basebackup").exists():
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise RuntimeError(f"no pg_basebackup in {self.bindir}: a standby needs it")
+            command = [
+                str(self.bindir / "pg_basebackup"),
+                "-D",
+                str(self.datadir),
+                "-d",
+                f"host=127.0.0.1 port={standby_of.port} user=postgres",
+                "-X",
+                "stream",
+                "-R",  # standby.signal and primary_conninfo
+                "--no-sync",
+                "-c",
+                "fast",
+            ]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=self.root, **kwargs
         )
         if done.returncode != 0:
             shutil.rmtree(self.root, ignore_errors=True)
-            raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
+            raise RuntimeError(
+                f"{Path(command[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}"
+            )
         self.port = self.port or free_port()
         settings = {
             "listen_addresses": "127.0.0.1",
@@ -218,9 +245,7 @@ class LocalPostgres:
             "logging_collector": "off",
             **self.extra,
         }
-        self._args = [str(self.bindir / "postgres"), "-D", str(self.datadir)]
-        for k, v in settings.items():
-            self._args += ["-c", f"{k}={v}"]
+        self._settings = settings
         self._env, self._kwargs = env, kwargs
         if user:
             (self.workdir / "server.log").touch()
@@ -229,6 +254,10 @@ class LocalPostgres:
         return self
 
     def _spawn(self, timeout: float) -> None:
+        assert self.bindir is not None
+        self._args = [str(self.bindir / "postgres"), "-D", str(self.datadir)]
+        for k, v in self._settings.items():
+            self._args += ["-c", f"{k}={v}"]
         with open(self.workdir / "server.log", "ab") as log:
             # Its own session: the terminal's Ctrl+C or hang-up reach us, and we stop it.
             self.process = subprocess.Popen(
@@ -273,6 +302,7 @@ class LocalPostgres:
 
     def stop(self, *, remove: bool = True) -> None:
         if self.process and self.process.poll() is None:
+            self.thaw()  # a frozen server must wake to hear the shutdown
             self.process.send_signal(signal.SIGINT)  # fast shutdown
             try:
                 self.process.wait(timeout=20)
@@ -284,6 +314,29 @@ class LocalPostgres:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
 
+    def _tree(self) -> list[int]:
+        """The postmaster and its children (each child has a process group of its own)."""
+        assert self.process is not None
+        pids = [self.process.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                pids.append(int(stat.parent.name))
+        return pids
+
+    def freeze(self) -> None:
+        """SIGSTOP the server and every backend: it accepts connections and never answers,
+        as a hung host does. `thaw` undoes it. The postmaster first: it forks no more."""
+        for pid in self._tree():
+            _signal(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in reversed(self._tree()):
+            _signal(pid, signal.SIGCONT)
+
     def pause(self) -> None:
         """Stop the server, keeping its data and port — an outage, for tests."""
         assert self.process is not None
@@ -292,6 +345,12 @@ class LocalPostgres:
 
     def resume(self, timeout: float = 180) -> None:
         """Start it again after `pause`."""
+        self._spawn(timeout)
+
+    def restart(self, timeout: float = 180, **settings: str) -> None:
+        """Stop it and start it again with some settings changed (e.g. max_connections)."""
+        self.pause()
+        self._settings.update(settings)
         self._spawn(timeout)
 
     def __enter__(self) -> LocalPostgres:

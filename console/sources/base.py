@@ -39,6 +39,7 @@ class Reading:
     activity: tuple[ActivityCount, ...] = ()
     backends: tuple[Backend, ...] = ()
     self_connections: int = 0  # our own session(s) on that server, left out of activity
+    wal_senders: int | None = None  # replication connections on that server
     # metrics
     pools: tuple[PoolInstance, ...] = ()
     exported: tuple[ExportedServer, ...] = ()
@@ -46,6 +47,12 @@ class Reading:
 
 class Source(Protocol):
     name: SourceName
+
+    @property
+    def server_name(self) -> str | None:
+        """The allocation's server whose facts this source reads (a PostgreSQL connection);
+        None: a source of every server's (the pool metrics)."""
+        ...
 
     @property
     def wait_s(self) -> float:

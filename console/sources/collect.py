@@ -18,15 +18,16 @@ from console.core.snapshot import (
     ALWAYS_LISTED,
     OK,
     UNREACHABLE,
+    Fleet,
     PoolInstance,
     Snapshot,
-    SourceName,
     SourceStatus,
 )
 from console.sources import registry
 from console.sources.base import BackendSignals, PoolHistory, Reading, Source, describe_error
 
 BACKOFF_MAX_S = 30.0
+SERVER_READS = 8  # server connections read at the same time, at most
 
 
 @dataclass
@@ -49,94 +50,165 @@ class Health:
 
 @dataclass
 class Collector:
-    """The configured sources → one Snapshot per collect(). Knows no source by name: what a
-    source gives is in its Reading, what else it can do is a capability (`pool_history`, `backend_signals`)."""
+    """The configured sources → one Fleet (a Snapshot per server) per collect(). Knows no
+    source by name: what a source gives is in its Reading, which server it reads is its
+    `server_name`, what else it can do is a capability (`pool_history`, `backend_signals`).
+
+    Reads run as tasks that outlive a collect(): in the console (`backoff`) a collect() waits
+    `patience_s` at most, so a slow or dead server never delays the others' refresh; its read
+    goes on, and its answer is taken by a later collect(). Server reads run at most
+    `SERVER_READS` at a time."""
 
     settings: Settings
     allocation: Allocation
-    backoff: bool = True  # False for one-shot `check`: try every source now
-    sources: dict[SourceName, Source] = field(default_factory=dict)
-    health: dict[SourceName, Health] = field(default_factory=dict)
-    last: dict[SourceName, Reading] = field(default_factory=dict)  # last good reading of each
+    backoff: bool = True  # False for one-shot `check`: try every source now, wait for all
+    sources: dict[str, Source] = field(default_factory=dict)
+    health: dict[str, Health] = field(default_factory=dict)
+    last: dict[str, Reading] = field(default_factory=dict)  # last good reading of each
+    statuses: dict[str, SourceStatus] = field(default_factory=dict)  # last status of each
+    inflight: dict[str, asyncio.Task[Reading]] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)  # when the in-flight read began
+    patience_s: float | None = None  # default: most of the refresh interval
 
     def __post_init__(self) -> None:
         self.sources = self.sources or registry.build(self.settings, self.allocation)
-        self.health = {name: Health() for name in SourceName}
+        self.health = {name: Health() for name in self.sources}
+        if self.patience_s is None:
+            self.patience_s = max(0.2, 0.75 * self.settings.refresh_s)
+        self._gate: asyncio.Semaphore | None = None
 
     @property
     def pool_history(self) -> PoolHistory | None:
         """The first source that keeps the pools' past, if any."""
         return next((s for s in self.sources.values() if isinstance(s, PoolHistory)), None)
 
+    def backend_signals_of(self, server: str | None = None) -> BackendSignals | None:
+        """The source that can cancel or terminate a backend on `server` (None: the first)."""
+        server = server or self.allocation.server_names()[0]
+        return next(
+            (
+                s
+                for s in self.sources.values()
+                if isinstance(s, BackendSignals) and s.server_name in (None, server)
+            ),
+            None,
+        )
+
     @property
     def backend_signals(self) -> BackendSignals | None:
-        """The first source that can cancel or terminate a backend, if any."""
-        return next((s for s in self.sources.values() if isinstance(s, BackendSignals)), None)
+        return self.backend_signals_of(None)
 
-    def _due(self, name: SourceName, now: float) -> bool:
-        return not self.backoff or now >= self.health[name].next_try
+    def _due(self, key: str, now: float) -> bool:
+        return not self.backoff or now >= self.health[key].next_try
 
-    async def _read(self, name: SourceName, now: float) -> Reading | Exception | None:
-        if not self._due(name, now):
-            return None
-        try:
-            return await self.sources[name].read()  # bounded by the source itself
-        except Exception as exc:  # noqa: BLE001 - any failure is a status, not a crash
-            return exc
+    async def _read(self, key: str) -> Reading:
+        source = self.sources[key]
+        if source.server_name is None:
+            return await source.read()  # bounded by the source itself
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(SERVER_READS)
+        async with self._gate:
+            return await source.read()
 
-    async def collect(self) -> Snapshot:
+    async def collect(self) -> Fleet:
         now = time.time()
-        names = list(self.sources)
-        results = await asyncio.gather(*(self._read(name, now) for name in names))
-        sources = {name: SourceStatus(ABSENT) for name in ALWAYS_LISTED}
-        for name, result in zip(names, results, strict=True):
-            sources[name] = self._status(name, result, now)
+        for key in self.sources:
+            if key not in self.inflight and self._due(key, now):
+                self.inflight[key] = asyncio.ensure_future(self._read(key))
+                self.started[key] = now
+        if self.inflight:
+            await asyncio.wait(
+                set(self.inflight.values()), timeout=self.patience_s if self.backoff else None
+            )
+        now = time.time()
+        fresh: set[str] = set()
+        for key in self.sources:
+            task = self.inflight.get(key)
+            if task is None:  # not due: backing off after a failure
+                self.statuses[key] = self._status(key, None, now)
+            elif task.done():
+                del self.inflight[key]
+                error = task.exception()
+                result = error if isinstance(error, Exception) else task.result()
+                self.statuses[key] = self._status(key, result, now)
+                fresh |= {key} if isinstance(result, Reading) else set()
+            else:  # slow: its last answer stands, aged, until this read ends
+                self.statuses[key] = self._slow(key, now)
         # While a source is down the console (backoff mode) keeps its last good reading,
         # aged: the status says so, and metrics-stale fires once the pools are older than
         # their scrape intervals allow. `check` never shows old data.
-        fresh = {name for name, r in zip(names, results, strict=True) if isinstance(r, Reading)}
-        readings = {
-            name: r
-            for name, r in self.last.items()
-            if name in sources and (name in fresh or self.backoff)
-        }
-        server = next((r for r in readings.values() if r.server is not None), None)
+        readings = {key: r for key, r in self.last.items() if key in fresh or self.backoff}
+        names = self.allocation.server_names()
+        return Fleet(
+            now, {name: self._snapshot(name, i == 0, readings, now) for i, name in enumerate(names)}
+        )
+
+    def _snapshot(
+        self, server: str, first: bool, readings: dict[str, Reading], now: float
+    ) -> Snapshot:
+        """One server's snapshot: its own connection's reading, and the shared sources'
+        pools of the services whose pool on it they are."""
+        here = [k for k, s in self.sources.items() if s.server_name in (None, server)]
+        sources = {name: SourceStatus(ABSENT) for name in ALWAYS_LISTED}
+        for key in here:
+            sources[self.sources[key].name] = self.statuses[key]
+        mine = {k: r for k, r in readings.items() if k in here}
+        direct = next((r for r in mine.values() if r.server is not None), None)
         pools: list[PoolInstance] = []
         exported_servers: list[ExportedServer] = []
-        for name, reading in readings.items():
-            exported_servers.extend(reading.exported)
-            age = now - (self.health[name].last_ok or now)
+        for key, reading in mine.items():
+            if first:
+                exported_servers.extend(reading.exported)
+            age = now - (self.health[key].last_ok or now)
             pools.extend(
                 replace(p, sample_age_s=(p.sample_age_s or 0) + age) if age else p
                 for p in reading.pools
+                if self._pool_server(p) == server
             )
         said = exported.notes(
             tuple(exported_servers),
-            server.server.max_connections if server and server.server else None,
+            direct.server.max_connections if direct and direct.server else None,
         )
         if said:  # about the metrics' view of the server: on the first source that has it
-            name = next(n for n, r in readings.items() if r.exported)
+            key = next(k for k, r in mine.items() if r.exported)
+            name = self.sources[key].name
             sources[name] = replace(sources[name], notes=sources[name].notes + said)
         return Snapshot(
             taken_at=now,
             sources=sources,
-            server=server.server if server else None,
-            activity=server.activity if server else (),
-            self_connections=server.self_connections if server else 0,
-            backends=server.backends if server else (),
+            server=direct.server if direct else None,
+            activity=direct.activity if direct else (),
+            self_connections=direct.self_connections if direct else 0,
+            backends=direct.backends if direct else (),
             pools=tuple(pools),
             exported=tuple(exported_servers),
+            wal_senders=direct.wal_senders if direct else None,
         )
 
-    def _status(
-        self, name: SourceName, result: Reading | Exception | None, now: float
-    ) -> SourceStatus:
-        h = self.health[name]
+    def _pool_server(self, pool: PoolInstance) -> str:
+        """The server a pool instance draws on: its labels', else its service's home."""
+        if pool.server:
+            return pool.server
+        try:
+            return self.allocation.home(self.allocation.service(pool.service))
+        except KeyError:
+            return self.allocation.server_names()[0]
+
+    def _slow(self, key: str, now: float) -> SourceStatus:
+        """A read still in flight past the collector's patience: the last answer stands."""
+        waited = f"no answer for {now - self.started[key]:.0f} s (still waiting)"
+        last = self.statuses.get(key)
+        if last is not None and last.status == OK:
+            return replace(last, notes=last.notes + (waited,))
+        return SourceStatus(UNREACHABLE, waited, None, self.health[key].last_ok)
+
+    def _status(self, key: str, result: Reading | Exception | None, now: float) -> SourceStatus:
+        h = self.health[key]
         if isinstance(result, Exception):
             h.failed(describe_error(result, self.settings.mask), now)
         elif result is not None:
             h.succeeded(now)
-            self.last[name] = result
+            self.last[key] = result
             error = None
             if result.failed:  # part of the source is down: the rest is read all the same
                 url, err = next(iter(sorted(result.failed.items())))
@@ -160,11 +232,16 @@ class Collector:
         )
 
     async def close(self) -> None:
+        for task in self.inflight.values():
+            task.cancel()
+        if self.inflight:
+            await asyncio.wait(set(self.inflight.values()))
+        self.inflight.clear()
         for source in self.sources.values():
             await source.close()
 
 
-async def collect_once(settings: Settings, allocation: Allocation) -> Snapshot:
+async def collect_once(settings: Settings, allocation: Allocation) -> Fleet:
     collector = Collector(settings, allocation, backoff=False)
     try:
         return await collector.collect()

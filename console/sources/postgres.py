@@ -47,6 +47,7 @@ class PostgresSource:
     by_client_addr: bool = False  # group sessions by client address too (a match needs it)
     # One connection: a refresh and a cancel/terminate from the console take turns on it.
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
+    server_name: str | None = None  # the allocation's server this source reads; None: all
 
     async def connection(self) -> Any:
         """The open connection, (re)connecting first if there is none."""
@@ -77,6 +78,11 @@ class PostgresSource:
             r["superuser_reserved_connections"],
             r["reserved_connections"],
             bool(r["sees_all_sessions"]),
+            in_recovery=r["in_recovery"],
+            max_worker_processes=r["max_worker_processes"],
+            max_wal_senders=r["max_wal_senders"],
+            max_prepared_transactions=r["max_prepared_transactions"],
+            max_locks_per_transaction=r["max_locks_per_transaction"],
         )
         if not self.server.sees_all_sessions:
             self.disabled["sessions"] = (
@@ -138,6 +144,7 @@ class PostgresSource:
         activity = tuple(
             ActivityCount(r["application_name"], r["state"], r["n"], r["usename"], r["client_addr"])
             for r in activity_rows
+            if not r["wal_sender"]
         )
         return Reading(
             latency_ms=latency,
@@ -148,6 +155,7 @@ class PostgresSource:
             activity=activity,
             backends=backends,
             self_connections=1,
+            wal_senders=sum(r["n"] for r in activity_rows if r["wal_sender"]),
         )
 
     async def signal_backend(
@@ -176,15 +184,25 @@ class PostgresSource:
                 conn.terminate()
 
 
-def from_settings(s: Settings, allocation: Allocation) -> PostgresSource | None:
-    if not s.postgres_configured:
-        return None
-    return PostgresSource(
-        s.dsn,
-        s.connect_timeout_s,
-        s.statement_timeout_ms,
-        by_client_addr=allocation.matches_client_addr,
-    )
+def from_settings(s: Settings, allocation: Allocation) -> list[PostgresSource]:
+    """One source per server of the allocation that has a DSN (the first server: the usual
+    DSN or libpq environment)."""
+    out = []
+    names = allocation.server_names()
+    for i, name in enumerate(names):
+        target = s.server_target(name, first=i == 0)
+        if not target.configured:
+            continue
+        out.append(
+            PostgresSource(
+                target.dsn,
+                s.connect_timeout_s,
+                s.statement_timeout_ms,
+                by_client_addr=allocation.matches_client_addr,
+                server_name=name if allocation.servers else None,
+            )
+        )
+    return out
 
 
 def _backend(r: Any) -> Backend:

@@ -134,6 +134,7 @@ class PrometheusSource(BlockingRead):
     """A `Source` with the `PoolHistory` capability."""
 
     name = SourceName.PROMETHEUS
+    server_name = None  # its pool metrics are every server's
     url: str
     profiles: tuple[MetricsProfile, ...]
     timeout_s: float = 5

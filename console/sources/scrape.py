@@ -59,6 +59,7 @@ class ScrapeSource(BlockingRead):
     """A `Source`: the exporters' /metrics, read in parallel."""
 
     name = SourceName.SCRAPE
+    server_name = None  # its pool metrics are every server's
     urls: tuple[str, ...]
     profiles: tuple[MetricsProfile, ...]
     timeout_s: float = 5

@@ -10,6 +10,7 @@ keys never wait on a source; a tick that arrives while a collection is in flight
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
 import logging
 import os
@@ -26,6 +27,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from console.core import assessment as assessment_mod
+from console.core import fleet as fleet_mod
 from console.core import logs
 from console.core.allocation import Allocation
 from console.core.history import History
@@ -68,7 +70,9 @@ class NovapoolApp(App[int]):
         self.target_label = target_label
         self.clock = clock
         self.live_refresh = live_refresh
-        self.assessment: assessment_mod.Assessment | None = None
+        self.assessment: assessment_mod.Assessment | None = None  # the shown server's
+        self.fleet: fleet_mod.FleetAssessment | None = None  # every server's
+        self.server_name: str | None = None  # the server shown; None: the first
         self.history = History()
         self.paused = False
         self.whatif = WhatIf(allocation)
@@ -126,22 +130,41 @@ class NovapoolApp(App[int]):
             self.collecting = False
         if self.paused and not forced:
             return  # paused while this collection was in flight: the screen stays frozen
-        self.record(assessment_mod.assess(snap, self.allocation, self.settings.thresholds))
+        self.record(fleet_mod.assess(snap, self.allocation, self.settings.thresholds))
 
-    def record(self, a: assessment_mod.Assessment) -> None:
+    def record(self, x: assessment_mod.Assessment | fleet_mod.FleetAssessment) -> None:
         """A new assessment: into the history and the what-if's live values, then to the
         active screen."""
-        self.assessment = a
-        self.history.add(a)
-        if a.allocation.observed and not self.whatif.edits:
-            self.whatif.rebase(a.allocation)  # an observer edits what it last saw
-        live = {r.name: r.replicas for r in a.services if r.replicas_source == "metrics"}
+        fa = x if isinstance(x, fleet_mod.FleetAssessment) else fleet_mod.FleetAssessment.single(x)
+        self.fleet = fa
+        self.assessment = self.shown(fa)
+        self.history.add(fa.first)
+        first = fa.first
+        if first.allocation.observed and not self.whatif.edits:
+            self.whatif.rebase(first.allocation)  # an observer edits what it last saw
+        live = {r.name: r.replicas for r in first.services if r.replicas_source == "metrics"}
         self.whatif.set_live(
-            assessment_mod.slots_for(a.snapshot, a.allocation)
-            if assessment_mod.slots_from(a.snapshot) != "allocation"
-            else None,
+            {
+                sa.name: assessment_mod.slots_for(sa.assessment.snapshot, sa.assessment.allocation)
+                for sa in fa.servers
+                if assessment_mod.slots_from(sa.assessment.snapshot) != "allocation"
+            },
             live,
         )
+        self.announce()
+
+    def shown(self, fa: fleet_mod.FleetAssessment) -> assessment_mod.Assessment:
+        """The shown server's assessment, with its findings and the fleet's about it."""
+        sa = fa.server(self.server_name)
+        if not fa.several:
+            return sa.assessment
+        return dataclasses.replace(sa.assessment, findings=fa.findings_of(sa.name))
+
+    def show_server(self, name: str) -> None:
+        """Show one server in the dashboard (its budget, services, backends and findings)."""
+        self.server_name = name
+        if self.fleet is not None:
+            self.assessment = self.shown(self.fleet)
         self.announce()
 
     def announce(self) -> None:
@@ -245,7 +268,9 @@ class NovapoolApp(App[int]):
             f"({backend.application_name!r}, {backend.state}, query {clean(backend.query[:80])!r})"
         )
         log.warning("signal: %s asks to %s", who, what)
-        ok = await self.feed.signal_backend(backend.pid, terminate, backend.backend_start)
+        ok = await self.feed.signal_backend(
+            backend.pid, terminate, backend.backend_start, server=self.server_name
+        )
         log.warning("signal: %s: %s", what, "sent" if ok else "refused")
         self.notify(
             f"{verb} pid {backend.pid}: "

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from console.core.snapshot import Snapshot
+from console.core.snapshot import Fleet, Snapshot
 
 if TYPE_CHECKING:
     from console.sources.collect import Collector
@@ -19,12 +19,16 @@ class Feed(Protocol):
         """History and peaks of the pools can be asked for (a PoolHistory source)."""
         ...
 
-    async def collect(self) -> Snapshot: ...
+    async def collect(self) -> Snapshot | Fleet: ...
 
     async def close(self) -> None: ...
 
     async def signal_backend(
-        self, pid: int, terminate: bool, backend_start: float | None = None
+        self,
+        pid: int,
+        terminate: bool,
+        backend_start: float | None = None,
+        server: str | None = None,
     ) -> bool: ...
 
     async def history(self, service: str, seconds: float = 3600) -> list[float] | None: ...
@@ -36,12 +40,12 @@ class Feed(Protocol):
 class ReplayFeed:
     """Serves the snapshots in order, then keeps serving the last one."""
 
-    snapshots: Sequence[Snapshot]
+    snapshots: Sequence[Snapshot | Fleet]
     served: int = 0
     signals: list[tuple[int, bool]] = field(default_factory=list)
     has_history: bool = False
 
-    async def collect(self) -> Snapshot:
+    async def collect(self) -> Snapshot | Fleet:
         snap = self.snapshots[min(self.served, len(self.snapshots) - 1)]
         self.served += 1
         return snap
@@ -50,7 +54,11 @@ class ReplayFeed:
         return None
 
     async def signal_backend(
-        self, pid: int, terminate: bool, backend_start: float | None = None
+        self,
+        pid: int,
+        terminate: bool,
+        backend_start: float | None = None,
+        server: str | None = None,
     ) -> bool:
         self.signals.append((pid, terminate))
         return True
@@ -72,16 +80,20 @@ class CollectorFeed:
     def has_history(self) -> bool:
         return self.collector.pool_history is not None
 
-    async def collect(self) -> Snapshot:
+    async def collect(self) -> Snapshot | Fleet:
         return await self.collector.collect()
 
     async def close(self) -> None:
         await self.collector.close()
 
     async def signal_backend(
-        self, pid: int, terminate: bool, backend_start: float | None = None
+        self,
+        pid: int,
+        terminate: bool,
+        backend_start: float | None = None,
+        server: str | None = None,
     ) -> bool:
-        source = self.collector.backend_signals
+        source = self.collector.backend_signals_of(server)
         if source is None:
             return False
         return await source.signal_backend(pid, terminate, backend_start)

@@ -91,15 +91,15 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         await asyncio.to_thread(wait_for_targets, prom.url, [e.url])
         settings = Settings(dsn=pg1.dsn, prometheus_url=prom.url, prometheus_timeout_s=1)
         collector = Collector(settings, load_allocation(ALLOCATION))
-        snap = await collector.collect()
+        snap = (await collector.collect()).first
         assert snap.source("prometheus").status == "ok" and len(snap.pools) == 1
         prom.pause()
-        snap = await collector.collect()  # bounded by the collector's own wait, never hangs
+        snap = (await collector.collect()).first  # bounded by the collector's own wait, never hangs
         assert snap.source("prometheus").status == "unreachable"
         assert snap.source("postgres").status == "ok" and snap.server is not None
         assert snap.pools and snap.pools[0].size == 3  # last good data, kept
         await asyncio.sleep(3.5)
-        snap = await collector.collect()
+        snap = (await collector.collect()).first
         assert snap.pools[0].sample_age_s > 3  # and aged: stale after 3 × 1 s
         from console.core.assessment import assess
 
@@ -113,7 +113,7 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         deadline = time.monotonic() + 120  # a hang guard
         while snap.source("prometheus").status != "ok" and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-            snap = await collector.collect()
+            snap = (await collector.collect()).first
         assert snap.source("prometheus").status == "ok"
         await collector.close()
     finally:

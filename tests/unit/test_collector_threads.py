@@ -18,6 +18,7 @@ class HeldSource(BlockingRead):
     once."""
 
     name = SourceName.PROMETHEUS
+    server_name = None
     wait_s = 0.05
 
     def __init__(self) -> None:
@@ -49,13 +50,13 @@ async def test_a_slow_read_is_not_started_twice():
     )
     try:
         for _ in range(2):  # the read is still held: both collections give up waiting
-            snap = await collector.collect()
+            snap = (await collector.collect()).first
             assert snap.source("prometheus").status == "unreachable"
             assert "timed out" in (snap.source("prometheus").error or "")
         assert source.calls == 1  # the 2nd collection re-awaited the 1st read
         source.release.set()
         await asyncio.wait([source._inflight], timeout=60)  # it has ended
-        snap = await collector.collect()  # the held read is over: a new one starts
+        snap = (await collector.collect()).first  # the held read is over: a new one starts
         assert source.calls == 2 and source.most == 1
         assert snap.source("prometheus").error == "answered too late"
     finally:

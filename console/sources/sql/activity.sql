@@ -6,15 +6,18 @@
 -- state: they are client backends all the same (a role, not a server process, owns them),
 -- counted as 'not visible' rather than dropped (server processes have no role or no database;
 -- a parallel or autovacuum worker of a hidden session may be counted with it).
+-- WAL senders (replication connections) come back as rows of their own (wal_sender): they
+-- have their own slots (max_wal_senders) and are never counted against the client ones.
 SELECT coalesce(application_name, '')  AS application_name,
        CASE WHEN backend_type IS NULL THEN 'not visible'
             ELSE coalesce(state, 'unknown') END AS state,
        coalesce(usename::text, '')     AS usename,
        CASE WHEN $1::bool THEN coalesce(host(client_addr), '') ELSE '' END AS client_addr,
+       coalesce(backend_type = 'walsender', false) AS wal_sender,
        count(*)::int                   AS n
 FROM pg_stat_activity
-WHERE (backend_type = 'client backend'
+WHERE (backend_type IN ('client backend', 'walsender')
        OR (backend_type IS NULL AND usesysid IS NOT NULL AND datid IS NOT NULL))
   AND pid <> pg_backend_pid()
-GROUP BY 1, 2, 3, 4
-ORDER BY 1, 2, 3, 4
+GROUP BY 1, 2, 3, 4, 5
+ORDER BY 1, 2, 3, 4, 5
