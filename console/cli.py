@@ -416,15 +416,18 @@ def apply_sets(allocation: Allocation, edits: list[str]) -> Allocation:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings, allocation: Allocation) -> int:
-    from console.core import budget, export
+    from console.core import export, fleet
 
     edited = apply_sets(allocation, args.edits)
-    b = budget.compute(edited)
-    if b.overcommitted and not args.allow_overcommit:
+    b = export.budgets(edited)
+    over = export.overcommitted(b)
+    if over and not args.allow_overcommit:
         raise errors.ExportRefused(
-            f"the allocation is overcommitted: allocated {b.allocated} > available "
-            f"{b.available} (by {-b.headroom}); use --allow-overcommit to write it anyway"
+            f"the allocation is overcommitted: {'; '.join(over)}; "
+            "use --allow-overcommit to write it anyway"
         )
+    for finding in fleet.planned_conflicts(edited):  # a server setting: not ours to write
+        print(f"novapool: warning: {finding.message}", file=sys.stderr)
     the_plan = export.plan(allocation, edited, all_keys=args.all)
     source = f"{allocation.path}" + (
         f" with {len(args.edits)} edit(s): {' '.join(args.edits)}" if args.edits else ""

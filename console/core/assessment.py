@@ -5,6 +5,7 @@ Pure: no I/O, no Textual. The console, `check` and `audit` all read an Assessmen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from console.core import facts as facts_mod
@@ -24,12 +25,15 @@ class Assessment(Facts):
 
 
 def assess(
-    snapshot: Snapshot, allocation: Allocation, thresholds: Thresholds | None = None
+    snapshot: Snapshot,
+    allocation: Allocation,
+    thresholds: Thresholds | None = None,
+    replicas: Mapping[str, int] | None = None,
 ) -> Assessment:
     """allocation: the file's, or an observer's (`Allocation.observed`), which is filled from
-    what this snapshot shows."""
+    what this snapshot shows. replicas: live instance counts from other servers' snapshots."""
     if allocation.observed:
         allocation = observe.allocation_from(snapshot, allocation)
-    facts = facts_mod.derive(snapshot, allocation)
+    facts = facts_mod.derive(snapshot, allocation, replicas)
     found = rules.evaluate(facts, thresholds or Thresholds())
     return Assessment(**{f.name: getattr(facts, f.name) for f in fields(Facts)}, findings=found)

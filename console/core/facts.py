@@ -4,7 +4,7 @@ service (pool gauges beside server sessions), the unattributed sessions. Pure.""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,11 +131,15 @@ def slots_from(snapshot: Snapshot) -> str:
     return "prometheus" if the_server(snapshot.exported) else "allocation"
 
 
-def derive(snapshot: Snapshot, allocation: Allocation) -> Facts:
+def derive(
+    snapshot: Snapshot, allocation: Allocation, replicas: Mapping[str, int] | None = None
+) -> Facts:
+    """replicas: live instance counts seen elsewhere (another server's snapshot has the
+    pods' gauges): used for services whose gauges this snapshot does not have."""
     pools_by_service: dict[str, list[PoolInstance]] = defaultdict(list)
     for pool in snapshot.pools:
         pools_by_service[pool.service].append(pool)
-    live_replicas = {name: len(p) for name, p in pools_by_service.items()}
+    live_replicas = {**(replicas or {}), **{n: len(p) for n, p in pools_by_service.items()}}
     budget = budget_mod.compute(allocation, slots_for(snapshot, allocation), live_replicas)
 
     have_activity = snapshot.server is not None

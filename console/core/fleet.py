@@ -9,6 +9,7 @@ audit and the console read a FleetAssessment either way.
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 
 from console.core import assessment as assessment_mod
@@ -93,10 +94,16 @@ def assess(
     thresholds = thresholds or Thresholds()
     if isinstance(fleet, Snapshot):  # one server's snapshot (tests, replays)
         fleet = Fleet.of(fleet, allocation.server_names()[0])
+    # A service's pods are the same whichever server a pool of theirs draws on: the live
+    # count comes from wherever their gauges are.
+    replicas: dict[str, int] = {}
+    for snap in fleet.snapshots.values():
+        for name, n in Counter(p.service for p in snap.pools).items():
+            replicas[name] = max(n, replicas.get(name, 0))
     servers = []
     for srv in allocation.server_list():
         snap = fleet.snapshots.get(srv.name) or Snapshot(taken_at=fleet.taken_at)
-        a = assessment_mod.assess(snap, allocation.for_server(srv.name), thresholds)
+        a = assessment_mod.assess(snap, allocation.for_server(srv.name), thresholds, replicas)
         servers.append(ServerAssessment(srv, a))
     several = len(servers) > 1
     found: list[Finding] = []

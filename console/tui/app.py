@@ -198,6 +198,34 @@ class NovapoolApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.settings.thresholds))
 
+    def action_servers(self) -> None:
+        from console.tui.screens.servers import ServersScreen
+
+        if not isinstance(self.screen, ServersScreen):
+            self.push_screen(ServersScreen())
+
+    def action_switch_server(self, step: int) -> None:
+        names = self.allocation.server_names()
+        if len(names) < 2:
+            self.notify("one server: nothing to switch to", markup=False)
+            return
+        now = names.index(self.server_name) if self.server_name in names else 0
+        self.show_server(names[(now + step) % len(names)])
+
+    def shown_label(self) -> str:
+        """The header's target: the shown server, named, when there are several."""
+        if not self.allocation.several_servers:
+            return self.target_label
+        names = self.allocation.server_names()
+        name = self.server_name if self.server_name in names else names[0]
+        srv = self.allocation.server(name)
+        where = self.settings.server_target(name, first=name == names[0])
+        role = srv.role + (f" of {srv.follows}" if srv.follows else "")
+        return (
+            f"{name} ({role}, {names.index(name) + 1}/{len(names)}) "
+            f"{where.describe() if where.configured else 'no DSN: allocation values'}"
+        )
+
     def open_detail(self, service: str | None) -> None:
         self.push_screen(ServiceDetailScreen(service))
 

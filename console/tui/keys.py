@@ -29,6 +29,23 @@ ANYWHERE = (
     Key("r", "refresh_now", "Refresh", "refresh now"),
     Key("w", "whatif", "What-if", "what-if editor on a copy of the allocation"),
     Key("e", "export", "Export", "export overrides from the current (possibly edited) allocation"),
+    Key("v", "servers", "Servers", "every server, the worst first (several servers)"),
+    Key(
+        "left_square_bracket",
+        "switch_server(-1)",
+        "Previous server",
+        "show the previous server in the dashboard (several servers)",
+        display="[",
+        show=False,
+    ),
+    Key(
+        "right_square_bracket",
+        "switch_server(1)",
+        "Next server",
+        "show the next server in the dashboard (several servers)",
+        display="]",
+        show=False,
+    ),
     Key("ctrl+p", None, "Palette", "command palette: every action by name"),
 )
 SERVICES_TABLE = (
@@ -73,6 +90,10 @@ WHAT_IF = (
     Key("g", "suggest", "Suggest", "suggest an allocation from observed peaks"),
     Key("e", "export", "Export", "export dialog: format and output path; enter writes"),
 )
+SERVERS_LIST = (
+    Key("escape", "app.pop_screen", "Back", "back to the dashboard"),
+    Key("enter", None, "Show", "show the selected server in the dashboard"),
+)
 DIALOG = (Key("escape", "cancel", "Cancel", "close the dialog without doing anything"),)
 
 # Where each table applies, in the order help lists them.
@@ -80,6 +101,7 @@ SCOPES: tuple[tuple[str, tuple[Key, ...]], ...] = (
     ("anywhere", ANYWHERE),
     ("services table", SERVICES_TABLE + ROWS),
     ("backends list", BACKENDS_LIST),
+    ("servers list", SERVERS_LIST),
     ("what-if", WHAT_IF),
     ("a dialog", DIALOG),
 )

@@ -46,6 +46,6 @@ class ConsoleScreen(Screen[None]):
                 paused=c.paused,
                 refresh_s=c.settings.refresh_s,
                 now=c.clock(),
-                target=c.target_label,
+                target=c.shown_label(),
                 thresholds=c.settings.thresholds,
             )

@@ -15,6 +15,7 @@ from console.tui.screens.base import ConsoleScreen
 from console.tui.widgets.budget_bar import BudgetBar
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.findings_panel import FindingsPanel
+from console.tui.widgets.servers_strip import ServersStrip
 from console.tui.widgets.services_table import SORTS, UNATTRIBUTED, ServicesTable
 
 
@@ -23,6 +24,7 @@ class DashboardScreen(ConsoleScreen):
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
+        yield ServersStrip(id="servers-strip")
         yield BudgetBar(id="budget")
         with Vertical(id="main"):
             yield Static("", id="table-title")
@@ -44,6 +46,7 @@ class DashboardScreen(ConsoleScreen):
     def show_assessment(self, a: Assessment) -> None:
         c = self.console
         self.show_header(a)
+        self.query_one(ServersStrip).show(c.fleet, c.server_name)
         self.query_one(BudgetBar).show(a.budget, a.client_backends)
         self.table.show(
             a, c.history, self.size.width or 80, c.settings.thresholds.pool_utilization_pct

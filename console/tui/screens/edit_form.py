@@ -127,7 +127,11 @@ class ServiceForm(_Form):
 
 class ClusterForm(_Form):
     fields = CLUSTER_EDITS
-    target = "cluster"
+
+    def __init__(self, whatif: WhatIf, target: str = "cluster") -> None:
+        self.target = target  # cluster, or cluster@SERVER
+        super().__init__(whatif)
 
     def title_text(self) -> Text:
-        return Text("Edit the cluster's slots (what-if)", style="bold")
+        _, _, server = self.target.partition("@")
+        return Text(f"Edit {server or 'the cluster'}'s slots (what-if)", style="bold")

@@ -18,9 +18,12 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from console.core import budget as budget_mod
 from console.core import export
 from console.core.errors import ExportRefused
+from console.core.findings import CRITICAL
+from console.core.fleet import planned_conflicts
 from console.core.whatif import WhatIf
 from console.tui import keys
 from console.tui.screens.confirm import ConfirmScreen
+from console.tui.text import SEVERITY_STYLE
 
 
 class FormatChoice(RadioSet):
@@ -73,10 +76,10 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
         self.query_one("#out", Input).focus()
         self.update_preview()
 
-    def _plan(self) -> tuple[export.Plan, budget_mod.Budget, dict[Path, str]]:
+    def _plan(self) -> tuple[export.Plan, dict[str, budget_mod.Budget], dict[Path, str]]:
         w = self.whatif
         the_plan = export.plan(w.base, w.current)
-        b = budget_mod.compute(w.current)
+        b = export.budgets(w.current)
         source = f"{w.base.path or 'allocation'}"
         if w.edits:
             source += " with what-if edits: " + " ".join(e.describe() for e in w.edits)
@@ -112,11 +115,15 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
                     "to overwrite.\n",
                     style="yellow",
                 )
-        if b.overcommitted:
+        over = export.overcommitted(b)
+        if over:
             t.append(
-                f"The allocation is OVERCOMMITTED by {-b.headroom}: writing it needs confirmation.",
-                style="bold red",
+                f"The allocation is OVERCOMMITTED {'; '.join(over)}: writing it needs "
+                "confirmation.\n",
+                style=SEVERITY_STYLE[CRITICAL],
             )
+        for finding in planned_conflicts(self.whatif.current):
+            t.append(f"{finding.message}\n", style=SEVERITY_STYLE[CRITICAL])
         self.query_one("#preview", Static).update(t)
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
@@ -144,12 +151,10 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
         if not the_plan:
             self.app.notify("nothing to export", severity="warning", markup=False)
             return
-        if b.overcommitted and not await self.app.push_screen_wait(
+        over = export.overcommitted(b)
+        if over and not await self.app.push_screen_wait(
             ConfirmScreen(
-                Text(
-                    f"The edited allocation is overcommitted by {-b.headroom} "
-                    f"(allocated {b.allocated} > available {b.available}). Export anyway?"
-                ),
+                Text(f"The edited allocation is overcommitted {'; '.join(over)}. Export anyway?"),
                 yes="Export overcommitted",
                 no="Back",
             )

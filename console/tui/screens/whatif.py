@@ -12,12 +12,14 @@ from textual.widgets import DataTable, Footer, Static
 from console.core import budget as budget_mod
 from console.core.allocation import EditError
 from console.core.assessment import Assessment
+from console.core.findings import CRITICAL
+from console.core.fleet import planned_conflicts
 from console.core.whatif import suggest
 from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
 from console.tui.screens.edit_form import ClusterForm, ServiceForm
 from console.tui.screens.suggest_dialog import SuggestDialog, SuggestRequest
-from console.tui.text import safe
+from console.tui.text import SEVERITY_STYLE, safe
 from console.tui.widgets.budget_bar import BudgetBar, scale_of
 
 CLUSTER_ROW = "__cluster__"
@@ -101,23 +103,46 @@ class WhatIfScreen(ConsoleScreen):
         """Live values may have moved (the app replays the edits on top of them)."""
         self.refresh_view()
 
+    @property
+    def server(self) -> str | None:
+        """The server whose budget is edited: the dashboard's, when there are several."""
+        if not self.console.allocation.several_servers:
+            return None
+        return self.console.server_name or self.console.allocation.server_names()[0]
+
+    def target(self, name: str) -> str:
+        """An edit's target: `feed-service@replica-1` when there are several servers."""
+        return name if self.server is None else f"{name}@{self.server}"
+
     def refresh_view(self) -> None:
         w = self.console.whatif
-        before, after = w.budget_before(), w.budget_after()
+        server = self.server
+        before, after = w.budget_before(server), w.budget_after(server)
         latest = self.console.assessment
         clients = latest.client_backends if latest else None
         scale = scale_of(before, after, client_backends=clients)  # one scale: they compare
         self.query_one("#before", BudgetBar).show(before, clients, "Before", scale)
         self.query_one("#after", BudgetBar).show(after, clients, "After ", scale)
-        self.query_one("#summary", Static).update(budget_summary(before, after))
-        drawn = (w.start_point, w.current, len(w.edits), w.dirty)
+        summary = budget_summary(before, after)
+        for finding in planned_conflicts(w.current):
+            summary.append(f"  {finding.message}", style=SEVERITY_STYLE[CRITICAL])
+        self.query_one("#summary", Static).update(summary)
+        if server is not None:
+            self.query_one("#title", Static).update(
+                Text(
+                    f" What-if on {server} (its pools and slots; [ ] switches server): edits "
+                    "apply to a copy of the allocation until you export.",
+                    style="bold",
+                )
+            )
+        drawn = (w.start_point, w.current, len(w.edits), w.dirty, server)
         if drawn == self._drawn:
             return  # a refresh that moved no live value: only the bars' clients changed
         self._drawn = drawn
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
-        start, cur = w.start_point, w.current
+        start, cur = w.start_point.for_server(server), w.current.for_server(server)
         for svc0, svc1 in zip(start.services, cur.services, strict=True):
             p0, p1 = start.effective(svc0), cur.effective(svc1)
             changed = p0 != p1 or svc0.replicas != svc1.replicas
@@ -180,13 +205,13 @@ class WhatIfScreen(ConsoleScreen):
         if name is None or name == CLUSTER_ROW:
             if name == CLUSTER_ROW:
                 self._apply(
-                    "cluster",
+                    self.target("cluster"),
                     "max_connections",
-                    self.console.whatif.current.cluster.max_connections + delta,
+                    self.console.whatif.current.server(self.server).cluster.max_connections + delta,
                 )
             return
         try:
-            self.console.whatif.nudge(name, delta)
+            self.console.whatif.nudge(self.target(name), delta)
         except EditError as exc:
             self.app.notify(str(exc), severity="warning", markup=False)
         self.refresh_view()
@@ -204,9 +229,11 @@ class WhatIfScreen(ConsoleScreen):
         if name is None:
             return
         if name == CLUSTER_ROW:
-            self.app.push_screen(ClusterForm(w), lambda _: self.refresh_view())
+            self.app.push_screen(
+                ClusterForm(w, self.target("cluster")), lambda _: self.refresh_view()
+            )
         else:
-            self.app.push_screen(ServiceForm(w, name), lambda _: self.refresh_view())
+            self.app.push_screen(ServiceForm(w, self.target(name)), lambda _: self.refresh_view())
 
     def action_undo(self) -> None:
         last = self.console.whatif.undo()
@@ -236,15 +263,19 @@ class WhatIfScreen(ConsoleScreen):
             return
         w = app.whatif
         proposal = suggest(
-            w.current, peaks, w.budget_after().available, margin_pct=request.margin_pct
+            w.current.for_server(self.server),
+            peaks,
+            w.budget_after(self.server).available,
+            margin_pct=request.margin_pct,
         )
         n = 0
         for name, value in proposal.items():
-            if value == w.value(w.current, name, "max"):
+            target = self.target(name)
+            if value == w.value(w.current, target, "max"):
                 continue
-            if value < w.value(w.current, name, "min"):
-                w.apply(name, "min", value)  # the min comes down with the max
-            w.apply(name, "max", value)
+            if value < w.value(w.current, target, "min"):
+                w.apply(target, "min", value)  # the min comes down with the max
+            w.apply(target, "max", value)
             n += 1
         app.notify(
             f"suggested {n} change(s) from peak in-use ({where}) + "
