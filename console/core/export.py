@@ -65,12 +65,14 @@ def budgets(allocation: Allocation) -> dict[str, budget_mod.Budget]:
     }
 
 
-def overcommitted(by_server: dict[str, budget_mod.Budget]) -> list[str]:
-    """'replica-1 by 3 (allocated 60 > available 57)' for each overcommitted server."""
+def overcommitted(by_server: dict[str, budget_mod.Budget], *, detail: bool = True) -> list[str]:
+    """'replica-1 by 3 (allocated 60 > available 57)' for each overcommitted server (the
+    name only when there are several; the figures only with `detail`)."""
     several = len(by_server) > 1
     return [
         (f"{name} " if several else "")
-        + f"by {-b.headroom} (allocated {b.allocated} > available {b.available})"
+        + f"by {-b.headroom}"
+        + (f" (allocated {b.allocated} > available {b.available})" if detail else "")
         for name, b in by_server.items()
         if b.overcommitted
     ]

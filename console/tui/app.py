@@ -223,7 +223,7 @@ class NovapoolApp(App[int]):
         role = srv.role + (f" of {srv.follows}" if srv.follows else "")
         return (
             f"{name} ({role}, {names.index(name) + 1}/{len(names)}) "
-            f"{where.describe() if where.configured else 'no DSN: allocation values'}"
+            f"{where.describe() if where.configured else 'no DSN'}"
         )
 
     def open_detail(self, service: str | None) -> None:

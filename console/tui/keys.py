@@ -29,7 +29,13 @@ ANYWHERE = (
     Key("r", "refresh_now", "Refresh", "refresh now"),
     Key("w", "whatif", "What-if", "what-if editor on a copy of the allocation"),
     Key("e", "export", "Export", "export overrides from the current (possibly edited) allocation"),
-    Key("v", "servers", "Servers", "every server, the worst first (several servers)"),
+    Key(
+        "v",
+        "servers",
+        "Servers",
+        "every server, the worst first (several servers; the servers line shows it)",
+        show=False,
+    ),
     Key(
         "left_square_bracket",
         "switch_server(-1)",

@@ -67,3 +67,21 @@ class TestScreens:
 
     def test_suggest_dialog(self, snap_compare, size):
         assert snap_compare(build_app(), press=["w", "g"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=ids)
+class TestServers:
+    """Three servers: a primary, its standby (below the primary's max_connections), and a
+    cluster that does not answer."""
+
+    def test_dashboard_on_the_standby(self, snap_compare, size):
+        from tests.tui.test_servers_tui import fleet, servers_app
+
+        app = servers_app([fleet(replica_max=80)])
+        assert snap_compare(app, press=["right_square_bracket"], terminal_size=size)
+
+    def test_servers_list(self, snap_compare, size):
+        from tests.tui.test_servers_tui import fleet, servers_app
+
+        app = servers_app([fleet(replica_max=80)])
+        assert snap_compare(app, press=["v"], terminal_size=size)

@@ -350,3 +350,13 @@ def test_export_refuses_an_overcommitted_replica_naming_it(tmp_path, capsys):
     assert code == 73
     assert "replica-1 by 38 (allocated 95 > available 57)" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_servers_section_exits_64_and_check_3_naming_file_line_and_field(tmp_path, capsys):
+    bad = tmp_path / "alloc.yaml"
+    bad.write_text(THREE.replace("    follows: primary", "    follows: replica-1"))
+    assert main(["audit", "--offline", "--allocation", str(bad)]) == 64
+    err = capsys.readouterr().err
+    assert f"{bad}:8: servers.replica-1.follows:" in err
+    assert main(["check", "--allocation", str(bad)]) == 3
+    assert f"{bad}:8: servers.replica-1.follows:" in capsys.readouterr().err

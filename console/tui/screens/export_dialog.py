@@ -115,15 +115,12 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
                     "to overwrite.\n",
                     style="yellow",
                 )
-        over = export.overcommitted(b)
-        if over:
-            t.append(
-                f"The allocation is OVERCOMMITTED {'; '.join(over)}: writing it needs "
-                "confirmation.\n",
-                style=SEVERITY_STYLE[CRITICAL],
-            )
-        for finding in planned_conflicts(self.whatif.current):
-            t.append(f"{finding.message}\n", style=SEVERITY_STYLE[CRITICAL])
+        warnings = [
+            f"The allocation is OVERCOMMITTED {'; '.join(over)}: writing it needs confirmation."
+            for over in [export.overcommitted(b, detail=False)]
+            if over
+        ] + [f.message for f in planned_conflicts(self.whatif.current)]
+        t.append("\n".join(warnings), style=SEVERITY_STYLE[CRITICAL])
         self.query_one("#preview", Static).update(t)
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:

@@ -35,13 +35,18 @@ def budget_cell(sa: ServerAssessment) -> Text:
     return t
 
 
+def role_cell(sa: ServerAssessment) -> Text:
+    """The allocation's role, and what the server says when that differs."""
+    t = Text(sa.server.role)
+    if sa.in_recovery is not None and sa.in_recovery != (sa.server.role == "standby"):
+        t.append(" (in recovery!)" if sa.in_recovery else " (not in recovery!)", style="bold")
+    return t
+
+
 def rows(fa: FleetAssessment, now: float) -> list[tuple[str, list[Text | str]]]:
     out: list[tuple[str, list[Text | str]]] = []
     for sa in fa.by_worst():
         status = sa.status
-        role = sa.server.role
-        if sa.in_recovery is not None:
-            role += " (in recovery)" if sa.in_recovery else ""
         if status.status == OK:
             state = Text(
                 f"ok {status.latency_ms:.0f}ms" if status.latency_ms is not None else "ok",
@@ -57,13 +62,13 @@ def rows(fa: FleetAssessment, now: float) -> list[tuple[str, list[Text | str]]]:
                 sa.name,
                 [
                     safe(sa.name, "bold"),
-                    role + (f" of {sa.server.follows}" if sa.server.follows else ""),
+                    role_cell(sa),
                     state,
-                    age,
                     severity(fa.worst_of(sa.name)),
                     str(len(fa.findings_of(sa.name))),
-                    clients,
                     budget_cell(sa),
+                    clients,
+                    age,
                 ],
             )
         )
@@ -80,9 +85,10 @@ class ServersScreen(ConsoleScreen):
             id="table-title",
         )
         table: DataTable[Text | str] = DataTable(id="servers", cursor_type="row")
-        for label in ("Server", "Role", "State", "Data age", "Worst", "Findings", "Clients"):
+        for label in ("Server", "Role", "State", "Worst", "#", "Budget allocated/available"):
             table.add_column(label)
-        table.add_column("Budget (allocated/available)")
+        table.add_column("Clients")
+        table.add_column("Data age")
         yield table
         yield Footer()
 
