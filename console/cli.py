@@ -180,7 +180,9 @@ def build_parser() -> _Parser:
         metavar="N",
         help="replicas of every service (default: the scenario's)",
     )
-    p.add_argument("--scenario", default="incident", help="incident (default) | calm")
+    p.add_argument(
+        "--scenario", default="incident", help="incident (default) | calm | standby-below"
+    )
     p.add_argument("--no-tui", action="store_true", help="run only the fleet; print DSN and URLs")
     p.add_argument(
         "--allocation",

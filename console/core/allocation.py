@@ -804,3 +804,82 @@ def _poolers(doc: yamlfile.Document, raw: Any, servers: list[str]) -> list[Servi
             )
         )
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def to_document(allocation: Allocation) -> dict[str, Any]:
+    """The allocation as a file's content (plain data for yaml.safe_dump) that `load` reads
+    back as the same allocation: the demo writes its fleet's so that other terminals see it."""
+
+    def cluster(c: ClusterConfig) -> dict[str, int]:
+        return {f.name: v for f in dataclasses.fields(c) if (v := getattr(c, f.name)) is not None}
+
+    def match(svc: Service) -> dict[str, Any]:
+        m: dict[str, Any] = {}
+        if svc.match_application_names:
+            m["application_name"] = list(svc.match_application_names)
+        if svc.match_prefix is not None:
+            m["application_name_prefix"] = svc.match_prefix
+        if svc.match_usenames:
+            m["usename"] = list(svc.match_usenames)
+        if svc.match_client_addrs:
+            m["client_addr"] = [str(n) for n in svc.match_client_addrs]
+        return m
+
+    doc: dict[str, Any] = {
+        "cluster": cluster(allocation.cluster),
+        "defaults": dataclasses.asdict(allocation.defaults),
+        "reserved": dict(allocation.reserved),
+    }
+    if allocation.servers:
+        first = allocation.servers[0].name
+        doc["reserved"] = dict(allocation.servers[0].reserved)
+        doc["servers"] = {
+            s.name: {
+                "role": s.role,
+                **({"follows": s.follows} if s.follows else {}),
+                "cluster": cluster(s.cluster),
+                **({"reserved": dict(s.reserved)} if s.reserved and s.name != first else {}),
+            }
+            for s in allocation.servers
+        }
+    services: dict[str, Any] = {}
+    poolers: dict[str, Any] = {}
+    for svc in allocation.services:
+        spec: dict[str, Any] = {}
+        if svc.pooler is not None:
+            spec["mode"] = svc.pooler.mode
+            spec.update({k: getattr(svc.pooler, k) for k in POOLER_LIMITS})
+            spec["replicas"] = svc.replicas
+        else:
+            if svc.tier is not None:
+                spec["tier"] = svc.tier
+            spec["replicas"] = svc.replicas
+            for f in (*POOL_FIELDS, "max_lifetime_jitter_secs"):
+                if getattr(svc, f) is not None:
+                    spec[f] = getattr(svc, f)
+            if svc.pools:
+                spec["pools"] = {
+                    p.server: {
+                        k: v
+                        for k, v in (
+                            ("max_connections", p.max_connections),
+                            ("min_connections", p.min_connections),
+                            ("env_prefix", p.env_prefix),
+                        )
+                        if v is not None
+                    }
+                    for p in svc.pools
+                }
+        if svc.server is not None:
+            spec["server"] = svc.server
+        if match(svc):
+            spec["match"] = match(svc)
+        (poolers if svc.pooler is not None else services)[svc.name] = spec
+    doc["services"] = services
+    if poolers:
+        doc["poolers"] = poolers
+    return doc

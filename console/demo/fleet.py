@@ -20,11 +20,30 @@ from typing import Any
 
 import asyncpg
 
-from console.core.allocation import Allocation, Service
+from console.core.allocation import Allocation, Server, ServerPool, Service
 from console.demo.exporter import PoolExporter, PoolGauges
 
 log = logging.getLogger("novapool.demo")
-SCENARIOS = ("incident", "calm")
+# standby-below: calm, but the primary is restarted with more max_connections than its
+# standby has (the standby pauses replay; novapool flags it).
+SCENARIOS = ("incident", "calm", "standby-below")
+REPLICA = "replica-1"
+READERS = ("feed-service", "search-service")  # read from the replica, as the seed's Phase 2
+
+
+def with_replica(allocation: Allocation) -> Allocation:
+    """The demo's allocation with a primary and its streaming standby, the readers' read pools
+    on it (DB_READ_*)."""
+    primary = Server("primary", cluster=allocation.cluster, reserved=allocation.reserved)
+    standby = Server(REPLICA, role="standby", follows="primary", cluster=allocation.cluster)
+    services = []
+    for svc in allocation.services:
+        if svc.name in READERS:
+            pool = allocation.effective(svc)
+            read = ServerPool(REPLICA, "DB_READ_", pool.max_connections, 1)
+            svc = dataclasses.replace(svc, pools=(read,))
+        services.append(svc)
+    return dataclasses.replace(allocation, servers=(primary, standby), services=tuple(services))
 
 
 @dataclass
@@ -81,7 +100,7 @@ def scale_allocation(allocation: Allocation, services: int | None) -> Allocation
 def plan_for(scenario: str, allocation: Allocation, replicas: int | None) -> Plan:
     names = allocation.names()
     base = {n: replicas or allocation.service(n).replicas for n in names}
-    if scenario == "calm":
+    if scenario in ("calm", "standby-below"):
         return Plan(base)
     if replicas is None and "feed-service" in base:
         base["feed-service"] = 2
@@ -91,9 +110,22 @@ def plan_for(scenario: str, allocation: Allocation, replicas: int | None) -> Pla
 
 
 class Fleet:
-    def __init__(self, dsn: str, allocation: Allocation, plan: Plan, *, seed: int = 7) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        allocation: Allocation,
+        plan: Plan,
+        *,
+        seed: int = 7,
+        replica_dsn: str | None = None,
+    ) -> None:
         self.dsn = dsn  # the superuser's, for the set-up
         self.app_dsn = dsn.replace("://postgres@", "://app@", 1)
+        # the readers' read pools go to the standby, when there is one
+        self.replica_dsn = (
+            replica_dsn.replace("://postgres@", "://app@", 1) if replica_dsn else None
+        )
+        self.read_pools: list[Any] = []
         self.allocation = allocation
         self.plan = plan
         self.rng = random.Random(seed)
@@ -193,6 +225,8 @@ class Fleet:
         )
         await conn.close()
         await asyncio.gather(*(self._open(p) for p in self.pods if p.active))
+        if self.replica_dsn:
+            await self._open_reads()
         for pod in self.pods:
             self.tasks.append(asyncio.create_task(self._traffic(pod)))
         if self.plan.scale_up:
@@ -201,8 +235,50 @@ class Fleet:
             for coro in (self._leak(), self._lock_pileup(), self._long_query(), self._adhoc()):
                 self.tasks.append(asyncio.create_task(coro))
 
+    async def _open_reads(self) -> None:
+        """Each reader pod's read pool on the standby, once the app role has replicated."""
+        assert self.replica_dsn is not None
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                probe = await asyncpg.connect(self.replica_dsn)
+                await probe.close()
+                break
+            except asyncpg.InvalidAuthorizationSpecificationError:
+                if time.monotonic() > deadline:  # a hang guard: replication is the signal
+                    raise
+                await asyncio.sleep(0.1)
+        for svc in self.allocation.services:
+            pool = svc.pool_on(REPLICA)
+            if pool is None:
+                continue
+            for pod in self.pods:
+                if pod.service == svc.name and pod.active:
+                    self.read_pools.append(
+                        await asyncpg.create_pool(
+                            self.replica_dsn,
+                            min_size=pool.min_connections or 1,
+                            max_size=pool.max_connections or 2,
+                            server_settings={"application_name": svc.name},
+                        )
+                    )
+        self.tasks.append(asyncio.create_task(self._reads()))
+
+    async def _reads(self) -> None:
+        """A steady trickle of reads on the standby."""
+        while True:
+            await asyncio.sleep(0.5)
+            for pool in self.read_pools:
+                try:
+                    await pool.fetchval("SELECT count(*) FROM demo_orders")
+                except Exception:  # noqa: BLE001 - a paused standby may refuse; keep going
+                    continue
+
     async def _shutdown(self) -> None:
         # Close the sockets first, so no task waits on the server while being cancelled.
+        for pool in self.read_pools:
+            pool.terminate()
+        self.read_pools = []
         for pod in self.pods:
             pod.active = False
             if pod.pool is not None:

@@ -24,7 +24,7 @@ from console.core import allocation as allocation_mod
 from console.core import logs
 from console.core import settings as settings_mod
 from console.core.errors import InputError
-from console.demo.fleet import SCENARIOS, Fleet, plan_for, scale_allocation
+from console.demo.fleet import REPLICA, SCENARIOS, Fleet, plan_for, scale_allocation, with_replica
 from console.demo.pgserver import LocalPostgres
 from console.demo.promserver import LocalPrometheus, find_prometheus
 from console.examples import allocation_path as example_allocation_path
@@ -57,7 +57,7 @@ def run_demo(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, _raise_stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     # Ctrl+C stops the demo even where the shell started us with SIGINT ignored.
     previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
-    pg = prom = fleet = None
+    pg = replica = prom = fleet = None
     workdir = Path(tempfile.mkdtemp(prefix="novapool-demo-"))
     logs.setup()
     try:
@@ -74,8 +74,32 @@ def run_demo(args: argparse.Namespace) -> int:
             superuser_reserved_connections=allocation.cluster.superuser_reserved_connections,
         ).start()
         say(f"  PostgreSQL {pg.version} at {pg.dsn}")
+        try:  # a real streaming standby of it, from the same binaries
+            replica = LocalPostgres(
+                bindir=pg.bindir,
+                max_connections=pg.max_connections,
+                superuser_reserved_connections=pg.superuser_reserved_connections,
+            ).start(standby_of=pg)
+            say(f"  its streaming standby {REPLICA} at {replica.dsn}")
+            allocation = with_replica(allocation)
+        except RuntimeError as exc:
+            say(f"  no standby ({exc}): one server only")
+            replica = None
         say(f"starting the fleet: {len(allocation.services)} services, scenario {args.scenario}…")
-        fleet = Fleet(pg.dsn, allocation, plan).start()
+        fleet = Fleet(
+            pg.dsn, allocation, plan, replica_dsn=replica.dsn if replica else None
+        ).start()
+        if replica is not None and args.scenario == "standby-below":
+            # After the fleet's set-up has replicated: the standby pauses replay from here.
+            more = pg.max_connections + 20
+            say(f"  restarting the primary with max_connections {more}: above its standby's")
+            pg.restart(max_connections=str(more))
+        # The fleet's allocation as a file beside the settings: another terminal sees it all.
+        allocation_file = str(workdir / "allocation.yaml")
+        Path(allocation_file).write_text(
+            yaml.safe_dump(allocation_mod.to_document(allocation), sort_keys=False)
+        )
+        allocation = allocation_mod.load(allocation_file)
         sources: dict[str, Any] = {"dsn": pg.dsn}
         if find_prometheus():
             prom = LocalPrometheus(scrape_interval_s=2).start(fleet.exporter_urls)
@@ -96,11 +120,13 @@ def run_demo(args: argparse.Namespace) -> int:
             settings,
             prometheus_url=sources.get("prometheus"),
             scrape=tuple(sources.get("scrape", ())),
+            server_dsns={"primary": pg.dsn, REPLICA: replica.dsn} if replica else {},
+            server_env={},
         )
         config = workdir / "novapool.yaml"
         config.write_text(yaml.safe_dump(settings_mod.dump(settings), sort_keys=False))
         if args.no_tui:
-            return _serve(pg, prom, fleet, config)
+            return _serve(pg, prom, fleet, config, allocation_file)
         from console.tui.app import run_console
 
         return run_console(settings, allocation, target_label=f"demo {pg.dsn}")
@@ -111,6 +137,7 @@ def run_demo(args: argparse.Namespace) -> int:
         for step in (
             fleet.stop if fleet else None,
             prom.stop if prom else None,
+            replica.stop if replica else None,
             pg.stop if pg else None,
         ):
             if step is not None:
@@ -131,21 +158,29 @@ def say(text: str) -> None:
         pass  # a closed terminal or pipe must not stop the clean-up that follows
 
 
-def _serve(pg: LocalPostgres, prom: LocalPrometheus | None, fleet: Fleet, config: Path) -> int:
+def _serve(
+    pg: LocalPostgres,
+    prom: LocalPrometheus | None,
+    fleet: Fleet,
+    config: Path,
+    allocation_file: str,
+) -> int:
     print(f"DATABASE_URL={pg.dsn}")
     if prom:
         print(f"PROMETHEUS_URL={prom.url}")
     for url in fleet.exporter_urls:
         print(f"SCRAPE_URL={url}")
     print(f"NOVAPOOL_CONFIG={config}")
+    print(f"NOVAPOOL_ALLOCATION={allocation_file}")
     metrics = (
         f"--prometheus {prom.url}"
         if prom
         else " ".join(f"--scrape {u}" for u in fleet.exporter_urls)
     )
     print(
-        f"\n# in another terminal:\nnovapool --dsn {pg.dsn} {metrics}\n"
-        f"novapool check --dsn {pg.dsn} {metrics}\n",
+        f"\n# in another terminal (every server and source of the demo):\n"
+        f"novapool --config {config}\nnovapool check --config {config}\n"
+        f"# or the primary alone:\nnovapool --dsn {pg.dsn} {metrics}\n",
         flush=True,
     )
     say("fleet running; Ctrl+C stops it")

@@ -360,3 +360,16 @@ def test_a_bad_servers_section_exits_64_and_check_3_naming_file_line_and_field(t
     assert f"{bad}:8: servers.replica-1.follows:" in err
     assert main(["check", "--allocation", str(bad)]) == 3
     assert f"{bad}:8: servers.replica-1.follows:" in capsys.readouterr().err
+
+
+def test_an_allocation_written_as_a_document_loads_back_the_same(tmp_path):
+    import yaml
+
+    from tests.conftest import ALLOCATION
+    from tests.tui.test_poolers_tui import POOLER
+
+    for text in (THREE, ALLOCATION.read_text() + POOLER):
+        alloc = parsed(text)
+        text = yaml.safe_dump(allocation.to_document(alloc), sort_keys=False)
+        again = allocation.parse(text, "alloc.yaml")
+        assert again == alloc
