@@ -49,9 +49,11 @@ unit: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
 
-## Per-refresh cost against a real server with many backends (see bench/README.md).
+## Per-refresh cost against a real server with many backends; the console on 50 servers
+## (see bench/README.md).
 bench: $(STAMP)
 	$(BIN)/python bench/refresh_cost.py
+	$(BIN)/python bench/servers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -28,6 +28,7 @@ from console.sources.base import BackendSignals, PoolHistory, Reading, Source, d
 
 BACKOFF_MAX_S = 30.0
 SERVER_READS = 8  # server connections read at the same time, at most
+RETRY_READS = 4  # of those, for servers that failed last time (their own gate)
 
 
 @dataclass
@@ -75,7 +76,7 @@ class Collector:
         self.health = {name: Health() for name in self.sources}
         if self.patience_s is None:
             self.patience_s = max(0.2, 0.75 * self.settings.refresh_s)
-        self._gate: asyncio.Semaphore | None = None
+        self._gates: tuple[asyncio.Semaphore, ...] = ()
 
     @property
     def pool_history(self) -> PoolHistory | None:
@@ -105,9 +106,12 @@ class Collector:
         source = self.sources[key]
         if source.server_name is None:
             return await source.read()  # bounded by the source itself
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(SERVER_READS)
-        async with self._gate:
+        # Servers that answered last time and servers being retried take turns at gates of
+        # their own: dead servers, each holding a slot until its connect timeout, never keep
+        # the live ones waiting.
+        if not self._gates:
+            self._gates = (asyncio.Semaphore(SERVER_READS), asyncio.Semaphore(RETRY_READS))
+        async with self._gates[1 if self.health[key].failures else 0]:
             return await source.read()
 
     async def collect(self) -> Fleet:

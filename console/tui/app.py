@@ -130,7 +130,14 @@ class NovapoolApp(App[int]):
             self.collecting = False
         if self.paused and not forced:
             return  # paused while this collection was in flight: the screen stays frozen
-        self.record(fleet_mod.assess(snap, self.allocation, self.settings.thresholds))
+        # Pure and over immutable data: assessed in a thread, so that keys are handled while
+        # many servers are (tens of ms at 50 servers × 20 services).
+        fa = await asyncio.to_thread(
+            fleet_mod.assess, snap, self.allocation, self.settings.thresholds
+        )
+        if self.paused and not forced:
+            return
+        self.record(fa)
 
     def record(self, x: assessment_mod.Assessment | fleet_mod.FleetAssessment) -> None:
         """A new assessment: into the history and the what-if's live values, then to the
@@ -201,8 +208,12 @@ class NovapoolApp(App[int]):
     def action_servers(self) -> None:
         from console.tui.screens.servers import ServersScreen
 
-        if not isinstance(self.screen, ServersScreen):
-            self.push_screen(ServersScreen())
+        if isinstance(self.screen, ServersScreen):
+            return
+        if not self.is_screen_installed("servers"):
+            # Made once: at 50 servers its table costs more to build than to refill.
+            self.install_screen(ServersScreen(), name="servers")
+        self.push_screen("servers")
 
     def action_switch_server(self, step: int) -> None:
         names = self.allocation.server_names()

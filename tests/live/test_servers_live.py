@@ -9,6 +9,7 @@ Waits are on the servers' own answers, each with a generous hang guard, never a 
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 
@@ -165,3 +166,28 @@ async def test_a_hung_standby_never_delays_the_primarys_refresh(primary_and_stan
             standby.thaw()
     finally:
         await collector.close()
+
+
+async def test_the_servers_bench_runs_at_its_smallest_size():
+    """`make bench`'s many-servers script, as a smoke run (its numbers are read by people,
+    not asserted): a real server, a slow one and a dead one, the console driven by keys."""
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bench" / "servers.py"),
+        *("--servers", "3", "--real", "1", "--slow", "1", "--services", "4", "--seconds", "3"),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 300)  # a hang guard only
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    assert "servers 3 (1 real, 1 slow" in text and "1 dead" in text
+    for line in ("refresh interval (ms):", "collect() (ms):", "key → handled (ms):"):
+        assert line in text
+    states = ast.literal_eval(text.split("server states at the end: ")[1].strip())
+    assert sum(states.values()) == 3 and states.get("ok", 0) >= 1
