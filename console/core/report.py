@@ -192,8 +192,11 @@ def audit_markdown(
     w("")
     if fa.several:
         _servers_section(fa, w)
+    # With several servers, the sections below are the first server's (each server's budget
+    # is in the Servers section above).
+    of_first = f" — {md(fa.servers[0].name)}" if fa.several else ""
 
-    w("## Cluster slots")
+    w(f"## Cluster slots{of_first}")
     w("")
     w("| Setting | Value |")
     w("|---|---:|")
@@ -211,7 +214,7 @@ def audit_markdown(
     )
     w("")
 
-    w("## Budget")
+    w(f"## Budget{of_first}")
     w("")
     w("| Allocated | Min floor | Available | Headroom | Headroom % | Overcommitted |")
     w("|---:|---:|---:|---:|---:|:---:|")
@@ -226,7 +229,7 @@ def audit_markdown(
     )
     w("")
 
-    w("## By tier")
+    w(f"## By tier{of_first}")
     w("")
     w("| Tier | Services | Replicas | Allocated | Min floor | Share of available |")
     w("|---|---:|---:|---:|---:|---:|")
@@ -249,7 +252,7 @@ def audit_markdown(
     )
     w("")
 
-    w("## By service")
+    w(f"## By service{of_first}")
     w("")
     live = not offline and (server is not None or any(r.instances for r in a.services))
     head = "| Service | Tier | Max | Min | Replicas | Allocated | Min floor | Source |"

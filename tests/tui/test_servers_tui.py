@@ -4,6 +4,8 @@ opens one), and the what-if editor and export on the shown server's pools."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from console.core import allocation as alloc_mod
 from console.core.findings import RuleId
 from console.core.settings import Settings
@@ -154,3 +156,16 @@ async def test_one_server_shows_no_strip():
         assert not app.screen.query_one("#servers-strip").display
         await pilot.press("right_square_bracket")
         assert app.server_name is None
+
+
+async def test_the_primarys_header_shows_its_wal_senders_apart_from_clients():
+    f = fleet()
+    primary = dataclasses.replace(f.snapshots["primary"], wal_senders=1)
+    app = servers_app([Fleet(T0, {**f.snapshots, "primary": primary})])
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settled(pilot)
+        header = str(app.screen.query_one("#header").render())
+        assert "WAL senders 1" in header
+        clients = sum(a.count for a in primary.activity) + primary.self_connections
+        assert app.assessment.client_backends == clients  # the sender is not among them
+        assert f"clients {clients}/" in header

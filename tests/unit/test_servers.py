@@ -373,3 +373,17 @@ def test_an_allocation_written_as_a_document_loads_back_the_same(tmp_path):
         text = yaml.safe_dump(allocation.to_document(alloc), sort_keys=False)
         again = allocation.parse(text, "alloc.yaml")
         assert again == alloc
+
+
+def test_the_audit_has_a_budget_per_server(tmp_path, capsys):
+    path = tmp_path / "alloc.yaml"
+    path.write_text(THREE)
+    assert main(["audit", "--offline", "--allocation", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "## Servers" in text
+    rows = [line for line in text.splitlines() if line.startswith("| replica-1 ")]
+    assert rows == ["| replica-1 | standby of primary | 57 | 23 | 7 | 34 | no | absent |"]
+    assert "- **analytics** draws: report-service 10×1." in text
+    assert "## Budget — primary" in text
+    # offline, the file's own values: replica-1's max_connections 60 is below its primary's
+    assert "replica-1: max\\_connections 60 is below its primary primary's 100" in text

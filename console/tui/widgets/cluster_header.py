@@ -49,6 +49,8 @@ def render_header(
             f"{k.replace('idle in transaction', 'idle-in-tx')} {v}" for k, v in a.by_state.items()
         )
         t.append(f"  [{states}]", style="dim")
+    if a.snapshot.wal_senders:  # replication: slots of their own, never a client's
+        t.append(f"  WAL senders {a.snapshot.wal_senders}", style="dim")
     if a.allocation.observed:
         t.append("  OBSERVED: no allocation file", style="bold yellow")
     t.append("\n ")
