@@ -40,6 +40,7 @@ class RuleId(StrEnum):
     IDLE_IN_TRANSACTION = "idle-in-transaction"
     LONG_RUNNING_QUERY = "long-running-query"
     LOCK_WAIT = "lock-wait"
+    LOCK_HOLDER = "lock-holder"
     UNKNOWN_APPLICATION = "unknown-application"
     METRICS_STALE = "metrics-stale"
     ALLOCATION_LIBRARY_DEFAULT = "allocation-library-default"

@@ -11,6 +11,7 @@ from typing import Any
 from console.core.allocation import STANDBY_SETTINGS, Allocation, Server
 from console.core.facts import Facts
 from console.core.findings import CRITICAL, INFO, WARNING, Finding, RuleId, Severity, first_few
+from console.core.locks import blocking_trees
 from console.core.settings import Levels, Thresholds
 from console.core.snapshot import UNREACHABLE, Backend, ServerInfo
 
@@ -427,6 +428,41 @@ def _lock_wait(f: Facts, t: Thresholds) -> Iterator[Finding]:
                 (b.pid, *b.blocking_pids),
                 value=waited,
             )
+
+
+@rule(
+    RuleId.LOCK_HOLDER,
+    (WARNING, CRITICAL),
+    lambda t: (
+        "a backend holds a lock others wait on, itself waiting on nothing (the culprit of a "
+        f"pile-up): the longest wait behind it {_levels(t.lock_wait_s, 's')}"
+    ),
+)
+def _lock_holder(f: Facts, t: Thresholds) -> Iterator[Finding]:
+    for tree in blocking_trees(f.snapshot.backends):
+        sev = level(tree.longest_wait_s, t.lock_wait_s)
+        if not sev:
+            continue
+        b = tree.backend
+        if b is None:
+            who, service = f"pid {tree.pid} (not among the backends shown)", None
+        else:
+            age = b.xact_age_s if b.xact_age_s is not None else b.state_age_s
+            who = f"{_who(b.pid, b.application_name)}, {b.state}" + (
+                f" in a transaction open {age:.0f} s" if age is not None else ""
+            )
+            service = _service(f, b)
+        behind = [n.backend.application_name or f"pid {n.pid}" for _, n in tree.walk() if n.backend]
+        apps = first_few(sorted(set(behind[1:] if b else behind)))
+        yield Finding(
+            RuleId.LOCK_HOLDER,
+            sev,
+            service,
+            f"{who}, blocks {tree.blocked} session(s) ({apps}) for up to "
+            f"{tree.longest_wait_s:.0f} s",
+            (tree.pid,),
+            value=tree.longest_wait_s,
+        )
 
 
 @rule(

@@ -237,8 +237,15 @@ class NovapoolApp(App[int]):
             f"{where.describe() if where.configured else 'no DSN'}"
         )
 
-    def open_detail(self, service: str | None) -> None:
-        self.push_screen(ServiceDetailScreen(service))
+    def open_detail(self, service: str | None, pid: int | None = None) -> None:
+        """A service's detail (None: the unattributed sessions), the cursor on `pid`."""
+        self.push_screen(ServiceDetailScreen(service, pid))
+
+    def action_blocking(self) -> None:
+        from console.tui.screens.blocking import BlockingScreen
+
+        if not isinstance(self.screen, BlockingScreen):
+            self.push_screen(BlockingScreen())
 
     def action_whatif(self) -> None:
         from console.tui.screens.whatif import WhatIfScreen

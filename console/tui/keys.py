@@ -52,6 +52,7 @@ ANYWHERE = (
         display="]",
         show=False,
     ),
+    Key("b", "blocking", "Blocking", "who blocks whom: lock holders and their waiters"),
     Key("ctrl+p", None, "Palette", "command palette: every action by name"),
 )
 SERVICES_TABLE = (
@@ -61,6 +62,13 @@ SERVICES_TABLE = (
     Key("slash", "filter", "Filter", "filter services by name (escape clears)", display="/"),
     Key("s", "sort", "Sort", "cycle the sort: name, findings, busy, server conns, allocated"),
     Key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
+    Key(
+        "tab",
+        None,
+        "Findings",
+        "move to the findings list: enter there opens the finding's service at its pid",
+        show=False,
+    ),
 )
 ROWS = (  # bound on the services table itself (DataTable's home/end scroll sideways)
     Key("home", "scroll_top", "First", "first row", show=False),
@@ -96,6 +104,10 @@ WHAT_IF = (
     Key("g", "suggest", "Suggest", "suggest an allocation from observed peaks"),
     Key("e", "export", "Export", "export dialog: format and output path; enter writes"),
 )
+BLOCKING_VIEW = (
+    Key("escape", "app.pop_screen", "Back", "back to the dashboard"),
+    Key("enter", None, "Open", "open the selected backend in its service's detail"),
+)
 SERVERS_LIST = (
     Key("escape", "app.pop_screen", "Back", "back to the dashboard"),
     Key("enter", None, "Show", "show the selected server in the dashboard"),
@@ -107,6 +119,7 @@ SCOPES: tuple[tuple[str, tuple[Key, ...]], ...] = (
     ("anywhere", ANYWHERE),
     ("services table", SERVICES_TABLE + ROWS),
     ("backends list", BACKENDS_LIST),
+    ("blocking view", BLOCKING_VIEW),
     ("servers list", SERVERS_LIST),
     ("what-if", WHAT_IF),
     ("a dialog", DIALOG),

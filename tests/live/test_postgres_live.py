@@ -398,3 +398,65 @@ async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
             assert idle_pid not in pids and slow_pid in pids  # terminated; cancelled lives on
         finally:
             await src.close()
+
+
+async def test_a_lock_pile_up_names_its_holder_and_enter_lands_on_it(pg1, tmp_path):
+    """A real pile-up: content-service idle in transaction holding a row lock, two services
+    waiting behind it. The holder gets the finding, the tree has it above its waiters, and in
+    the console Enter on the finding opens content-service at the holder's pid."""
+    from console.core.settings import load as load_settings
+    from console.tui.app import make_app
+    from console.tui.screens.blocking import BlockingScreen
+    from console.tui.screens.detail import ServiceDetailScreen
+    from console.tui.widgets.findings_panel import FindingsPanel
+
+    cfg = write_settings(tmp_path, FAST_THRESHOLDS)
+    apps = {"content-service": 1, "events-service": 1, "notification-service": 1}
+    async with sessions(pg1.dsn, apps) as s:
+        holder = s["content-service"][0]
+        await holder.execute(
+            "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders VALUES (1)"
+        )
+        holder_pid = await holder.fetchval("SELECT pg_backend_pid()")
+        await holder.execute("BEGIN; UPDATE orders SET id = 1 WHERE id = 1")
+        waits = [
+            asyncio.create_task(s[name][0].execute("UPDATE orders SET id = 1 WHERE id = 1"))
+            for name in ("events-service", "notification-service")
+        ]
+        try:
+            deadline = time.monotonic() + 120  # a hang guard: the server's own word decides
+            while True:
+                code, doc, err = await novapool(
+                    "check", "--json", "--dsn", pg1.dsn, "--config", cfg
+                )
+                holders = rules_of(doc).get("lock-holder", []) if isinstance(doc, dict) else []
+                if holders and "blocks 2 session(s)" in holders[0]["message"]:
+                    break
+                assert time.monotonic() < deadline, (doc, err)
+                await asyncio.sleep(0.2)
+            (f,) = holders
+            assert (f["service"], f["pids"]) == ("content-service", [holder_pid])
+            assert "idle in transaction" in f["message"]
+            assert "events-service, notification-service" in f["message"]
+
+            settings = load_settings(cfg, env={}, dsn=pg1.dsn)
+            app = make_app(settings, load_allocation(ALLOCATION), live_refresh=False)
+            async with app.run_test(size=(160, 48)) as pilot:
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                found = [x.rule for x in app.assessment.findings]
+                row = found.index("lock-holder")
+                await pilot.press("tab")
+                app.screen.query_one(FindingsPanel).move_cursor(row=row)
+                await pilot.press("enter")
+                assert isinstance(app.screen, ServiceDetailScreen)
+                assert app.screen.service == "content-service"
+                assert app.screen.selected_backend().pid == holder_pid
+                await pilot.press("escape", "b")
+                assert isinstance(app.screen, BlockingScreen)
+                table = app.screen.query_one("#blocking")
+                assert str(table.get_row_at(0)[0]) == f"▶ {holder_pid}"
+                assert table.row_count == 3
+        finally:
+            for w in waits:
+                w.cancel()

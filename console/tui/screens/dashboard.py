@@ -76,6 +76,17 @@ class DashboardScreen(ConsoleScreen):
     def on_resize(self, event: events.Resize) -> None:
         self.refresh_view()
 
+    @on(DataTable.RowSelected, "#findings")
+    def open_finding(self, event: DataTable.RowSelected) -> None:
+        """Enter on a finding: its service's detail, at its first pid."""
+        f = self.query_one(FindingsPanel).finding_at(event.row_key.value)
+        if f is None:
+            return
+        if f.service is None and not f.pids:
+            self.app.notify(f"{f.rule}: {f.message}", markup=False, timeout=10)
+            return
+        self.console.open_detail(f.service, f.pids[0] if f.pids else None)
+
     @on(DataTable.RowSelected, "#services")
     def open_detail(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value

@@ -31,9 +31,10 @@ class ServiceDetailScreen(ConsoleScreen):
     ServiceDetailScreen .section { height: 1; padding: 0 1; text-style: bold; }
     """
 
-    def __init__(self, service: str | None) -> None:
+    def __init__(self, service: str | None, pid: int | None = None) -> None:
         super().__init__()
         self.service = service
+        self.pid = pid  # the backend to put the cursor on first (from a finding, a tree)
         self._backend_rows: list[Backend] = []
         self.remote_history: list[float] | None = None
 
@@ -194,8 +195,9 @@ class ServiceDetailScreen(ConsoleScreen):
                 key=str(b.pid),
             )
         pids = [b.pid for b in rows]
-        if selected is not None and selected.pid in pids:
-            table.move_cursor(row=pids.index(selected.pid), animate=False)
+        want = selected.pid if selected is not None else self.pid
+        if want is not None and want in pids:
+            table.move_cursor(row=pids.index(want), animate=False)
 
     def selected_backend(self) -> Backend | None:
         table = self.query_one("#backends", DataTable)

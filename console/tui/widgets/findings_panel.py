@@ -35,6 +35,18 @@ class FindingsPanel(DataTable[Text]):
     def on_mount(self) -> None:
         self._layout(self.app.size.width)
 
+    def on_focus(self) -> None:
+        self.show_cursor = True  # a cursor only while it is the list keys act on
+
+    def on_blur(self) -> None:
+        self.show_cursor = False
+
+    def finding_at(self, row_key: str | None) -> Finding | None:
+        if not row_key or not row_key.startswith("f"):
+            return None
+        i = int(row_key[1:])
+        return self._shown[i] if i < len(self._shown) else None
+
     def on_resize(self, event: events.Resize) -> None:
         self._layout(event.size.width)
 

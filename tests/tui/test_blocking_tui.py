@@ -1,0 +1,52 @@
+"""Blockers first (Pilot, the CLI's factory): the lock holder's finding, Enter on it lands on
+the holder's pid in its service's detail, and `b` shows the blocking tree."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from console.core.findings import RuleId
+from console.demo.sample import incident_snapshot
+from console.tui.screens.blocking import BlockingScreen
+from console.tui.screens.detail import ServiceDetailScreen
+from console.tui.widgets.findings_panel import FindingsPanel
+from tests.tui.conftest import build_app, settled
+from tests.unit.test_locks import PILE_UP
+
+
+def pile_up_app():
+    return build_app([dataclasses.replace(incident_snapshot(), backends=PILE_UP)])
+
+
+async def test_enter_on_the_holders_finding_lands_on_its_pid():
+    app = pile_up_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        findings = app.assessment.findings
+        holder = next(i for i, f in enumerate(findings) if f.rule == RuleId.LOCK_HOLDER)
+        assert findings[holder].pids == (100,)
+        await pilot.press("tab")
+        panel = app.screen.query_one(FindingsPanel)
+        assert app.focused is panel and panel.show_cursor
+        panel.move_cursor(row=holder)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ServiceDetailScreen)
+        assert app.screen.service == "content-service"
+        assert app.screen.selected_backend().pid == 100
+
+
+async def test_the_blocking_view_puts_the_holder_above_its_waiters():
+    app = pile_up_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        await pilot.press("b")
+        assert isinstance(app.screen, BlockingScreen)
+        table = app.screen.query_one("#blocking")
+        first = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert first == ["▶ 100", "└ 101", "  └ 102", "└ 102"]
+        assert "blocks 2" in str(table.get_row_at(0)[4])
+        table.move_cursor(row=1)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ServiceDetailScreen)
+        assert app.screen.service == "events-service"
+        assert app.screen.selected_backend().pid == 101
