@@ -24,6 +24,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from console.core import assessment as assessment_mod
@@ -78,13 +79,15 @@ class NovapoolApp(App[int]):
         self.whatif = WhatIf(allocation)
         self.collecting = False
         self.coalesced_ticks = 0
+        self.refresh_s = settings.refresh_s  # `+` / `-` change it at run time
+        self.refresh_timer: Timer | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.push_screen(DashboardScreen())
         if self.live_refresh:
-            self.set_interval(self.settings.refresh_s, self.tick)
+            self.refresh_timer = self.set_interval(self.refresh_s, self.tick)
         self.tick()
         if not self.is_headless:
             try:  # a closed terminal (SSH drop) ends the app instead of leaving it spinning
@@ -200,6 +203,21 @@ class NovapoolApp(App[int]):
 
     def action_refresh_now(self) -> None:
         self.tick(forced=True)
+
+    def action_change_refresh(self, step: int) -> None:
+        """The next slower (step 1) or faster (-1) refresh interval on REFRESH_STEPS."""
+        now = self.refresh_s
+        if step > 0:
+            new = next((s for s in REFRESH_STEPS if s > now), REFRESH_STEPS[-1])
+        else:
+            new = next((s for s in reversed(REFRESH_STEPS) if s < now), REFRESH_STEPS[0])
+        self.refresh_s = new
+        if self.refresh_timer is not None:
+            self.refresh_timer.stop()
+            self.refresh_timer = self.set_interval(new, self.tick)
+        self.feed.set_refresh(new)
+        self.notify(f"refresh every {new:g} s", markup=False)
+        self.announce()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -363,6 +381,7 @@ def make_app(
 
 
 HANGUP_EXIT_S = 2.0
+REFRESH_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 
 
 def _exit_after(seconds: float) -> None:

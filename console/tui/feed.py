@@ -23,6 +23,10 @@ class Feed(Protocol):
 
     async def close(self) -> None: ...
 
+    def set_refresh(self, seconds: float) -> None:
+        """The console's refresh interval changed (a read waits most of one, at most)."""
+        ...
+
     async def signal_backend(
         self,
         pid: int,
@@ -51,6 +55,9 @@ class ReplayFeed:
         return snap
 
     async def close(self) -> None:
+        return None
+
+    def set_refresh(self, seconds: float) -> None:
         return None
 
     async def signal_backend(
@@ -85,6 +92,9 @@ class CollectorFeed:
 
     async def close(self) -> None:
         await self.collector.close()
+
+    def set_refresh(self, seconds: float) -> None:
+        self.collector.patience_s = max(0.2, 0.75 * seconds)
 
     async def signal_backend(
         self,

@@ -60,8 +60,23 @@ SERVICES_TABLE = (
         "enter", None, "Detail", "open the service's detail (pools per instance, backends, history)"
     ),
     Key("slash", "filter", "Filter", "filter services by name (escape clears)", display="/"),
-    Key("s", "sort", "Sort", "cycle the sort: name, findings, busy, server conns, allocated"),
+    Key(
+        "s",
+        "sort",
+        "Sort",
+        "cycle the sort: worst first (default), name, busy, server conns, allocated; "
+        "a click on a column's header sorts by it",
+    ),
     Key("escape", "clear_filter", "Clear filter", "clear the filter", show=False),
+    Key(
+        "plus,equals_sign",
+        "app.change_refresh(-1)",
+        "Faster",
+        "refresh faster (0.5, 1, 2, 5, 10, 30, 60 s)",
+        display="+",
+        show=False,
+    ),
+    Key("minus", "app.change_refresh(1)", "Slower", "refresh slower", display="-", show=False),
     Key(
         "tab",
         None,
@@ -76,6 +91,7 @@ ROWS = (  # bound on the services table itself (DataTable's home/end scroll side
 )
 BACKENDS_LIST = (
     Key("escape", "app.pop_screen", "Back", "back to the dashboard"),
+    Key("enter", None, "Query", "the selected backend's whole query, wrapped and scrollable"),
     Key(
         "c",
         "signal(False)",

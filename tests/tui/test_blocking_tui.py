@@ -50,3 +50,23 @@ async def test_the_blocking_view_puts_the_holder_above_its_waiters():
         assert isinstance(app.screen, ServiceDetailScreen)
         assert app.screen.service == "events-service"
         assert app.screen.selected_backend().pid == 101
+
+
+async def test_the_detail_shows_the_whole_query_and_what_blocks_it_wrapped():
+    from console.tui.screens.detail import QueryScreen
+
+    long_query = "SELECT " + ", ".join(f"column_{i}" for i in range(60)) + " FROM orders"
+    rows = tuple(dataclasses.replace(b, query=long_query) if b.pid == 101 else b for b in PILE_UP)
+    app = build_app([dataclasses.replace(incident_snapshot(), backends=rows)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settled(pilot)
+        app.open_detail("events-service", 101)
+        await pilot.pause()
+        pane = str(app.screen.query_one("#query").render())
+        assert "pid 101" in pane and "blocked by 100" in pane
+        assert "column_59 FROM orders" in pane  # all of it, wrapped at 80 columns
+        await pilot.press("enter")
+        assert isinstance(app.screen, QueryScreen)
+        assert "column_59 FROM orders" in str(app.screen.text)
+        await pilot.press("escape")
+        assert isinstance(app.screen, ServiceDetailScreen)

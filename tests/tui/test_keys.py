@@ -45,12 +45,37 @@ async def test_filter_and_sort():
         await pilot.press("escape")
         await pilot.pause()
         assert table(app).row_count == 13
-        first = table(app).row_keys[0]
-        await pilot.press("s")  # by findings: critical first
+        # the worst first by default: critical services, the most findings first, then names
+        a = app.assessment
+        by = {}
+        for f in a.findings:
+            if f.service:
+                by.setdefault(f.service, []).append(f.severity.rank)
+        order = sorted(
+            (r.name for r in a.services),
+            key=lambda n: (-max(by.get(n, [-1])), -len(by.get(n, [])), n),
+        )
+        assert table(app).sort_name == "worst"
+        assert list(table(app).row_keys) == [*order, "__unattributed__"]
+        await pilot.press("s")  # by name
         await pilot.pause()
-        assert table(app).sort_name == "findings"
-        assert table(app).row_keys[0] != first
-        assert table(app).row_keys[0] in ("user-service", "feed-service", "messaging-service")
+        assert table(app).sort_name == "name"
+        assert list(table(app).row_keys) == [*sorted(order), "__unattributed__"]
+
+
+async def test_a_click_on_a_column_header_sorts_by_it():
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        services = table(app)
+        columns = list(services.columns.values())
+        busy = [c.key.value for c in columns].index("busy")
+        x = sum(c.get_render_width(services) for c in columns[:busy]) + 2
+        await pilot.click("#services", offset=(x, 0))  # the header row, on "Busy"
+        await pilot.pause()
+        assert services.sort_name == "busy"
+        busy = [app.assessment.service(k).busy_pct or -1 for k in services.row_keys[:-1]]
+        assert busy == sorted(busy, reverse=True)
 
 
 async def test_pause_refresh_and_coalescing():
@@ -96,7 +121,7 @@ async def test_detail_and_help_and_back():
     app = build_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        await pilot.press("enter")
+        await pilot.press("s", "home", "enter")  # sorted by name: auth-service first
         await pilot.pause()
         assert isinstance(app.screen, ServiceDetailScreen)
         assert app.screen.service == "auth-service"
@@ -161,7 +186,7 @@ async def test_signal_needs_the_flag_and_a_confirmation():
     app = build_app(allow_signal=True)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        await pilot.press("enter", "k")
+        await pilot.press("s", "home", "enter", "k")  # sorted by name: auth-service first
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         assert "pid 6001" in app.screen.question.plain
@@ -318,7 +343,7 @@ async def test_cursor_and_edits_survive_refreshes_and_a_dropped_source():
     app = build_app([good, good, down, good])
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
-        await pilot.press("down", "down", "down")
+        await pilot.press("s", "home", "down", "down", "down")  # sorted by name
         assert table(app).selected_service() == "events-service"
         await pilot.press("r")
         await pilot.pause()
@@ -561,3 +586,46 @@ async def test_enter_on_the_format_choice_picks_it_and_writes(tmp_path):
         assert not isinstance(app.screen, ExportDialog)
     text = out.read_text()  # the yaml format, as picked
     assert "user-service:" in text and "DB_MAX_CONNECTIONS: '11'" in text
+
+
+async def test_a_click_selects_a_row_and_a_second_click_opens_it():
+    from console.tui.screens.detail import ServiceDetailScreen
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        services = table(app)
+        target = services.row_keys[2]
+        await pilot.click("#services", offset=(3, 3))  # header row 0, then rows 1, 2, 3
+        await pilot.pause()
+        assert services.selected_key() == target and not isinstance(app.screen, ServiceDetailScreen)
+        await pilot.click("#services", offset=(3, 3))
+        await pilot.pause()
+        assert isinstance(app.screen, ServiceDetailScreen) and app.screen.service == target
+
+
+async def test_plus_and_minus_change_the_refresh_rate_at_run_time():
+    from console.core.allocation import load as load_allocation
+    from console.core.settings import Settings
+    from console.demo.sample import T0, incident_snapshot
+    from console.tui.app import make_app
+    from console.tui.feed import ReplayFeed
+    from tests.conftest import ALLOCATION
+
+    app = make_app(
+        Settings(),
+        load_allocation(ALLOCATION),
+        ReplayFeed([incident_snapshot()]),
+        target_label="x",
+        clock=lambda: T0 + 1,
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert app.refresh_s == 2.0 and app.refresh_timer is not None
+        await pilot.press("minus")
+        assert app.refresh_s == 5.0
+        assert "refresh 5s" in str(app.screen.query_one("#header").render())
+        await pilot.press("plus", "plus", "plus", "plus")
+        assert app.refresh_s == 0.5  # the fastest step, and no faster
+        await pilot.press("w", "plus")  # in the what-if editor + is the max's, not the rate's
+        assert app.refresh_s == 0.5 and len(app.whatif.edits) == 1

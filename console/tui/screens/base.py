@@ -44,7 +44,7 @@ class ConsoleScreen(Screen[None]):
             header.show(
                 a,
                 paused=c.paused,
-                refresh_s=c.settings.refresh_s,
+                refresh_s=c.refresh_s,
                 now=c.clock(),
                 target=c.shown_label(),
                 thresholds=c.settings.thresholds,

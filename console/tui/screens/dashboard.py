@@ -16,7 +16,13 @@ from console.tui.widgets.budget_bar import BudgetBar
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.findings_panel import FindingsPanel
 from console.tui.widgets.servers_strip import ServersStrip
-from console.tui.widgets.services_table import SORTS, UNATTRIBUTED, ServicesTable
+from console.tui.widgets.services_table import (
+    CYCLE,
+    SORT_NAMES,
+    SORT_OF_COLUMN,
+    UNATTRIBUTED,
+    ServicesTable,
+)
 
 
 class DashboardScreen(ConsoleScreen):
@@ -134,5 +140,12 @@ class DashboardScreen(ConsoleScreen):
 
     def action_sort(self) -> None:
         table = self.table
-        table.sort_index = (table.sort_index + 1) % len(SORTS)
+        table.sort_index = (table.sort_index + 1) % CYCLE if table.sort_index < CYCLE else 0
+        self.refresh_view()
+
+    @on(DataTable.HeaderSelected, "#services")
+    def sort_by_header(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a column's header sorts by that column."""
+        name = SORT_OF_COLUMN.get(str(event.column_key.value), "worst")
+        self.table.sort_index = SORT_NAMES.index(name)
         self.refresh_view()

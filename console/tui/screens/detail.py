@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from console.core.assessment import Assessment
@@ -20,12 +21,56 @@ from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.history_line import HistoryLine
 
 
+def query_text(b: Backend | None) -> Text:
+    if b is None:
+        return Text("no backend selected", style="dim")
+    t = Text()
+    t.append(f"pid {b.pid}", style="bold")
+    t.append(" · ")
+    t.append_text(safe(b.state))
+    if b.blocking_pids:
+        t.append(" · blocked by ", style="bold red")
+        t.append(", ".join(map(str, b.blocking_pids)), style="bold red")
+    if b.xact_age_s is not None:
+        t.append(f" · transaction {duration(b.xact_age_s)}")
+    t.append(" · query: ")
+    t.append(clean(b.query) or "—")
+    return t
+
+
+class QueryScreen(ModalScreen[None]):
+    """A backend's whole query (as far as the server's track_activity_query_size and our own
+    bound allow), wrapped and scrollable."""
+
+    BINDINGS = keys.bindings(keys.DIALOG)
+    DEFAULT_CSS = """
+    QueryScreen { align: center middle; }
+    QueryScreen > VerticalScroll { width: 90%; height: 80%; border: thick $primary;
+                                   background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, text: Text) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.text)
+            yield Static(Text("escape: back", style="dim"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class ServiceDetailScreen(ConsoleScreen):
     BINDINGS = keys.bindings(keys.BACKENDS_LIST)
     DEFAULT_CSS = """
-    ServiceDetailScreen #title { height: auto; padding: 0 1; background: $boost; }
+    ServiceDetailScreen #title { height: auto; max-height: 25%; padding: 0 1; background: $boost;
+                                 overflow-y: auto; }
     ServiceDetailScreen #pools { height: auto; max-height: 10; }
     ServiceDetailScreen #backends { height: 1fr; }
+    ServiceDetailScreen #query { height: auto; max-height: 15%; padding: 0 1;
+                                 background: $boost; overflow-y: auto; }
     ServiceDetailScreen #history { height: 2; }
     ServiceDetailScreen HistoryLine { width: 1fr; }
     ServiceDetailScreen .section { height: 1; padding: 0 1; text-style: bold; }
@@ -49,6 +94,7 @@ class ServiceDetailScreen(ConsoleScreen):
             id="backends-title",
         )
         yield DataTable(id="backends", cursor_type="row")
+        yield Static(id="query")
         with Horizontal(id="history"):
             yield HistoryLine("In use (pool), this session", id="h-in-use")
             yield HistoryLine("Server connections, this session", id="h-server")
@@ -198,6 +244,22 @@ class ServiceDetailScreen(ConsoleScreen):
         want = selected.pid if selected is not None else self.pid
         if want is not None and want in pids:
             table.move_cursor(row=pids.index(want), animate=False)
+        self._show_query()
+
+    @on(DataTable.RowHighlighted, "#backends")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_query()
+
+    def _show_query(self) -> None:
+        """The selected backend's whole query, wrapped, with what blocks it: no sideways
+        scrolling at any width."""
+        self.query_one("#query", Static).update(query_text(self.selected_backend()))
+
+    @on(DataTable.RowSelected, "#backends")
+    def _open_query(self, event: DataTable.RowSelected) -> None:
+        b = self.selected_backend()
+        if b is not None:
+            self.app.push_screen(QueryScreen(query_text(b)))
 
     def selected_backend(self) -> Backend | None:
         table = self.query_one("#backends", DataTable)

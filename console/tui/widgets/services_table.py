@@ -46,15 +46,34 @@ COLUMNS = [
     Column("flags", "Flags", 8, 0, right=False),
 ]
 
-# name → sort key of a row, given each service's worst finding rank.
-SortKey = Callable[[ServiceRow, dict[str, int]], Any]
+# name → sort key of a row, given each service's (worst finding rank, findings count). The
+# first is the default: the worst first, then the most findings, then the name.
+SortKey = Callable[[ServiceRow, dict[str, tuple[int, int]]], Any]
 SORTS: list[tuple[str, SortKey]] = [
+    ("worst", lambda r, f: (-f.get(r.name, (-1, 0))[0], -f.get(r.name, (-1, 0))[1], r.name)),
     ("name", lambda r, f: r.name),
-    ("findings", lambda r, f: (-f.get(r.name, -1), r.name)),
     ("busy", lambda r, f: (-(r.busy_pct or -1), r.name)),
     ("server conns", lambda r, f: (-(r.server_connections or -1), r.name)),
     ("allocated", lambda r, f: (-(r.allocated_max * r.replicas), r.name)),
+    ("fill", lambda r, f: (-(r.fill_pct or -1), r.name)),
+    ("in use", lambda r, f: (-(r.in_use or -1), r.name)),
+    ("replicas", lambda r, f: (-r.replicas, r.name)),
+    ("tier", lambda r, f: (r.tier or "~", r.name)),
 ]
+SORT_NAMES = [name for name, _ in SORTS]
+# A click on a column's header sorts by it (columns without a sort of their own: the worst).
+SORT_OF_COLUMN = {
+    "name": "name",
+    "tier": "tier",
+    "replicas": "replicas",
+    "max": "allocated",
+    "in_use": "in use",
+    "fill": "fill",
+    "busy": "busy",
+    "server": "server conns",
+    "flags": "worst",
+}
+CYCLE = 5  # `s` cycles the first five; the others are a header click away
 
 
 def _right(t: Text | str) -> Text:
@@ -163,7 +182,9 @@ class ServicesTable(DataTable[Text]):
         for f in a.findings:
             if f.service:
                 by_service.setdefault(f.service, []).append(f)
-        sev_rank = {name: max(f.severity.rank for f in fs) for name, fs in by_service.items()}
+        sev_rank = {
+            name: (max(f.severity.rank for f in fs), len(fs)) for name, fs in by_service.items()
+        }
         rows = [r for r in a.services if self.filter_text.lower() in r.name.lower()]
         rows.sort(key=lambda r: SORTS[self.sort_index][1](r, sev_rank))
         wanted = [r.name for r in rows]
