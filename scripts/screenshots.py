@@ -28,6 +28,7 @@ SHOTS = [
     ("edit-form.svg", (160, 48), ["w", "down", "down", "enter", "tab", "ctrl+u", "9"]),
     ("suggest.svg", (160, 48), ["w", "g"]),
     ("help.svg", (160, 48), ["question_mark"]),
+    ("blocking.svg", (160, 48), ["b"]),
 ]
 
 

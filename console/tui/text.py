@@ -76,7 +76,7 @@ def severity(sev: Severity | None) -> Text:
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    s = int(seconds)
+    s = int(round(seconds))  # as the findings write seconds (:.0f): one number each
     if s < 120:
         return f"{s}s"
     if s < 7200:
