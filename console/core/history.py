@@ -32,3 +32,24 @@ class History:
     def values(self, service: str, attr: str) -> list[float]:
         points = self.series.get(service, ())
         return [getattr(p, attr) or 0.0 for p in points]
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """Peak in-use per service over a window, and how much of the window the data really
+    covers (seconds since the oldest sample in it; None: unknown)."""
+
+    by_service: dict[str, float]
+    covered_s: float | None = None
+
+
+WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def window_seconds(window: str) -> float | None:
+    """'7d' → 604800.0; None for what is not a simple PromQL duration."""
+    unit = WINDOW_UNITS.get(window[-1:])
+    try:
+        return float(window[:-1]) * unit if unit else None
+    except ValueError:
+        return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from console.core.exported import ExportedServer
+from console.core.history import Peaks
 from console.core.snapshot import ActivityCount, Backend, PoolInstance, ServerInfo, SourceName
 from console.sources.threads import in_daemon_thread
 
@@ -70,7 +71,7 @@ class PoolHistory(Protocol):
 
     async def history(self, service: str, seconds: float) -> list[float]: ...
 
-    async def peaks(self, window: str) -> dict[str, float]: ...
+    async def peaks(self, window: str) -> Peaks: ...
 
 
 @runtime_checkable

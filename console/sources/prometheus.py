@@ -27,6 +27,7 @@ from urllib3.util.retry import Retry
 
 from console.core import exported
 from console.core.allocation import Allocation
+from console.core.history import Peaks
 from console.core.pools import PoolSamples
 from console.core.profiles import (
     GaugeChecks,
@@ -94,6 +95,9 @@ def in_use_expr(p: MetricsProfile, by: str, only: tuple[str, str] | None = None)
     return None
 
 
+COVERED_LABEL = "novapool_covered"
+
+
 def peak_query(profiles: tuple[MetricsProfile, ...], window: str) -> str:
     """Peak in-use over `window` (minute steps) or now, whichever is higher, per service label
     set and profile: a `src` label keeps both sides of the `or` apart for `max by`."""
@@ -104,10 +108,17 @@ def peak_query(profiles: tuple[MetricsProfile, ...], window: str) -> str:
         if (e := in_use_expr(p, by)) is not None
     ]
     in_use = "(" + " or ".join(tagged) + ")"
+    # and one unlabelled series more: how far back the window's data really goes (the
+    # subquery's minute steps miss data younger than its last step: then, its newest sample)
+    covered = (
+        f"label_replace(time() - min(min_over_time(timestamp({in_use})[{window}:1m]) "
+        f"or timestamp({in_use})), "
+        f'"{COVERED_LABEL}", "covered", "", "")'
+    )
     return (
         f"max by ({by}, {PROFILE_LABEL}) ("
         f'label_replace(max_over_time({in_use}[{window}:1m]), "src", "window", "", "") or '
-        f'label_replace({in_use}, "src", "now", "", ""))'
+        f'label_replace({in_use}, "src", "now", "", "")) or {covered}'
     )
 
 
@@ -292,25 +303,29 @@ class PrometheusSource(BlockingRead):
         points = ((float(t), checks.value(v, promql)) for t, v in result[0]["values"])
         return [(t, v) for t, v in points if v is not None]
 
-    def peak_in_use(self, window: str) -> dict[str, float]:
+    def peak_in_use(self, window: str) -> Peaks:
         """Peak in-use per service over `window` (a PromQL duration): one query for all
         services and profiles (label sets that are one service are added up). Blocking."""
         by_name = {p.name: p for p in self.profiles}
         checks = GaugeChecks()
         peaks: dict[str, float] = {}
+        covered: float | None = None
         for r in self._query(peak_query(self.profiles, window)):
             labels = r["metric"]
+            if labels.get(COVERED_LABEL) == "covered":
+                covered = checks.value(r["value"][1], "coverage")
+                continue
             profile = by_name.get(labels.get(PROFILE_LABEL, ""))
             service = profile.service_of(labels) if profile else None
             value = checks.value(r["value"][1], service or "peak")
             if service and value is not None:
                 peaks[service] = peaks.get(service, 0.0) + value
-        return peaks
+        return Peaks(peaks, covered)
 
     async def history(self, service: str, seconds: float = 3600) -> list[float]:
         return await asyncio.to_thread(self.in_use_history, service, seconds)
 
-    async def peaks(self, window: str = "7d") -> dict[str, float]:
+    async def peaks(self, window: str = "7d") -> Peaks:
         return await asyncio.to_thread(self.peak_in_use, window)
 
     def in_use_history(self, service: str, seconds: float = 3600) -> list[float]:

@@ -31,7 +31,7 @@ from console.core import assessment as assessment_mod
 from console.core import fleet as fleet_mod
 from console.core import logs
 from console.core.allocation import Allocation
-from console.core.history import History
+from console.core.history import History, window_seconds
 from console.core.settings import Settings
 from console.core.snapshot import Backend
 from console.core.untrusted import clean
@@ -43,7 +43,7 @@ from console.tui.screens.confirm import ConfirmScreen
 from console.tui.screens.dashboard import DashboardScreen
 from console.tui.screens.detail import ServiceDetailScreen
 from console.tui.screens.help import HelpScreen
-from console.tui.text import use_colour
+from console.tui.text import duration, use_colour
 
 log = logging.getLogger("novapool")
 
@@ -309,9 +309,9 @@ class NovapoolApp(App[int]):
         duration) when the feed can, else from the console's own history."""
         if self.feed.has_history and window != "session":
             try:
-                peaks = await self.feed.peaks(window)
-                if peaks:
-                    return peaks, f"Prometheus, max over {window}"
+                got = await self.feed.peaks(window)
+                if got and got.by_service:
+                    return got.by_service, _coverage(window, got.covered_s)
             except Exception as exc:  # noqa: BLE001 - fall back to the session's history
                 log.warning("peaks from Prometheus: %s", exc)
         peaks = {
@@ -378,6 +378,16 @@ def make_app(
         clock=clock,
         live_refresh=live_refresh,
     )
+
+
+def _coverage(window: str, covered_s: float | None) -> str:
+    """'Prometheus, max over 7d', saying how much of it the data covers when that is short:
+    a max over 4 minutes of data is not a week's peak."""
+    want = window_seconds(window)
+    where = f"Prometheus, max over {window}"
+    if covered_s is None or want is None or covered_s >= 0.9 * want:
+        return where
+    return f"{where}, but the data covers only {duration(covered_s)}: SHORT, peaks may be low"
 
 
 HANGUP_EXIT_S = 2.0

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from console.core.history import Peaks
 from console.core.snapshot import Fleet, Snapshot
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class Feed(Protocol):
 
     async def history(self, service: str, seconds: float = 3600) -> list[float] | None: ...
 
-    async def peaks(self, window: str = "7d") -> dict[str, float] | None: ...
+    async def peaks(self, window: str = "7d") -> Peaks | None: ...
 
 
 @dataclass
@@ -73,7 +74,7 @@ class ReplayFeed:
     async def history(self, service: str, seconds: float = 3600) -> list[float] | None:
         return None
 
-    async def peaks(self, window: str = "7d") -> dict[str, float] | None:
+    async def peaks(self, window: str = "7d") -> Peaks | None:
         return None
 
 
@@ -113,7 +114,7 @@ class CollectorFeed:
         source = self.collector.pool_history
         return None if source is None else await source.history(service, seconds)
 
-    async def peaks(self, window: str = "7d") -> dict[str, float] | None:
+    async def peaks(self, window: str = "7d") -> Peaks | None:
         """Peak in-use per service over the window, where a source keeps the pools' past."""
         source = self.collector.pool_history
         return None if source is None else await source.peaks(window)

@@ -146,10 +146,17 @@ async def test_peak_in_use_for_suggest_is_one_query(prometheus, exporters):
     settings = Settings(prometheus_url=prometheus.url)
     feed = CollectorFeed(Collector(settings, load_allocation(ALLOCATION)))
     before = feed.collector.sources[SourceName.PROMETHEUS].requests_total
+    t0 = time.time()
     peaks = await feed.peaks()
     assert feed.collector.sources[SourceName.PROMETHEUS].requests_total - before == 1
-    assert peaks["peaks-svc"] == 5.0  # (6 − 1) + (4 − 4)
+    assert peaks.by_service["peaks-svc"] == 5.0  # (6 − 1) + (4 − 4)
+    # the same query says how far back the week's data goes: minutes here, not 7 days
+    assert peaks.covered_s is not None and 0 <= peaks.covered_s < time.time() - t0 + 3600
     await feed.close()
+
+    from console.tui.app import _coverage
+
+    assert "SHORT" in _coverage("7d", peaks.covered_s)
 
 
 async def test_history_range_query_escapes_label_values(prometheus, exporters):

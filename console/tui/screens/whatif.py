@@ -281,5 +281,7 @@ class WhatIfScreen(ConsoleScreen):
             f"suggested {n} change(s) from peak in-use ({where}) + "
             f"{request.margin_pct} %; u undoes them one by one",
             markup=False,
+            severity="warning" if "SHORT" in where else "information",
+            timeout=12,
         )
         self.refresh_view()
