@@ -142,3 +142,26 @@ def compute(
     return Budget(
         slots=slots or slots_of(allocation), services=tuple(services), reserved=allocation.reserved
     )
+
+
+def overcommit_cause(b: Budget, allocation: Allocation) -> str | None:
+    """Why a budget is overcommitted, in words: the services scaled past the allocation's
+    replicas (with the connections each added), slots below the file's, or the allocation
+    itself."""
+    if not b.overcommitted:
+        return None
+    causes = []
+    for s in b.services:
+        try:
+            planned = allocation.service(s.name).replicas
+        except KeyError:
+            continue
+        if s.replicas_source == "metrics" and s.replicas > planned:
+            causes.append(
+                f"{s.name} scaled {planned} → {s.replicas} replicas "
+                f"(+{(s.replicas - planned) * s.max_connections})"
+            )
+    planned_slots = slots_of(allocation).available
+    if b.available < planned_slots:
+        causes.append(f"the server has {b.available} slots, the allocation {planned_slots}")
+    return "; ".join(causes) if causes else "the allocation itself"

@@ -629,3 +629,26 @@ async def test_plus_and_minus_change_the_refresh_rate_at_run_time():
         assert app.refresh_s == 0.5  # the fastest step, and no faster
         await pilot.press("w", "plus")  # in the what-if editor + is the max's, not the rate's
         assert app.refresh_s == 0.5 and len(app.whatif.edits) == 1
+
+
+async def test_one_number_each_max_fill_clients_and_the_data_age():
+    """Max is the max the pools run with (Fill is of it), marked when it is not the
+    allocation's; the header's clients name the console's own session; paused, the header
+    gives the data's one age."""
+    from console.tui.widgets.services_table import ServicesTable, max_cell
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        row = app.assessment.service("user-service")
+        assert (row.allocated_max, row.pool_max_reported) == (12, 20)
+        assert str(max_cell(row)) == "20!" and row.fill_pct == 100.0  # 20 of 20, not of 12
+        cell = app.screen.query_one(ServicesTable).get_cell("user-service", "max")
+        assert str(cell) == "20!"
+        header = str(app.screen.query_one("#header").render())
+        total = sum(r.server_connections or 0 for r in app.assessment.services)
+        total += app.assessment.unattributed.server_connections or 0
+        assert f"clients {total + 1}/97" in header and "this console's 1" in header
+        await pilot.press("space")
+        header = str(app.screen.query_one("#header").render())
+        assert "PAUSED, data 1s old" in header and header.count(" old") == 1

@@ -67,3 +67,22 @@ def test_budget_identities(svcs, max_conn, su, res, reserved):
         assert abs(b.headroom_pct - 100 * b.headroom / b.available) <= 0.05 + 1e-9
     else:
         assert b.headroom_pct is None
+
+
+def test_an_overcommit_names_its_cause():
+    from console.core.allocation import load
+    from console.core.budget import Slots, compute, overcommit_cause
+    from tests.conftest import ALLOCATION
+
+    alloc = load(ALLOCATION)
+    assert overcommit_cause(compute(alloc), alloc) is None  # 77 of 97: not overcommitted
+    scaled = compute(alloc, live_replicas={"auth-service": 3})
+    assert scaled.overcommitted  # 77 + 2 × 12 = 101
+    assert overcommit_cause(scaled, alloc) == "auth-service scaled 1 → 3 replicas (+24)"
+    small = compute(alloc, Slots(70, 3))
+    assert overcommit_cause(small, alloc) == "the server has 67 slots, the allocation 97"
+    tight = compute(alloc, Slots(80, 3))  # 77 of 77 is not over; the file itself at 76 is
+    assert overcommit_cause(compute(alloc, Slots(79, 3)), alloc) == (
+        "the server has 76 slots, the allocation 97"
+    )
+    assert not tight.overcommitted

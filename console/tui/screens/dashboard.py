@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Input, Static
 
 from console.core.assessment import Assessment
+from console.core.budget import overcommit_cause
 from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
 from console.tui.widgets.budget_bar import BudgetBar
@@ -53,7 +54,9 @@ class DashboardScreen(ConsoleScreen):
         c = self.console
         self.show_header(a)
         self.query_one(ServersStrip).show(c.fleet, c.server_name)
-        self.query_one(BudgetBar).show(a.budget, a.client_backends)
+        self.query_one(BudgetBar).show(
+            a.budget, a.client_backends, cause=overcommit_cause(a.budget, a.allocation)
+        )
         self.table.show(
             a, c.history, self.size.width or 80, c.settings.thresholds.pool_utilization_pct
         )

@@ -173,13 +173,13 @@ class WhatIfScreen(ConsoleScreen):
         c0, c1 = start.cluster, cur.cluster
         table.add_row(
             Text("cluster", style="bold"),
-            Text("max_conn", style="dim"),
+            Text("slots", style="dim"),
             arrow(c0.max_connections, c1.max_connections),
             arrow(c0.superuser_reserved_connections, c1.superuser_reserved_connections),
             arrow(c0.reserved_connections, c1.reserved_connections),
             Text(f"avail {after.available}", justify="right"),
             Text(""),
-            Text("Min: superuser reserved, Replicas: reserved (16+)", style="dim"),
+            Text("max/su-res/res (16+)", style="dim"),
             key=CLUSTER_ROW,
         )
         if cursor < table.row_count:

@@ -34,6 +34,7 @@ def render_budget(
     client_backends: int | None = None,
     label: str = "Budget",
     scale_to: int | None = None,
+    cause: str | None = None,
 ) -> Text:
     width = max(20, width)
     scale_to = scale_to or scale_of(b, client_backends=client_backends)
@@ -44,6 +45,8 @@ def render_budget(
     t.append(f" allocated {b.allocated} / available {b.available}  ")
     if over:
         t.append(f"OVERCOMMITTED by {-b.headroom}", style=SEVERITY_STYLE[CRITICAL])
+        if cause:
+            t.append(f": {cause}", style="bold")
     else:
         t.append(
             f"headroom {b.headroom} ({b.headroom_pct}%)",
@@ -65,8 +68,15 @@ def render_budget(
         used += n
     avail_col = round(b.available * cells)
     if over:
-        # Past the available slots the allocation cannot be served: paint that part red.
-        bar.stylize("bold white on red", avail_col, len(bar.plain))
+        # Past the available slots the allocation cannot be served: a segment of its own,
+        # never painted over the tier that happens to be last.
+        end = len(bar.plain)
+        bar.right_crop(end - avail_col)
+        label = f" +{-b.headroom} over"
+        bar.append(
+            (label if len(label) <= end - avail_col else "").ljust(end - avail_col, "▓"),
+            style=SEVERITY_STYLE[CRITICAL],
+        )
     else:
         bar.append("░" * max(0, avail_col - len(bar.plain)), style="green")
     t.append_text(bar)
@@ -89,7 +99,7 @@ class BudgetBar(Static):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._state: tuple[Budget, int | None, str, int | None] | None = None
+        self._state: tuple[Budget, int | None, str, int | None, str | None] | None = None
 
     def show(
         self,
@@ -97,17 +107,19 @@ class BudgetBar(Static):
         client_backends: int | None,
         label: str = "Budget",
         scale_to: int | None = None,
+        cause: str | None = None,
     ) -> None:
-        """scale_to: the connections the full width stands for (default: this budget's)."""
-        self._state = (b, client_backends, label, scale_to)
+        """scale_to: the connections the full width stands for (default: this budget's);
+        cause: why it is overcommitted, when it is."""
+        self._state = (b, client_backends, label, scale_to, cause)
         self._render_now()
 
     def _render_now(self) -> None:
         if self._state is None:
             return
-        b, clients, label, scale_to = self._state
+        b, clients, label, scale_to, cause = self._state
         width = max(20, (self.size.width or 80) - 3)
-        self.update(render_budget(b, width, clients, label, scale_to))
+        self.update(render_budget(b, width, clients, label, scale_to, cause))
 
     def on_resize(self) -> None:
         self._render_now()

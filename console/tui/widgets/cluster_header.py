@@ -43,7 +43,11 @@ def render_header(
             f"{a.client_backends}/{b.available}",
             style=pct_style(p, near.warning, near.critical) + " bold",
         )
-        t.append(f" ({p:.0f}%)")
+        t.append(f" ({p:.0f}%")
+        ours = a.snapshot.self_connections
+        if ours:  # counted here, in no service's row: say so
+            t.append(", this console's 1" if ours == 1 else f", {ours} of ours", style="dim")
+        t.append(")")
     if a.by_state:
         states = " ".join(
             f"{k.replace('idle in transaction', 'idle-in-tx')} {v}" for k, v in a.by_state.items()
@@ -78,11 +82,13 @@ def render_header(
             t.append_text(safe(note, "yellow"))
             t.append("  ")
     t.append(f"refresh {refresh_s:g}s", style="dim")
+    # One age: the snapshot's. A source that is down says its own data's age above; the
+    # snapshot's is said when paused (the screen is frozen) or when collecting lags.
     age = now - a.snapshot.taken_at
-    if age > 2 * refresh_s + 1:
-        t.append(f"  data {duration(age)} old", style="yellow")
     if paused:
-        t.append("  ⏸ PAUSED", style="bold yellow")
+        t.append(f"  ⏸ PAUSED, data {duration(age)} old", style="bold yellow")
+    elif age > 2 * refresh_s + 1:
+        t.append(f"  data {duration(age)} old", style="yellow")
     return t
 
 

@@ -33,7 +33,7 @@ COLUMNS = [
     Column("name", "Service", 22, 0, right=False),
     Column("tier", "Tier", 11, 120, right=False),
     Column("replicas", "Rep", 3, 0),
-    Column("max", "Max", 4, 0),
+    Column("max", "Max", 4, 0),  # as the pools report it (`!`: not the allocation's)
     Column("min", "Min", 4, 110),
     Column("size", "Size", 5, 100),
     Column("idle", "Idle", 4, 120),
@@ -96,6 +96,18 @@ def _states(states: dict[str, int]) -> Text:
     return t
 
 
+def max_cell(row: ServiceRow) -> Text:
+    """The max the pools run with: what they report where they do (Fill and Busy are of it),
+    else the allocation's. A reported max other than the allocation's is marked `!` (its
+    pool-max-drift finding says both)."""
+    if row.pool_max_reported is not None and row.pool_max_reported != row.allocated_max:
+        return Text(f"{num(row.pool_max_reported)}!", style="bold yellow")
+    return Text(
+        str(row.allocated_max),
+        style="italic yellow" if row.allocation_source == "library-default" else "",
+    )
+
+
 def row_cells(
     row: ServiceRow,
     keys: list[str],
@@ -114,12 +126,7 @@ def row_cells(
         "replicas": _right(
             Text(str(row.replicas), style="bold" if row.replicas_source == "metrics" else "dim")
         ),
-        "max": _right(
-            Text(
-                str(row.allocated_max),
-                style="italic yellow" if row.allocation_source == "library-default" else "",
-            )
-        ),
+        "max": _right(max_cell(row)),
         "min": _right(str(row.allocated_min)),
         "size": _right(num(row.pool_size)),
         "idle": _right(num(row.pool_idle)),
