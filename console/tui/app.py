@@ -353,6 +353,18 @@ class NovapoolApp(App[int]):
         yield SystemCommand("Refresh now", "Collect from every source now", self.action_refresh_now)
         yield SystemCommand("What-if editor", "Re-balance the allocation", self.action_whatif)
         yield SystemCommand("Export overrides", "Write env-override files", self.action_export)
+        yield SystemCommand(
+            "Blocking view", "Lock holders and the sessions waiting on them", self.action_blocking
+        )
+        yield SystemCommand("Servers", "Every server, the worst first", self.action_servers)
+        yield SystemCommand("Refresh faster", "Halve the refresh interval", self._faster)
+        yield SystemCommand("Refresh slower", "Double the refresh interval", self._slower)
+
+    def _faster(self) -> None:
+        self.action_change_refresh(-1)
+
+    def _slower(self) -> None:
+        self.action_change_refresh(1)
 
 
 def make_app(

@@ -44,7 +44,7 @@ async def test_the_blocking_view_puts_the_holder_above_its_waiters():
         table = app.screen.query_one("#blocking")
         first = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert first == ["▶ 100", "└ 101", "  └ 102", "└ 102"]
-        assert "blocks 2" in str(table.get_row_at(0)[4])
+        assert "blocks 2" in str(table.get_row_at(0)[3])
         table.move_cursor(row=1)
         await pilot.press("enter")
         assert isinstance(app.screen, ServiceDetailScreen)

@@ -516,8 +516,10 @@ async def test_the_findings_columns_follow_the_terminal_width():
         await pilot.resize_terminal(200, 50)
         await settled(pilot)
         wide = {k.value: c.width for k, c in panel.columns.items()}
-        assert wide["rule"] >= len("allocation-library-default") > narrow["rule"]
-        assert wide["message"] > 100 > narrow["message"]
+        # 80 columns: severity and one line (rule, service and message in it)
+        assert set(narrow) == {"sev", "message"} and narrow["message"] >= 60
+        assert wide["rule"] >= len("allocation-library-default")
+        assert wide["message"] > 100
         assert panel.row_count == rows  # the same findings, laid out again
         await pilot.resize_terminal(80, 24)
         await settled(pilot)
@@ -652,3 +654,22 @@ async def test_one_number_each_max_fill_clients_and_the_data_age():
         await pilot.press("space")
         header = str(app.screen.query_one("#header").render())
         assert "PAUSED, data 1s old" in header and header.count(" old") == 1
+
+
+async def test_the_export_dialog_fits_80x24_with_many_files():
+    app = build_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("w")
+        names = [s.name for s in app.allocation.services][:10]
+        for name in names:
+            app.whatif.apply(name, "min", 0)
+        await pilot.press("e")
+        await pilot.pause()
+        preview = str(app.screen.query_one("#preview").render())
+        assert "… 6 more file(s)" in preview and "… 6 more service(s)" in preview
+        for button in app.screen.query("Button"):
+            region = button.region
+            assert region.height > 0 and region.bottom <= 24, button.id  # on screen
+        await pilot.press("tab")  # from the path to the buttons: each focusable one is shown
+        assert app.focused is not None and app.focused.region.bottom <= 24

@@ -85,3 +85,26 @@ class TestServers:
 
         app = servers_app([fleet(replica_max=80)])
         assert snap_compare(app, press=["v"], terminal_size=size)
+
+
+MORE_SIZES = [(120, 40), (200, 50)]
+
+
+@pytest.mark.parametrize("size", MORE_SIZES, ids=[f"{w}x{h}" for w, h in MORE_SIZES])
+class TestIncidentSizes:
+    """The incident at the other sizes an on-call engineer has: the dashboard, the blocking
+    view and the export dialog."""
+
+    def test_dashboard(self, snap_compare, size):
+        assert snap_compare(build_app(), terminal_size=size)
+
+    def test_blocking_view(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["b"], terminal_size=size)
+
+    def test_export_dialog(self, snap_compare, size):
+        assert snap_compare(build_app(), press=["w", "down", "plus", "e"], terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=ids)
+def test_blocking_view(snap_compare, size):
+    assert snap_compare(build_app(), press=["b"], terminal_size=size)

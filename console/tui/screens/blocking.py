@@ -30,7 +30,7 @@ def tree_rows(a: Assessment) -> list[tuple[str, str | None, list[Text]]]:
                     (
                         f"{t}-{node.pid}-{depth}",
                         None,
-                        [pid, Text("not among the rows read", style="dim")] + [Text("")] * 4,
+                        [pid, Text("not among the rows read", style="dim")] + [Text("")] * 3,
                     )
                 )
                 continue
@@ -41,7 +41,7 @@ def tree_rows(a: Assessment) -> list[tuple[str, str | None, list[Text]]]:
                 age = Text(f"waits {duration(waited_s(b))}", style="red")
             else:
                 age = Text(
-                    f"holds, xact {duration(b.xact_age_s)}; blocks {tree.blocked}",
+                    f"holds {duration(b.xact_age_s)}, blocks {tree.blocked}",
                     style="bold red",
                 )
             out.append(
@@ -50,9 +50,8 @@ def tree_rows(a: Assessment) -> list[tuple[str, str | None, list[Text]]]:
                     service,
                     [
                         pid,
-                        safe(service or "(unattributed)"),
-                        safe(b.application_name),
-                        safe(b.state),
+                        safe(service or f"({b.application_name or 'no name'})"),
+                        safe(b.state.replace("idle in transaction", "idle in tx")),
                         age,
                         safe(" ".join(b.query.split())),
                     ],
@@ -75,17 +74,16 @@ class BlockingScreen(ConsoleScreen):
             id="table-title",
         )
         table: DataTable[Text] = DataTable(id="blocking", cursor_type="row")
-        for label, width in (
-            ("PID", 12),
-            ("Service", 20),
-            ("Application", 18),
-            ("State", 19),
-            ("Lock", 26),
-            ("Query", 60),
+        for label, width in (  # 80 columns show all but most of the query
+            ("PID", 10),
+            ("Service (app)", 16),
+            ("State", 12),
+            ("Lock", 24),
+            ("Query", 80),
         ):
             table.add_column(Text(label), width=width)
         yield table
-        yield Footer()
+        yield Footer(compact=True)
         self._services: dict[str, str | None] = {}
 
     def on_mount(self) -> None:

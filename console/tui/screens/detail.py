@@ -98,7 +98,7 @@ class ServiceDetailScreen(ConsoleScreen):
         with Horizontal(id="history"):
             yield HistoryLine("In use (pool), this session", id="h-in-use")
             yield HistoryLine("Server connections, this session", id="h-server")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         pools = self.query_one("#pools", DataTable)

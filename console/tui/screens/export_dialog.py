@@ -26,6 +26,9 @@ from console.tui.screens.confirm import ConfirmScreen
 from console.tui.text import SEVERITY_STYLE
 
 
+PREVIEW_LINES = 4  # files, then services' keys: the rest is "… N more" (80×24 keeps Write)
+
+
 class FormatChoice(RadioSet):
     """The format choice: space picks the highlighted format; enter picks it and writes, as
     the Write button says (a plain RadioSet only toggles on enter)."""
@@ -43,11 +46,11 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
     BINDINGS = keys.bindings(keys.DIALOG)
     DEFAULT_CSS = """
     ExportDialog { align: center middle; }
-    ExportDialog > Vertical { width: 96%; max-width: 90; height: auto; max-height: 90%; border: thick $primary;
-                              background: $surface; padding: 1 2; }
-    ExportDialog RadioSet { layout: horizontal; height: auto; }
-    ExportDialog #preview { height: auto; max-height: 16; margin-top: 1; }
-    ExportDialog Horizontal { height: auto; margin-top: 1; }
+    ExportDialog > Vertical { width: 96%; max-width: 90; height: auto; max-height: 100%;
+                              border: thick $primary; background: $surface; padding: 0 1; }
+    ExportDialog RadioSet { layout: horizontal; height: auto; border: none; padding: 0; }
+    ExportDialog #preview { height: auto; margin-top: 1; }
+    ExportDialog Horizontal { height: auto; }
     ExportDialog Button { margin-right: 2; }
     """
 
@@ -66,7 +69,7 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
                 yield RadioButton("yaml", id="yaml")
                 yield RadioButton("configmap", id="configmap")
             yield Label("Output path")
-            yield Input(self.default_out, id="out")
+            yield Input(self.default_out, id="out", compact=True)
             yield Static(id="preview")
             with Horizontal():
                 yield Button("Write (enter)", variant="primary", id="write")
@@ -99,11 +102,21 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
                 )
         else:
             t.append(f"Will write {len(targets)} file(s):\n", style="bold")
-            for path in targets:
+            paths = list(targets)
+            for path in paths[:PREVIEW_LINES]:
                 t.append(f"  {path}\n")
-            for svc, keys in the_plan.items():
+            if len(paths) > PREVIEW_LINES:
+                t.append(f"  … {len(paths) - PREVIEW_LINES} more file(s)\n", style="dim")
+            services = list(the_plan.items())
+            for svc, keys in services[:PREVIEW_LINES]:
                 t.append(f"  {svc}: ", style="bold")
                 t.append(" ".join(f"{k}={v}" for k, v in keys.items()) + "\n")
+            if len(services) > PREVIEW_LINES:
+                t.append(
+                    f"  … {len(services) - PREVIEW_LINES} more service(s): every key is in "
+                    "the files\n",
+                    style="dim",
+                )
             try:
                 changed = export.conflicts(targets)
             except ExportRefused as exc:  # a directory, FIFO or device where a file goes

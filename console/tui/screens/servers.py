@@ -90,7 +90,7 @@ class ServersScreen(ConsoleScreen):
         table.add_column("Clients")
         table.add_column("Data age")
         yield table
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()

@@ -79,7 +79,7 @@ class WhatIfScreen(ConsoleScreen):
         yield Static(id="summary")
         yield DataTable(id="whatif-table", cursor_type="row")
         yield Static(id="edits")
-        yield Footer()
+        yield Footer(compact=True)
 
     _drawn: tuple[object, ...] | None = None  # what the table and the edits line show now
 

@@ -20,7 +20,7 @@ def render_header(
     target: str,
     thresholds: Thresholds,
 ) -> Text:
-    t = Text(no_wrap=True, overflow="ellipsis")
+    t = Text(overflow="ellipsis")
     t.append(" novapool ", style="bold reverse")
     t.append(" ")
     t.append_text(safe(target, "bold"))
@@ -93,10 +93,8 @@ def render_header(
 
 
 class ClusterHeader(Static):
-    DEFAULT_CSS = (
-        "ClusterHeader { height: 2; background: $panel; text-wrap: nowrap; "
-        "text-overflow: ellipsis; }"
-    )
+    # Wrapped, up to 3 lines: at 80 columns clients, states and sources all show.
+    DEFAULT_CSS = "ClusterHeader { height: auto; max-height: 3; background: $panel; }"
 
     def show(
         self,

@@ -17,8 +17,14 @@ SEV, RULE, SERVICE = 4, 26, 22  # widest rule id and a long service name
 PADDING = 2  # DataTable's cell padding, left and right of each column
 
 
-def column_widths(width: int) -> tuple[int, int, int, int]:
-    """Severity, rule, service and message widths for a table `width` cells wide."""
+NARROW = 100  # below this: severity and one line (rule, service and message in it)
+
+
+def column_widths(width: int) -> tuple[int, ...]:
+    """Severity, rule, service and message widths for a table `width` cells wide; below
+    NARROW, severity and one line."""
+    if width < NARROW:
+        return SEV, max(20, width - SEV - 2 * PADDING - 2)
     rule, service = (RULE, SERVICE) if width >= 120 else (18, 12)
     message = max(20, width - SEV - rule - service - 4 * PADDING - 2)
     return SEV, rule, service, message
@@ -30,7 +36,7 @@ class FindingsPanel(DataTable[Text]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", show_cursor=False, **kwargs)
         self._shown: tuple[Finding, ...] = ()
-        self._widths: tuple[int, int, int, int] | None = None
+        self._widths: tuple[int, ...] | None = None
 
     def on_mount(self) -> None:
         self._layout(self.app.size.width)
@@ -56,11 +62,15 @@ class FindingsPanel(DataTable[Text]):
             return
         self._widths = widths
         self.clear(columns=True)
-        for (key, label), w in zip(
-            (("sev", "Sev"), ("rule", "Rule"), ("service", "Service"), ("message", "Finding")),
-            widths,
-            strict=True,
-        ):
+        columns: tuple[tuple[str, str], ...] = (
+            ("sev", "Sev"),
+            ("rule", "Rule"),
+            ("service", "Service"),
+            ("message", "Finding"),
+        )
+        if len(widths) == 2:
+            columns = (("sev", "Sev"), ("message", "Finding: rule, service, what (tab, enter)"))
+        for (key, label), w in zip(columns, widths, strict=True):
             self.add_column(Text(label), key=key, width=w)
         self._rows_for(self._shown)
 
@@ -72,10 +82,19 @@ class FindingsPanel(DataTable[Text]):
         self._rows_for(findings)
 
     def _rows_for(self, findings: tuple[Finding, ...]) -> None:
+        narrow = len(self.columns) == 2
         if not findings:
-            self.add_row(Text("ok", style="green"), Text("no findings"), Text(""), Text(""))
+            blank = [] if narrow else [Text(""), Text("")]
+            self.add_row(Text("ok", style="green"), Text("no findings"), *blank)
             return
         for i, f in enumerate(findings):
+            if narrow:
+                line = Text(f.rule, style="bold")
+                line.append_text(safe(f" {f.service}" if f.service else ""))
+                line.append(": ")
+                line.append_text(safe(f.message))
+                self.add_row(severity(f.severity), line, key=f"f{i}")
+                continue
             self.add_row(
                 severity(f.severity),
                 Text(f.rule),
