@@ -25,7 +25,6 @@ from console.tui import keys
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.text import SEVERITY_STYLE
 
-
 PREVIEW_LINES = 4  # files, then services' keys: the rest is "… N more" (80×24 keeps Write)
 
 
