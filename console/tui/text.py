@@ -16,9 +16,28 @@ PLAIN_STYLES = {CRITICAL: "bold reverse", WARNING: "bold", INFO: ""}
 SEVERITY_STYLE = dict(COLOUR_STYLES)
 
 
+# Gauges and figures by level; without colour, attributes only (a red 89 % must not come out
+# dark grey on near-black), and bars stay plain blocks.
+COLOUR_LEVELS: dict[str, str | bool] = {
+    "crit": "bold red",
+    "warn": "yellow",
+    "ok": "green",
+    "bar": True,
+}
+PLAIN_LEVELS: dict[str, str | bool] = {
+    "crit": "bold reverse",
+    "warn": "bold",
+    "ok": "",
+    "bar": False,
+}
+LEVEL_STYLE: dict[str, str | bool] = dict(COLOUR_LEVELS)
+
+
 def use_colour(colour: bool) -> None:
-    """Which palette the severity styles come from: set by the app when it is made."""
+    """Which palette the severity and level styles come from: set by the app when it is
+    made."""
     SEVERITY_STYLE.update(COLOUR_STYLES if colour else PLAIN_STYLES)
+    LEVEL_STYLE.update(COLOUR_LEVELS if colour else PLAIN_LEVELS)
 
 
 SEVERITY_LABEL = {CRITICAL: "CRIT", WARNING: "WARN", INFO: "info"}
@@ -39,10 +58,16 @@ def num(x: float | int | None, dash: str = "—") -> str:
     return str(int(x))
 
 
+def alarm() -> str:
+    """The style of something wrong (red; without colour, reverse video)."""
+    return str(LEVEL_STYLE["crit"])
+
+
 def pct_style(p: float | None, warn: float = 70, crit: float = 85) -> str:
     if p is None:
         return "dim"
-    return "bold red" if p > crit else "yellow" if p > warn else "green"
+    level = "crit" if p > crit else "warn" if p > warn else "ok"
+    return str(LEVEL_STYLE[level])
 
 
 def gauge(p: float | None, width: int = 5, crit: float = 85) -> Text:
@@ -52,7 +77,7 @@ def gauge(p: float | None, width: int = 5, crit: float = 85) -> Text:
     filled = max(0, min(width, round(width * p / 100)))
     style = pct_style(p, crit=crit)
     t = Text()
-    t.append("█" * filled, style=style)
+    t.append("█" * filled, style=style if LEVEL_STYLE["bar"] else "")
     t.append("░" * (width - filled), style="dim")
     t.append(f"{p:4.0f}%", style=style)
     return t

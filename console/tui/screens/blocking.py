@@ -13,7 +13,7 @@ from console.core.assessment import Assessment
 from console.core.locks import blocking_trees, waited_s
 from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
-from console.tui.text import duration, safe
+from console.tui.text import alarm, duration, safe
 from console.tui.widgets.cluster_header import ClusterHeader
 
 
@@ -42,7 +42,7 @@ def tree_rows(a: Assessment) -> list[tuple[str, str | None, list[Text]]]:
             else:
                 age = Text(
                     f"holds {duration(b.xact_age_s)}, blocks {tree.blocked}",
-                    style="bold red",
+                    style=alarm(),
                 )
             out.append(
                 (
@@ -83,7 +83,7 @@ class BlockingScreen(ConsoleScreen):
         ):
             table.add_column(Text(label), width=width)
         yield table
-        yield Footer(compact=True)
+        yield Footer()
         self._services: dict[str, str | None] = {}
 
     def on_mount(self) -> None:

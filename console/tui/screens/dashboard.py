@@ -40,7 +40,7 @@ class DashboardScreen(ConsoleScreen):
                 placeholder="filter services by name (enter to apply, escape to clear)", id="filter"
             )
             yield FindingsPanel(id="findings")
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False

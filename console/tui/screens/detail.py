@@ -16,7 +16,7 @@ from console.core.untrusted import clean
 from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
 from console.tui.screens.confirm import ConfirmScreen
-from console.tui.text import duration, gauge, num, safe, severity
+from console.tui.text import alarm, duration, gauge, num, safe, severity
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.history_line import HistoryLine
 
@@ -29,8 +29,8 @@ def query_text(b: Backend | None) -> Text:
     t.append(" · ")
     t.append_text(safe(b.state))
     if b.blocking_pids:
-        t.append(" · blocked by ", style="bold red")
-        t.append(", ".join(map(str, b.blocking_pids)), style="bold red")
+        t.append(" · blocked by ", style=alarm())
+        t.append(", ".join(map(str, b.blocking_pids)), style=alarm())
     if b.xact_age_s is not None:
         t.append(f" · transaction {duration(b.xact_age_s)}")
     t.append(" · query: ")
@@ -98,7 +98,7 @@ class ServiceDetailScreen(ConsoleScreen):
         with Horizontal(id="history"):
             yield HistoryLine("In use (pool), this session", id="h-in-use")
             yield HistoryLine("Server connections, this session", id="h-server")
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         pools = self.query_one("#pools", DataTable)
@@ -196,7 +196,7 @@ class ServiceDetailScreen(ConsoleScreen):
                 Text(num(p.size)),
                 Text(num(p.idle)),
                 Text(num(p.in_use)),
-                Text("unlimited", style="bold red")
+                Text("unlimited", style=alarm())
                 if p.unlimited
                 else Text(num(p.max), style="bold yellow" if drift else ""),
                 gauge(p.fill_pct),
@@ -204,7 +204,7 @@ class ServiceDetailScreen(ConsoleScreen):
                 Text(duration(p.sample_age_s)),
                 Text(
                     "yes" if p.up else "—" if p.up is None else "DOWN",
-                    style="" if p.up is not False else "bold red",
+                    style="" if p.up is not False else alarm(),
                 ),
             )
         if not row.instances:
@@ -234,7 +234,7 @@ class ServiceDetailScreen(ConsoleScreen):
                 Text(duration(b.state_age_s)),
                 Text(duration(b.xact_age_s)),
                 safe(wait, "red" if b.wait_event_type == "Lock" else ""),
-                Text(", ".join(map(str, b.blocking_pids)), style="bold red"),
+                Text(", ".join(map(str, b.blocking_pids)), style=alarm()),
                 safe(b.client_addr or "local"),
                 safe(b.usename or ""),
                 safe(" ".join(b.query.split())),

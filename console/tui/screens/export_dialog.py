@@ -23,7 +23,7 @@ from console.core.fleet import planned_conflicts
 from console.core.whatif import WhatIf
 from console.tui import keys
 from console.tui.screens.confirm import ConfirmScreen
-from console.tui.text import SEVERITY_STYLE
+from console.tui.text import SEVERITY_STYLE, alarm
 
 PREVIEW_LINES = 4  # files, then services' keys: the rest is "… N more" (80×24 keeps Write)
 
@@ -119,7 +119,7 @@ class ExportDialog(ModalScreen[list[export.Written] | None]):
             try:
                 changed = export.conflicts(targets)
             except ExportRefused as exc:  # a directory, FIFO or device where a file goes
-                t.append(f"Cannot write: {exc}\n", style="bold red")
+                t.append(f"Cannot write: {exc}\n", style=alarm())
                 changed = []
             if changed:
                 t.append(

@@ -15,7 +15,7 @@ from console.core.fleet import FleetAssessment, ServerAssessment
 from console.core.snapshot import OK
 from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
-from console.tui.text import SEVERITY_STYLE, duration, safe, severity
+from console.tui.text import SEVERITY_STYLE, alarm, duration, safe, severity
 from console.tui.widgets.cluster_header import ClusterHeader
 
 BAR = 10
@@ -53,7 +53,7 @@ def rows(fa: FleetAssessment, now: float) -> list[tuple[str, list[Text | str]]]:
                 style="green",
             )
         else:
-            state = Text(status.status, style="bold red")
+            state = Text(status.status, style=alarm())
         age = duration(now - status.as_of) if status.as_of else "—"
         a: Assessment = sa.assessment
         clients = "—" if a.client_backends is None else f"{a.client_backends}/{a.budget.available}"
@@ -90,7 +90,7 @@ class ServersScreen(ConsoleScreen):
         table.add_column("Clients")
         table.add_column("Data age")
         yield table
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()

@@ -19,7 +19,7 @@ from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
 from console.tui.screens.edit_form import ClusterForm, ServiceForm
 from console.tui.screens.suggest_dialog import SuggestDialog, SuggestRequest
-from console.tui.text import SEVERITY_STYLE, safe
+from console.tui.text import SEVERITY_STYLE, alarm, safe
 from console.tui.widgets.budget_bar import BudgetBar, scale_of
 
 CLUSTER_ROW = "__cluster__"
@@ -50,7 +50,7 @@ def budget_summary(before: budget_mod.Budget, after: budget_mod.Budget) -> Text:
             t.append(str(a))
         t.append("  ")
     if after.overcommitted:
-        t.append(f"OVERCOMMITTED by {-after.headroom}: export needs confirmation", style="bold red")
+        t.append(f"OVERCOMMITTED by {-after.headroom}: export needs confirmation", style=alarm())
     else:
         t.append(f"headroom {after.headroom_pct}%", style="green")
     return t
@@ -79,7 +79,7 @@ class WhatIfScreen(ConsoleScreen):
         yield Static(id="summary")
         yield DataTable(id="whatif-table", cursor_type="row")
         yield Static(id="edits")
-        yield Footer(compact=True)
+        yield Footer()
 
     _drawn: tuple[object, ...] | None = None  # what the table and the edits line show now
 

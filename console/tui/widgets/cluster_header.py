@@ -8,7 +8,7 @@ from textual.widgets import Static
 from console.core.assessment import Assessment, slots_from
 from console.core.settings import Thresholds
 from console.core.snapshot import ABSENT, OK
-from console.tui.text import duration, pct_style, safe
+from console.tui.text import alarm, duration, pct_style, safe
 
 
 def render_header(
@@ -64,7 +64,7 @@ def render_header(
             t.append("— not configured  ", style="dim")
             continue
         ok = status.status == OK
-        t.append("● " if ok else "✖ ", style="green" if ok else "bold red")
+        t.append("● " if ok else "✖ ", style="green" if ok else alarm())
         t.append(f"{name} ")
         if ok:
             t.append(
@@ -72,7 +72,7 @@ def render_header(
                 style="dim",
             )
         else:
-            t.append("unreachable", style="bold red")
+            t.append("unreachable", style=alarm())
             if status.retry_in_s is not None:
                 t.append(f", retry in {status.retry_in_s:.0f}s", style="red")
             if status.as_of:

@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from console.core.fleet import FleetAssessment
 from console.core.snapshot import OK
-from console.tui.text import SEVERITY_LABEL, SEVERITY_STYLE, safe
+from console.tui.text import SEVERITY_LABEL, SEVERITY_STYLE, alarm, safe
 
 
 def render_strip(fa: FleetAssessment, shown: str) -> Text:
@@ -22,7 +22,7 @@ def render_strip(fa: FleetAssessment, shown: str) -> Text:
         status = sa.status.status
         worst = fa.worst_of(sa.name)
         if status != OK:
-            t.append(f" {status}", style="bold red")
+            t.append(f" {status}", style=alarm())
         elif worst is not None:
             t.append(f" {SEVERITY_LABEL[worst]}", style=SEVERITY_STYLE[worst])
         else:

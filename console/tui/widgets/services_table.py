@@ -14,7 +14,7 @@ from console.core.assessment import Assessment, ServiceRow
 from console.core.findings import Finding, RuleId, Severity, worst
 from console.core.history import History
 from console.tui import keys
-from console.tui.text import gauge, num, safe, severity, sparkline
+from console.tui.text import alarm, gauge, num, safe, severity, sparkline
 
 UNATTRIBUTED = "__unattributed__"
 UNATTRIBUTED_LABEL = "(unattributed)"
@@ -134,7 +134,7 @@ def row_cells(
         "fill": gauge(row.fill_pct, crit=threshold),
         "busy": gauge(row.busy_pct, crit=threshold),
         "trend": sparkline(history.values(row.name, "in_use"), 12),
-        "server": _right(Text(num(row.server_connections), style="bold red" if over else "")),
+        "server": _right(Text(num(row.server_connections), style=alarm() if over else "")),
         "states": _states(row.states),
         "flags": _flags(sev, rules),
     }
