@@ -70,3 +70,22 @@ async def test_the_detail_shows_the_whole_query_and_what_blocks_it_wrapped():
         assert "column_59 FROM orders" in str(app.screen.text)
         await pilot.press("escape")
         assert isinstance(app.screen, ServiceDetailScreen)
+
+
+async def test_the_detail_shows_the_tree_its_service_is_in():
+    app = pile_up_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        app.open_detail("notification-service")
+        await pilot.pause()
+        locks = str(app.screen.query_one("#locks").render())
+        assert locks.splitlines() == [
+            "▶ pid 100 content-service idle in transaction, holds 80s, blocks 2",
+            "└ pid 101 events-service waits 70s",
+            "  └ pid 102 notification-service waits 12s",
+            "└ pid 102 notification-service waits 12s",
+        ]
+        await pilot.press("escape")
+        app.open_detail("auth-service")  # in no tree: no lines
+        await pilot.pause()
+        assert not app.screen.query_one("#locks").display

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from console.core.assessment import Assessment
 from console.core.findings import RuleId
+from console.core.locks import blocking_trees, waited_s
 from console.core.snapshot import Backend
 from console.core.untrusted import clean
 from console.tui import keys
@@ -69,6 +70,7 @@ class ServiceDetailScreen(ConsoleScreen):
                                  overflow-y: auto; }
     ServiceDetailScreen #pools { height: auto; max-height: 10; }
     ServiceDetailScreen #backends { height: 1fr; }
+    ServiceDetailScreen #locks { height: auto; max-height: 5; padding: 0 1; overflow-y: auto; }
     ServiceDetailScreen #query { height: auto; max-height: 15%; padding: 0 1;
                                  background: $boost; overflow-y: auto; }
     ServiceDetailScreen #history { height: 2; }
@@ -93,6 +95,7 @@ class ServiceDetailScreen(ConsoleScreen):
             classes="section",
             id="backends-title",
         )
+        yield Static(id="locks")
         yield DataTable(id="backends", cursor_type="row")
         yield Static(id="query")
         with Horizontal(id="history"):
@@ -184,6 +187,41 @@ class ServiceDetailScreen(ConsoleScreen):
                 hist.values(self.service, "server_connections")
             )
         self._backends(a)
+        self._locks(a)
+
+    def _locks(self, a: Assessment) -> None:
+        """The blocking trees this service is in (as holder or waiter): who blocks whom."""
+        lines = Text()
+        for tree in blocking_trees(a.snapshot.backends):
+            nodes = list(tree.walk())
+            mine = [n for _, n in nodes if n.backend and self._is_mine(a, n.backend)]
+            if not mine:
+                continue
+            for depth, n in nodes:
+                b = n.backend
+                lead = "  " * (depth - 1) + "└ " if depth else "▶ "
+                lines.append(f"{lead}pid {n.pid} ", style="bold" if n in mine else "")
+                if b is None:
+                    lines.append("(not among the rows read)\n", style="dim")
+                    continue
+                lines.append_text(safe(b.application_name or "(no name)"))
+                if depth:
+                    lines.append(f" waits {duration(waited_s(b))}\n", style=alarm())
+                else:
+                    lines.append(
+                        f" {b.state}, holds {duration(b.xact_age_s)}, blocks {tree.blocked}\n",
+                        style=alarm(),
+                    )
+        lines.rstrip()
+        box = self.query_one("#locks", Static)
+        box.display = bool(lines.plain)
+        box.update(lines)
+
+    def _is_mine(self, a: Assessment, b: Backend) -> bool:
+        return (
+            a.allocation.service_for(b.application_name, b.usename or "", b.client_addr or "")
+            == self.service
+        )
 
     def _pools(self, a: Assessment, service: str) -> None:
         table = self.query_one("#pools", DataTable)
