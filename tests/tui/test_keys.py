@@ -673,3 +673,50 @@ async def test_the_export_dialog_fits_80x24_with_many_files():
             assert region.height > 0 and region.bottom <= 24, button.id  # on screen
         await pilot.press("tab")  # from the path to the buttons: each focusable one is shown
         assert app.focused is not None and app.focused.region.bottom <= 24
+
+
+async def test_a_refresh_redraws_only_what_changed():
+    """Findings whose ages moved keep their rows (their messages are updated in place); a
+    service row whose figures did not move is not touched."""
+    from console.demo.sample import incident_snapshot
+    from console.tui.widgets.findings_panel import FindingsPanel
+    from console.tui.widgets.services_table import ServicesTable
+
+    first = incident_snapshot()
+    older = dataclasses.replace(
+        first,
+        backends=tuple(
+            dataclasses.replace(
+                b, xact_age_s=(b.xact_age_s or 0) + 2, state_age_s=(b.state_age_s or 0) + 2
+            )
+            for b in first.backends
+        ),
+    )
+    app = build_app([first, older, older])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        panel = app.screen.query_one(FindingsPanel)
+        services = app.screen.query_one(ServicesTable)
+        calls = {"clear": 0, "cells": 0}
+        panel_clear, services_update = panel.clear, services.update_cell
+
+        def counting_clear(*a, **k):
+            calls["clear"] += 1
+            return panel_clear(*a, **k)
+
+        def counting_update(*a, **k):
+            calls["cells"] += 1
+            return services_update(*a, **k)
+
+        panel.clear = counting_clear
+        services.update_cell = counting_update
+        before = [str(panel.get_row_at(i)[3]) for i in range(panel.row_count)]
+        app.action_refresh_now()
+        await settled(pilot)
+        after = [str(panel.get_row_at(i)[3]) for i in range(panel.row_count)]
+        assert calls["clear"] == 0 and before != after  # ages moved, rows kept
+        assert any("idle in transaction for 414 s" in m for m in after)
+        cells = calls["cells"]
+        app.action_refresh_now()  # the same snapshot again
+        await settled(pilot)
+        assert calls["cells"] == cells and calls["clear"] == 0

@@ -30,6 +30,12 @@ def column_widths(width: int) -> tuple[int, ...]:
     return SEV, rule, service, message
 
 
+def _identity(f: Finding) -> tuple[object, ...]:
+    """What makes a finding the same one from refresh to refresh: not its message, whose
+    ages move every second."""
+    return (f.rule, f.severity, f.service, f.server, f.pids)
+
+
 class FindingsPanel(DataTable[Text]):
     DEFAULT_CSS = "FindingsPanel { height: 1fr; min-height: 5; }"
 
@@ -75,11 +81,28 @@ class FindingsPanel(DataTable[Text]):
         self._rows_for(self._shown)
 
     def show(self, findings: tuple[Finding, ...]) -> None:
+        """Rebuilt only when the findings themselves change; a refresh that only moves their
+        numbers (ages) updates the message cells in place."""
         if findings == self._shown and self.row_count:
             return
-        self._shown = findings
+        same = [_identity(f) for f in findings] == [_identity(f) for f in self._shown]
+        old, self._shown = self._shown, findings
+        if same and findings and self.row_count == len(findings):
+            for i, (f, was) in enumerate(zip(findings, old, strict=True)):
+                if f.message != was.message:
+                    self.update_cell(f"f{i}", "message", self._message(f))
+            return
         self.clear()
         self._rows_for(findings)
+
+    def _message(self, f: Finding) -> Text:
+        if len(self.columns) == 2:  # narrow: rule, service and message in one line
+            line = Text(f.rule, style="bold")
+            line.append_text(safe(f" {f.service}" if f.service else ""))
+            line.append(": ")
+            line.append_text(safe(f.message))
+            return line
+        return safe(f.message)
 
     def _rows_for(self, findings: tuple[Finding, ...]) -> None:
         narrow = len(self.columns) == 2
@@ -89,16 +112,12 @@ class FindingsPanel(DataTable[Text]):
             return
         for i, f in enumerate(findings):
             if narrow:
-                line = Text(f.rule, style="bold")
-                line.append_text(safe(f" {f.service}" if f.service else ""))
-                line.append(": ")
-                line.append_text(safe(f.message))
-                self.add_row(severity(f.severity), line, key=f"f{i}")
+                self.add_row(severity(f.severity), self._message(f), key=f"f{i}")
                 continue
             self.add_row(
                 severity(f.severity),
                 Text(f.rule),
                 safe(f.service or "—"),
-                safe(f.message),
+                self._message(f),
                 key=f"f{i}",
             )

@@ -160,6 +160,7 @@ class ServicesTable(DataTable[Text]):
         self.filter_text = ""
         self.sort_index = 0
         self._row_keys: list[str] = []
+        self._cells: dict[tuple[str, str], Text] = {}  # what each cell shows now
 
     @property
     def row_keys(self) -> tuple[str, ...]:
@@ -177,6 +178,7 @@ class ServicesTable(DataTable[Text]):
         self.keys = keys
         self.clear(columns=True)
         self._row_keys = []
+        self._cells = {}
         for c in COLUMNS:
             if c.key in keys:
                 self.add_column(
@@ -210,13 +212,20 @@ class ServicesTable(DataTable[Text]):
             for key in wanted:
                 self.add_row(*content[key], key=key)
             self._row_keys = wanted
+            self._cells = {
+                (k, c): v for k in wanted for c, v in zip(self.keys, content[k], strict=True)
+            }
             # The cursor stays on its row, or goes to the first: never on a row not shown.
             row = wanted.index(selected) if selected in wanted else 0
             self.move_cursor(row=row, animate=False)
             return
-        for key in wanted:  # same rows: update cells in place
+        for key in wanted:  # same rows: only the cells that changed (each update re-renders)
             for col, value in zip(self.keys, content[key], strict=True):
-                self.update_cell(key, col, value)
+                if self._cells.get((key, col)) != value:
+                    self.update_cell(key, col, value)
+        self._cells = {
+            (k, c): v for k in wanted for c, v in zip(self.keys, content[k], strict=True)
+        }
 
     def _unattributed(self, a: Assessment) -> list[Text]:
         u = a.unattributed
