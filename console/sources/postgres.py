@@ -89,8 +89,8 @@ class PostgresSource:
                 f"role {r['current_user']} cannot see other roles' sessions (their state, "
                 f"queries, locks): GRANT pg_monitor TO {r['current_user']}"
             )
-        # Prepared once per connection: type introspection (int[] for blocking pids) and
-        # parsing happen here, so a refresh sends exactly its two statements.
+        # Prepared once per connection: parsing happens here, so a refresh sends exactly its
+        # two statements (every column is of a type asyncpg knows: no introspection).
         self._activity = await self.conn.prepare(sql("activity.sql"))
         self._backends = None
         if "backends" not in self.disabled:
@@ -205,6 +205,12 @@ def from_settings(s: Settings, allocation: Allocation) -> list[PostgresSource]:
     return out
 
 
+def pids_of(text: str | None) -> tuple[int, ...]:
+    """'{12,34}' (an int[] as text) → (12, 34)."""
+    inner = (text or "").strip("{}")
+    return tuple(int(p) for p in inner.split(",") if p.strip())
+
+
 def _backend(r: Any) -> Backend:
     return Backend(
         pid=r["pid"],
@@ -219,7 +225,7 @@ def _backend(r: Any) -> Backend:
         wait_event_type=r["wait_event_type"],
         wait_event=r["wait_event"],
         lock_wait_s=r["lock_wait_s"],
-        blocking_pids=tuple(r["blocking_pids"] or ()),
+        blocking_pids=pids_of(r["blocking_pids"]),
         query=r["query"],
         backend_start=r["backend_start"],
     )

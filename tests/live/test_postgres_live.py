@@ -460,3 +460,24 @@ async def test_a_lock_pile_up_names_its_holder_and_enter_lands_on_it(pg1, tmp_pa
         finally:
             for w in waits:
                 w.cancel()
+
+
+async def test_check_sends_three_statements_with_no_type_lookups():
+    """`check`: the server's settings once, then the refresh's two statements; no asyncpg
+    type introspection (its JIT toggling and typeinfo query are three statements more)."""
+    from console.demo.pgserver import LocalPostgres
+    from tests.live.conftest import PG1
+
+    pg = LocalPostgres(bindir=PG1, extra={"log_statement": "all", "log_line_prefix": "%a|"}).start()
+    try:
+        async with sessions(pg.dsn, {"auth-service": 1}) as s:
+            holder = s["auth-service"][0]
+            await holder.execute("SELECT 1")
+            code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn)
+        assert isinstance(doc, dict), err
+        log = (pg.workdir / "server.log").read_text()
+        ours = [line for line in log.splitlines() if line.startswith("novapool|LOG:  execute")]
+        assert len(ours) == 3, ours
+        assert not any("typeinfo" in line or "'jit'" in line for line in ours)
+    finally:
+        pg.stop()

@@ -161,3 +161,11 @@ def test_any_gauge_value_parses_to_a_number_or_unknown(samples):
             assert v is None or math.isfinite(v)
     bad = [s for s in samples if not (math.isfinite(float(s[2])) and float(s[2]) >= 0)]
     assert bool(checks.notes()) == bool(bad)
+
+
+@given(st.lists(st.integers(min_value=1, max_value=2**31 - 1), max_size=20))
+def test_blocking_pids_read_from_their_text_form(pids):
+    from console.sources.postgres import pids_of
+
+    assert pids_of("{" + ",".join(map(str, pids)) + "}") == tuple(pids)
+    assert pids_of(None) == () and pids_of("{}") == ()
