@@ -69,34 +69,15 @@ class PostgresSource:
                 "idle_in_transaction_session_timeout": "60000",
             },
         )
-        row = await self._fetch(sql("server_info.sql"))
-        r = row[0]
-        self.server = ServerInfo(
-            r["server_version"].split()[0],
-            r["server_version_num"],
-            r["max_connections"],
-            r["superuser_reserved_connections"],
-            r["reserved_connections"],
-            bool(r["sees_all_sessions"]),
-            in_recovery=r["in_recovery"],
-            max_worker_processes=r["max_worker_processes"],
-            max_wal_senders=r["max_wal_senders"],
-            max_prepared_transactions=r["max_prepared_transactions"],
-            max_locks_per_transaction=r["max_locks_per_transaction"],
-        )
-        if not self.server.sees_all_sessions:
-            self.disabled["sessions"] = (
-                f"role {r['current_user']} cannot see other roles' sessions (their state, "
-                f"queries, locks): GRANT pg_monitor TO {r['current_user']}"
-            )
         # Prepared once per connection: parsing happens here, so a refresh sends exactly its
         # two statements (every column is of a type asyncpg knows: no introspection).
         self._activity = await self.conn.prepare(sql("activity.sql"))
         self._backends = None
         if "backends" not in self.disabled:
             try:
+                version = self.conn.get_server_version()  # from the connection: no query
                 self._backends = await self.conn.prepare(
-                    sql("backends.sql" if r["server_version_num"] >= 140000 else "backends_13.sql")
+                    sql("backends.sql" if version.major >= 14 else "backends_13.sql")
                 )
             except asyncpg.InsufficientPrivilegeError as exc:
                 self.disabled["backends"] = f"backend details off: {exc}"
@@ -127,12 +108,35 @@ class PostgresSource:
         async with self.busy:
             return await self._read()
 
+    def _settings(self, r: Any) -> ServerInfo:
+        """The server's settings, as the activity statement's rows carry them."""
+        info = ServerInfo(
+            r["server_version"].split()[0],
+            r["server_version_num"],
+            r["max_connections"],
+            r["superuser_reserved_connections"],
+            r["reserved_connections"],
+            bool(r["sees_all_sessions"]),
+            in_recovery=r["in_recovery"],
+            max_worker_processes=r["max_worker_processes"],
+            max_wal_senders=r["max_wal_senders"],
+            max_prepared_transactions=r["max_prepared_transactions"],
+            max_locks_per_transaction=r["max_locks_per_transaction"],
+        )
+        if not info.sees_all_sessions:
+            self.disabled["sessions"] = (
+                f"role {r['current_user']} cannot see other roles' sessions (their state, "
+                f"queries, locks): GRANT pg_monitor TO {r['current_user']}"
+            )
+        return info
+
     async def _read(self) -> Reading:
         await self.connection()
-        assert self.server is not None
         t0 = time.perf_counter()
         before = self.statements_total
-        activity_rows = await self._fetch(self._activity, self.by_client_addr)
+        rows = await self._fetch(self._activity, self.by_client_addr)
+        self.server = self._settings(rows[0])  # every row has them; there is always one
+        activity_rows = [r for r in rows if r["n"] is not None]
         backends: tuple[Backend, ...] = ()
         if self._backends is not None and "backends" not in self.disabled:
             try:

@@ -462,8 +462,8 @@ async def test_a_lock_pile_up_names_its_holder_and_enter_lands_on_it(pg1, tmp_pa
                 w.cancel()
 
 
-async def test_check_sends_three_statements_with_no_type_lookups():
-    """`check`: the server's settings once, then the refresh's two statements; no asyncpg
+async def test_check_sends_two_statements_with_no_type_lookups():
+    """`check`: the refresh's two statements (the settings come with the first); no asyncpg
     type introspection (its JIT toggling and typeinfo query are three statements more)."""
     from console.demo.pgserver import LocalPostgres
     from tests.live.conftest import PG1
@@ -477,7 +477,7 @@ async def test_check_sends_three_statements_with_no_type_lookups():
         assert isinstance(doc, dict), err
         log = (pg.workdir / "server.log").read_text()
         ours = [line for line in log.splitlines() if line.startswith("novapool|LOG:  execute")]
-        assert len(ours) == 3, ours
+        assert len(ours) == 2, ours
         assert not any("typeinfo" in line or "'jit'" in line for line in ours)
     finally:
         pg.stop()
