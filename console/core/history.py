@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import islice
 
 from console.core.assessment import Assessment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 600 points × every service stay small
 class Point:
     t: float
     in_use: float | None
@@ -29,8 +30,13 @@ class History:
                 continue
             buf.append(Point(t, row.in_use, row.busy_pct, row.server_connections))
 
-    def values(self, service: str, attr: str) -> list[float]:
-        points = self.series.get(service, ())
+    def values(self, service: str, attr: str, last: int | None = None) -> list[float]:
+        """A series, oldest first; `last`: only the newest that many (a sparkline's width),
+        read from the end without walking the whole ring."""
+        points = self.series.get(service, deque())
+        if last is not None:
+            newest = list(islice(reversed(points), last))
+            return [getattr(p, attr) or 0.0 for p in reversed(newest)]
         return [getattr(p, attr) or 0.0 for p in points]
 
 

@@ -133,7 +133,7 @@ def row_cells(
         "in_use": _right(num(row.in_use)),
         "fill": gauge(row.fill_pct, crit=threshold),
         "busy": gauge(row.busy_pct, crit=threshold),
-        "trend": sparkline(history.values(row.name, "in_use"), 12),
+        "trend": sparkline(history.values(row.name, "in_use", last=12), 12),
         "server": _right(Text(num(row.server_connections), style=alarm() if over else "")),
         "states": _states(row.states),
         "flags": _flags(sev, rules),
