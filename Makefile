@@ -54,6 +54,7 @@ screenshots: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/refresh_cost.py
 	$(BIN)/python bench/servers.py
+	$(BIN)/python bench/servers.py --tmux
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -11,7 +11,11 @@ Reports: refresh intervals (an assessment recorded every refresh interval, dead 
 not), collect() durations, each key's latency (the key pressed → the app has handled it and is
 idle again), and the servers' states. Not a timed test: run it, read the numbers.
 
-    .venv/bin/python bench/servers.py --servers 50 --services 20 --seconds 30
+With --tmux the real `novapool` runs in a tmux terminal (160×48) instead, and a key's latency
+is what a user sees: the key sent → the screen changed (capture-pane, with attributes, polled
+every 2 ms; a refresh landing first counts as the change, so figures are a lower bound).
+
+    .venv/bin/python bench/servers.py --servers 50 --services 20 --seconds 30 [--tmux]
 """
 
 from __future__ import annotations
@@ -134,6 +138,9 @@ async def run(args: argparse.Namespace) -> None:
             refresh_s=args.refresh,
             connect_timeout_s=args.connect_timeout,
         )
+        if args.tmux:
+            await asyncio.to_thread(run_in_tmux, args, tmp, alloc_path, settings)
+            return
         app = make_app(settings, allocation)
         recorded: list[float] = []
         collects: list[float] = []
@@ -205,7 +212,82 @@ async def run(args: argparse.Namespace) -> None:
             r.stop()
         for s in endpoints.dead:
             s.close()
-        endpoints.loop.call_soon_threadsafe(endpoints.loop.stop)
+        # the proxies' loop runs in a daemon thread and ends with the process: stopping it
+        # here would leave its open pipes to complain at exit
+
+
+KEYS = ["down", "down", "v", "down", "Enter", "]", "w", "Escape", "[", "?", "Escape", "up"]
+
+
+def run_in_tmux(args: argparse.Namespace, tmp: Path, alloc: Path, settings: Settings) -> None:
+    """The real console in tmux: launch → first frame with data, then key → screen."""
+    import subprocess
+
+    cfg = tmp / "novapool.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "allocation": str(alloc),
+                "servers": dict(settings.server_dsns),
+                "refresh_s": args.refresh,
+            }
+        )
+    )
+    novapool = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "novapool")
+    session = f"nvbench{int(time.time())}"
+
+    def pane() -> str:
+        return subprocess.run(
+            ["tmux", "capture-pane", "-e", "-p", "-t", session], capture_output=True, text=True
+        ).stdout
+
+    t0 = time.perf_counter()
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "160",
+            "-y",
+            "48",
+            f"{novapool} --config {cfg}",
+        ],
+        check=True,
+    )
+    try:
+        while "servers" not in pane() or "allocated" not in pane():
+            if time.perf_counter() - t0 > 120:  # a hang guard
+                raise RuntimeError("no first frame:\n" + pane())
+            time.sleep(0.01)
+        first = time.perf_counter() - t0
+        latencies: dict[str, list[float]] = {}
+        end = time.perf_counter() + args.seconds
+        i = 0
+        while time.perf_counter() < end:
+            key = KEYS[i % len(KEYS)]
+            before = pane()
+            t = time.perf_counter()
+            subprocess.run(["tmux", "send-keys", "-t", session, key], check=True)
+            while pane() == before and time.perf_counter() - t < 3:
+                time.sleep(0.002)
+            latencies.setdefault(key, []).append((time.perf_counter() - t) * 1000)
+            i += 1
+            time.sleep(0.3)
+        every = [v for vs in latencies.values() for v in vs]
+        print(
+            f"servers {args.servers} ({args.real} real, {args.slow} slow, "
+            f"{args.servers - args.real - args.slow} dead), services {args.services}, refresh "
+            f"{args.refresh:g} s, real console in tmux 160x48, {args.seconds:g} s of keys"
+        )
+        print(f"launch → first frame with data: {first:.2f} s")
+        print(f"key → screen changed (ms): {stats(every)}")
+        for key, vs in sorted(latencies.items()):
+            print(f"  {key:<22} {stats(vs)}")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
 def main() -> None:
@@ -218,6 +300,7 @@ def main() -> None:
     p.add_argument("--refresh", type=float, default=1.0)
     p.add_argument("--connect-timeout", type=float, default=5.0)
     p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--tmux", action="store_true", help="the real console in tmux (needs tmux)")
     args = p.parse_args()
     asyncio.run(run(args))
 
