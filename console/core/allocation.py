@@ -636,15 +636,8 @@ def _servers(
     a primary named here."""
     raw = _mapping(doc, raw, ("servers",))
     servers: list[Server] = []
-    for name, spec in raw.items():
-        kp = ("servers", name)
-        if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name):
-            raise doc.error(kp, "a server name is letters, digits, '.', '_' and '-'")
-        spec = _mapping(doc, spec, kp)
-        _unknown(doc, spec, _SERVER_KEYS, kp)
-        role = spec.get("role", "primary")
-        if role not in SERVER_ROLES:
-            raise doc.error(kp + ("role",), f"one of {', '.join(SERVER_ROLES)} (got {role!r})")
+    for name, kp, spec in _entries(doc, raw, "servers", "a server", _SERVER_KEYS):
+        role = _choice(doc, spec, kp, "role", SERVER_ROLES, "primary")
         follows = spec.get("follows")
         if role == "primary" and follows is not None:
             raise doc.error(kp + ("follows",), "only a standby follows a primary")
@@ -673,6 +666,36 @@ def _servers(
             )
         )
     return tuple(servers)
+
+
+def _entries(
+    doc: yamlfile.Document, raw: Mapping[str, Any], section: str, what: str, keys: set[str]
+) -> list[tuple[str, yamlfile.KeyPath, Mapping[str, Any]]]:
+    """A named section's entries (servers, poolers): (name, key path, its mapping), each name
+    a valid one and each key a known one."""
+    out: list[tuple[str, yamlfile.KeyPath, Mapping[str, Any]]] = []
+    for name, spec in raw.items():
+        kp: yamlfile.KeyPath = (section, name)
+        if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name):
+            raise doc.error(kp, f"{what} name is letters, digits, '.', '_' and '-'")
+        spec = _mapping(doc, spec, kp)
+        _unknown(doc, spec, keys, kp)
+        out.append((name, kp, spec))
+    return out
+
+
+def _choice(
+    doc: yamlfile.Document,
+    spec: Mapping[str, Any],
+    kp: yamlfile.KeyPath,
+    key: str,
+    choices: tuple[str, ...],
+    default: str,
+) -> str:
+    value = spec.get(key, default)
+    if value not in choices:
+        raise doc.error(kp + (key,), f"one of {', '.join(choices)} (got {value!r})")
+    return str(value)
 
 
 def _server_ref(
@@ -765,15 +788,9 @@ def _parse_match(doc: yamlfile.Document, raw: Any, kp: yamlfile.KeyPath) -> dict
 def _poolers(doc: yamlfile.Document, raw: Any, servers: list[str]) -> list[Service]:
     """The `poolers:` section: each a consumer of server slots of its own."""
     out = []
-    for name, spec in _mapping(doc, raw, ("poolers",)).items():
-        kp = ("poolers", name)
-        if not SERVICE_NAME.fullmatch(name):
-            raise doc.error(kp, "a pooler name is letters, digits, '.', '_' and '-'")
-        spec = _mapping(doc, spec, kp)
-        _unknown(doc, spec, _POOLER_KEYS, kp)
-        mode = spec.get("mode", "session")
-        if mode not in POOLER_MODES:
-            raise doc.error(kp + ("mode",), f"one of {', '.join(POOLER_MODES)} (got {mode!r})")
+    raw = _mapping(doc, raw, ("poolers",))
+    for name, kp, spec in _entries(doc, raw, "poolers", "a pooler", _POOLER_KEYS):
+        mode = _choice(doc, spec, kp, "mode", POOLER_MODES, "session")
         numbers = {k: spec[k] for k in POOLER_LIMITS if k in spec}
         for key, value in numbers.items():
             reason = _check_int(value, minimum=POOLER_LIMITS[key][0], maximum=POOLER_LIMITS[key][1])

@@ -11,15 +11,16 @@ from console.core.findings import CRITICAL, WARNING, RuleId
 from console.core.locks import blocking_trees
 from console.core.snapshot import Backend, ServerInfo, Snapshot
 from tests.conftest import ALLOCATION
+from tests.unit.test_rules import backend as rules_backend
 
 
 def backend(pid, app="", state="active", blocked_by=(), wait=None, xact=None) -> Backend:
-    return Backend(
-        pid=pid,
-        application_name=app,
+    """A backend as the server reports it, waiting on `blocked_by` for `wait` seconds."""
+    return rules_backend(
+        pid,
+        app,
+        state,
         usename="app",
-        client_addr=None,
-        state=state,
         backend_age_s=100.0,
         xact_age_s=xact,
         query_age_s=wait,
