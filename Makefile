@@ -21,7 +21,7 @@ demo: $(STAMP)
 # Real components for the live tests: Go database/sql with client_golang's collector (built
 # offline from these) and postgres_exporter.
 DEBIAN_COMPONENTS = golang-go golang-github-prometheus-client-golang-dev golang-github-lib-pq-dev \
-	prometheus-postgres-exporter pgbouncer
+	prometheus-postgres-exporter pgbouncer tmux
 
 ## Lint, then every test (real PostgreSQL and real Prometheus started by the fixtures).
 test: lint
@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/refresh_cost.py
 	$(BIN)/python bench/servers.py
 	$(BIN)/python bench/servers.py --tmux
+	$(BIN)/python bench/side_by_side.py --backends 100 1000 3000 --seconds 60
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -191,3 +191,27 @@ async def test_the_servers_bench_runs_at_its_smallest_size():
         assert line in text
     states = ast.literal_eval(text.split("server states at the end: ")[1].strip())
     assert sum(states.values()) == 3 and states.get("ok", 0) >= 1
+
+
+async def test_the_side_by_side_bench_runs_at_its_smallest_size():
+    """`make bench`'s novapool-beside-pg_activity harness, as a smoke run: it installs
+    pg_activity, runs both in tmux against one server, and prints its table."""
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bench" / "side_by_side.py"),
+        *("--backends", "20", "--seconds", "3"),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 600)  # a hang guard only
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    (row,) = [line for line in text.splitlines() if line.startswith("| 20 |")]
+    server = row.split("|")[2]  # "novapool / pg_activity" server ms per refresh
+    ours, theirs = (float(x) for x in server.split("/"))
+    assert ours > 0 and theirs > 0  # both consoles refreshed against the server
