@@ -86,14 +86,13 @@ class Facts:
                 return row
         raise KeyError(name)
 
+    def service_of(self, b: Backend) -> str | None:
+        """The service a backend belongs to (None: unattributed)."""
+        return self.allocation.service_for(b.application_name, b.usename or "", b.client_addr or "")
+
     def backends_of(self, name: str | None) -> tuple[Backend, ...]:
         """Backends of service `name`; None for the unattributed ones."""
-        return tuple(
-            b
-            for b in self.snapshot.backends
-            if self.allocation.service_for(b.application_name, b.usename or "", b.client_addr or "")
-            == name
-        )
+        return tuple(b for b in self.snapshot.backends if self.service_of(b) == name)
 
 
 def _num(x: float | None) -> float | int | None:

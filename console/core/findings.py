@@ -64,6 +64,7 @@ class Finding:
     pids: tuple[int, ...] = ()
     value: float | None = None  # the number behind it, for sorting and display
     server: str | None = None  # set when the allocation names several servers
+    source: str | None = None  # the source it is about (the source-* rules), not in the JSON
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

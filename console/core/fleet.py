@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from console.core import assessment as assessment_mod
 from console.core.allocation import Allocation, Server
 from console.core.assessment import Assessment
-from console.core.findings import Finding, RuleId, Severity, worst
+from console.core.findings import Finding, Severity, worst
 from console.core.rules import FLEET_CHECKS, standby_conflicts
 from console.core.settings import Thresholds
 from console.core.snapshot import Fleet, ServerInfo, Snapshot, SourceName, SourceStatus
 
-# Findings every server's snapshot raises alike (a shared source's): listed once.
-SHARED_RULES = (RuleId.SOURCE_UNREACHABLE, RuleId.SOURCE_LIMITED, RuleId.SOURCE_NO_SERIES)
+# The one source a server has of its own (its connection); every other source is shared by all
+# servers, and a finding about it, which each server's snapshot raises alike, is listed once.
+PER_SERVER_SOURCES = (SourceName.POSTGRES,)
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,10 @@ def assess(
     seen_shared: set[tuple[str, str]] = set()
     for sa in servers:
         for f in sa.assessment.findings:
-            if several and f.rule in SHARED_RULES and not f.message.startswith("postgres"):
-                if (f.rule, f.message) in seen_shared:
+            if several and f.source is not None and f.source not in PER_SERVER_SOURCES:
+                if (f.rule, f.source) in seen_shared:
                     continue
-                seen_shared.add((f.rule, f.message))
+                seen_shared.add((f.rule, f.source))
                 found.append(f)
             else:
                 found.append(dataclasses.replace(f, server=sa.name) if several else f)

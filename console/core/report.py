@@ -11,7 +11,7 @@ from console import __version__
 from console.core.assessment import Assessment, slots_from
 from console.core.budget import ServiceBudget
 from console.core.findings import CRITICAL, INFO, WARNING, RuleId
-from console.core.fleet import FleetAssessment
+from console.core.fleet import FleetAssessment, ServerAssessment
 from console.core.rules import describe_all
 from console.core.settings import Thresholds
 from console.core.snapshot import ALWAYS_LISTED
@@ -35,24 +35,27 @@ def to_json(x: Assessment | FleetAssessment) -> dict[str, Any]:
     doc = _server_json(fa.first)
     doc["findings"] = [f.as_dict() for f in fa.findings]
     doc["servers"] = [
-        {
-            "name": sa.name,
-            "role": sa.server.role,
-            "follows": sa.server.follows,
-            "in_recovery": sa.in_recovery,
-            "status": sa.status.as_dict(),
-            "cluster": doc_of["cluster"] | {"wal_senders": sa.assessment.snapshot.wal_senders},
-            "budget": doc_of["budget"],
-            "services": doc_of["services"],
-            "unattributed": doc_of["unattributed"],
-            "findings": [f.as_dict() for f in fa.findings if f.server == sa.name]
-            if fa.several
-            else doc["findings"],
-        }
-        for sa in fa.servers
-        for doc_of in [doc if sa is fa.servers[0] else _server_json(sa.assessment)]
+        _server_entry(fa, sa, doc if i == 0 else _server_json(sa.assessment))
+        for i, sa in enumerate(fa.servers)
     ]
     return doc
+
+
+def _server_entry(fa: FleetAssessment, sa: ServerAssessment, own: dict[str, Any]) -> dict[str, Any]:
+    """One server of the `servers` array; `own`: its one-server document."""
+    mine = [f for f in fa.findings if f.server == sa.name] if fa.several else fa.findings
+    return {
+        "name": sa.name,
+        "role": sa.server.role,
+        "follows": sa.server.follows,
+        "in_recovery": sa.in_recovery,
+        "status": sa.status.as_dict(),
+        "cluster": own["cluster"] | {"wal_senders": sa.assessment.snapshot.wal_senders},
+        "budget": own["budget"],
+        "services": own["services"],
+        "unattributed": own["unattributed"],
+        "findings": [f.as_dict() for f in mine],
+    }
 
 
 def _server_json(a: Assessment) -> dict[str, Any]:

@@ -101,6 +101,7 @@ def _source_unreachable(f: Facts, t: Thresholds) -> Iterator[Finding]:
                 CRITICAL,
                 None,
                 f"{name} unreachable: {status.error or 'no answer'}",
+                source=name,
             )
 
 
@@ -116,7 +117,11 @@ def _source_limited(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for name, status in f.snapshot.sources.items():
         if status.limited:
             yield Finding(
-                RuleId.SOURCE_LIMITED, WARNING, None, f"{name}: {'; '.join(status.notes)}"
+                RuleId.SOURCE_LIMITED,
+                WARNING,
+                None,
+                f"{name}: {'; '.join(status.notes)}",
+                source=name,
             )
 
 
@@ -133,6 +138,7 @@ def _source_no_series(f: Facts, t: Thresholds) -> Iterator[Finding]:
                 WARNING,
                 None,
                 f"{name}: {status.notes[0] if status.notes else 'no pool series'}",
+                source=name,
             )
 
 
@@ -619,7 +625,7 @@ def _role_mismatch(servers: list[Any], allocation: Allocation, t: Thresholds) ->
 
 
 def _service(f: Facts, b: Backend) -> str | None:
-    return f.allocation.service_for(b.application_name, b.usename or "", b.client_addr or "")
+    return f.service_of(b)
 
 
 def _who(pid: int, application_name: str) -> str:

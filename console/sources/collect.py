@@ -77,6 +77,7 @@ class Collector:
         if self.patience_s is None:
             self.patience_s = max(0.2, 0.75 * self.settings.refresh_s)
         self._gates: tuple[asyncio.Semaphore, ...] = ()
+        self._homes = {s.name: self.allocation.home(s) for s in self.allocation.services}
 
     @property
     def pool_history(self) -> PoolHistory | None:
@@ -151,7 +152,9 @@ class Collector:
         self, server: str, first: bool, readings: dict[str, Reading], now: float
     ) -> Snapshot:
         """One server's snapshot: its own connection's reading, and the shared sources'
-        pools of the services whose pool on it they are."""
+        pools of the services whose pool on it they are (a pool's labels name its server, or
+        it is its service's home pool)."""
+        names = self.allocation.server_names()
         here = [k for k, s in self.sources.items() if s.server_name in (None, server)]
         sources = {name: SourceStatus(ABSENT) for name in ALWAYS_LISTED}
         for key in here:
@@ -167,7 +170,7 @@ class Collector:
             pools.extend(
                 replace(p, sample_age_s=(p.sample_age_s or 0) + age) if age else p
                 for p in reading.pools
-                if self._pool_server(p) == server
+                if (p.server or self._homes.get(p.service, names[0])) == server
             )
         said = exported.notes(
             tuple(exported_servers),
@@ -188,15 +191,6 @@ class Collector:
             exported=tuple(exported_servers),
             wal_senders=direct.wal_senders if direct else None,
         )
-
-    def _pool_server(self, pool: PoolInstance) -> str:
-        """The server a pool instance draws on: its labels', else its service's home."""
-        if pool.server:
-            return pool.server
-        try:
-            return self.allocation.home(self.allocation.service(pool.service))
-        except KeyError:
-            return self.allocation.server_names()[0]
 
     def _slow(self, key: str, now: float) -> SourceStatus:
         """A read still in flight past the collector's patience: the last answer stands."""

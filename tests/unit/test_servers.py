@@ -387,3 +387,28 @@ def test_the_audit_has_a_budget_per_server(tmp_path, capsys):
     assert "## Budget — primary" in text
     # offline, the file's own values: replica-1's max_connections 60 is below its primary's
     assert "replica-1: max\\_connections 60 is below its primary primary's 100" in text
+
+
+def test_a_shared_sources_finding_is_listed_once_each_servers_own_each_time():
+    down = SourceStatus("unreachable", "connection refused")
+
+    def snap() -> Snapshot:
+        return Snapshot(
+            taken_at=1000.0, sources={SourceName.POSTGRES: down, SourceName.PROMETHEUS: down}
+        )
+
+    fa = fleet.assess(
+        Fleet(1000.0, {"primary": snap(), "replica-1": snap(), "analytics": snap()}), parsed()
+    )
+    unreachable = [
+        (f.server, f.message.split()[0]) for f in fa.findings if f.rule == RuleId.SOURCE_UNREACHABLE
+    ]
+    assert sorted(unreachable, key=str) == sorted(
+        [
+            ("analytics", "postgres"),
+            ("primary", "postgres"),
+            ("replica-1", "postgres"),
+            (None, "prometheus"),
+        ],
+        key=str,
+    )

@@ -10,11 +10,24 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Static
 
 from console.core.assessment import Assessment
-from console.core.locks import blocking_trees, waited_s
+from console.core.locks import Node, blocking_trees, waited_s
+from console.core.snapshot import Backend
 from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
 from console.tui.text import alarm, duration, safe
 from console.tui.widgets.cluster_header import ClusterHeader
+
+
+def lead(depth: int) -> str:
+    """A tree node's prefix: ▶ a holder, └ a session waiting on the line above."""
+    return "  " * (depth - 1) + "└ " if depth else "▶ "
+
+
+def lock_text(tree: Node, depth: int, b: Backend) -> Text:
+    """'holds 80s, blocks 2' for a holder, 'waits 70s' for a waiter."""
+    if depth:
+        return Text(f"waits {duration(waited_s(b))}", style=alarm())
+    return Text(f"holds {duration(b.xact_age_s)}, blocks {tree.blocked}", style=alarm())
 
 
 def tree_rows(a: Assessment) -> list[tuple[str, str | None, list[Text]]]:
@@ -23,40 +36,21 @@ def tree_rows(a: Assessment) -> list[tuple[str, str | None, list[Text]]]:
     for t, tree in enumerate(blocking_trees(a.snapshot.backends)):
         for depth, node in tree.walk():
             b = node.backend
-            lead = "  " * (depth - 1) + "└ " if depth else "▶ "
-            pid = Text(f"{lead}{node.pid}", style="bold" if not depth else "")
+            key = f"{t}-{node.pid}-{depth}"
+            pid = Text(f"{lead(depth)}{node.pid}", style="bold" if not depth else "")
             if b is None:
-                out.append(
-                    (
-                        f"{t}-{node.pid}-{depth}",
-                        None,
-                        [pid, Text("not among the rows read", style="dim")] + [Text("")] * 3,
-                    )
-                )
+                blank = [Text("")] * 3
+                out.append((key, None, [pid, Text("not among the rows read", style="dim"), *blank]))
                 continue
-            service = a.allocation.service_for(
-                b.application_name, b.usename or "", b.client_addr or ""
-            )
-            if depth:
-                age = Text(f"waits {duration(waited_s(b))}", style="red")
-            else:
-                age = Text(
-                    f"holds {duration(b.xact_age_s)}, blocks {tree.blocked}",
-                    style=alarm(),
-                )
-            out.append(
-                (
-                    f"{t}-{node.pid}-{depth}",
-                    service,
-                    [
-                        pid,
-                        safe(service or f"({b.application_name or 'no name'})"),
-                        safe(b.state.replace("idle in transaction", "idle in tx")),
-                        age,
-                        safe(" ".join(b.query.split())),
-                    ],
-                )
-            )
+            service = a.service_of(b)
+            cells = [
+                pid,
+                safe(service or f"({b.application_name or 'no name'})"),
+                safe(b.state.replace("idle in transaction", "idle in tx")),
+                lock_text(tree, depth, b),
+                safe(" ".join(b.query.split())),
+            ]
+            out.append((key, service, cells))
     return out
 
 

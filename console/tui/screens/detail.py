@@ -11,11 +11,12 @@ from textual.widgets import DataTable, Footer, Static
 
 from console.core.assessment import Assessment
 from console.core.findings import RuleId
-from console.core.locks import blocking_trees, waited_s
+from console.core.locks import blocking_trees
 from console.core.snapshot import Backend
 from console.core.untrusted import clean
 from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
+from console.tui.screens.blocking import lead, lock_text
 from console.tui.screens.confirm import ConfirmScreen
 from console.tui.text import alarm, duration, gauge, num, safe, severity
 from console.tui.widgets.cluster_header import ClusterHeader
@@ -194,34 +195,23 @@ class ServiceDetailScreen(ConsoleScreen):
         lines = Text()
         for tree in blocking_trees(a.snapshot.backends):
             nodes = list(tree.walk())
-            mine = [n for _, n in nodes if n.backend and self._is_mine(a, n.backend)]
+            mine = [n for _, n in nodes if n.backend and a.service_of(n.backend) == self.service]
             if not mine:
                 continue
             for depth, n in nodes:
                 b = n.backend
-                lead = "  " * (depth - 1) + "└ " if depth else "▶ "
-                lines.append(f"{lead}pid {n.pid} ", style="bold" if n in mine else "")
+                lines.append(f"{lead(depth)}pid {n.pid} ", style="bold" if n in mine else "")
                 if b is None:
                     lines.append("(not among the rows read)\n", style="dim")
                     continue
                 lines.append_text(safe(b.application_name or "(no name)"))
-                if depth:
-                    lines.append(f" waits {duration(waited_s(b))}\n", style=alarm())
-                else:
-                    lines.append(
-                        f" {b.state}, holds {duration(b.xact_age_s)}, blocks {tree.blocked}\n",
-                        style=alarm(),
-                    )
+                lines.append(" " if depth else f" {b.state}, ")
+                lines.append_text(lock_text(tree, depth, b))
+                lines.append("\n")
         lines.rstrip()
         box = self.query_one("#locks", Static)
         box.display = bool(lines.plain)
         box.update(lines)
-
-    def _is_mine(self, a: Assessment, b: Backend) -> bool:
-        return (
-            a.allocation.service_for(b.application_name, b.usename or "", b.client_addr or "")
-            == self.service
-        )
 
     def _pools(self, a: Assessment, service: str) -> None:
         table = self.query_one("#pools", DataTable)
