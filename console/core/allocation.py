@@ -124,9 +124,14 @@ class ServerPool:
     min_connections: int | None = None
 
 
+def env_name(server: str) -> str:
+    """A server's name as environment variables spell it: REPLICA_1 for replica-1."""
+    return re.sub(r"[^A-Za-z0-9]", "_", server).upper()
+
+
 def env_prefix_for(server: str) -> str:
     """The default variable prefix of a pool on `server`: DB_REPLICA_1_ for replica-1."""
-    return "DB_" + re.sub(r"[^A-Za-z0-9]", "_", server).upper() + "_"
+    return f"DB_{env_name(server)}_"
 
 
 @dataclass(frozen=True)

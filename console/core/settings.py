@@ -19,6 +19,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 from console.core import yamlfile
+from console.core.allocation import env_name
 from console.core.errors import InputError
 from console.core.profiles import PROFILES, MetricsProfile, parse_profiles, profile_spec
 from console.core.target import LIBPQ_NAMES, Target, password_of
@@ -227,7 +228,7 @@ class Settings:
 
 def dsn_variable(server: str) -> str:
     """The environment variable with a server's DSN: NOVAPOOL_DSN_REPLICA_1 for replica-1."""
-    return "NOVAPOOL_DSN_" + re.sub(r"[^A-Za-z0-9]", "_", server).upper()
+    return f"NOVAPOOL_DSN_{env_name(server)}"
 
 
 def xdg_config_dir(env: Mapping[str, str]) -> Path:

@@ -357,8 +357,8 @@ class NovapoolApp(App[int]):
             "Blocking view", "Lock holders and the sessions waiting on them", self.action_blocking
         )
         yield SystemCommand("Servers", "Every server, the worst first", self.action_servers)
-        yield SystemCommand("Refresh faster", "Halve the refresh interval", self._faster)
-        yield SystemCommand("Refresh slower", "Double the refresh interval", self._slower)
+        yield SystemCommand("Refresh faster", "The next shorter refresh interval (+)", self._faster)
+        yield SystemCommand("Refresh slower", "The next longer refresh interval (-)", self._slower)
 
     def _faster(self) -> None:
         self.action_change_refresh(-1)
