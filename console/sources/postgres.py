@@ -82,12 +82,11 @@ class PostgresSource:
             except asyncpg.InsufficientPrivilegeError as exc:
                 self.disabled["backends"] = f"backend details off: {exc}"
 
-    async def _fetch(self, query: Any, *args: Any) -> list[Any]:
-        """query: SQL text or a prepared statement. The client-side timeout backs up the
-        server-side statement_timeout."""
-        assert self.conn is not None
+    async def _fetch(self, statement: Any, *args: Any) -> list[Any]:
+        """One prepared statement. The client-side timeout backs up the server-side
+        statement_timeout."""
         self.statements_total += 1
-        call = self.conn.fetch(query, *args) if isinstance(query, str) else query.fetch(*args)
+        call = statement.fetch(*args)
         rows: list[Any] = await asyncio.wait_for(call, self.statement_timeout_ms / 1000 + 2)
         return rows
 
