@@ -75,7 +75,8 @@ async def bench_postgres(n_backends: int, refreshes: int) -> None:
         per = len(durations) / refreshes
         print(f"PostgreSQL, {n_backends} client backends, {refreshes} refreshes:")
         print(f"  statements per refresh (server log): {per:g}")
-        print(f"  server time per refresh: median {statistics.median(_pairs(durations)):.2f} ms")
+        per_refresh = _per_refresh(durations, max(1, round(per)))
+        print(f"  server time per refresh: median {statistics.median(per_refresh):.2f} ms")
         print(
             f"  client latency per refresh: median {statistics.median(latencies):.1f} ms, "
             f"max {max(latencies):.1f} ms"
@@ -91,9 +92,9 @@ async def bench_postgres(n_backends: int, refreshes: int) -> None:
         pg.stop()
 
 
-def _pairs(durations: list[float]) -> list[float]:
-    """Sum consecutive pairs: one refresh = two statements."""
-    return [a + b for a, b in zip(durations[::2], durations[1::2], strict=False)]
+def _per_refresh(durations: list[float], per: int) -> list[float]:
+    """Sum each refresh's statements (`per` consecutive ones)."""
+    return [sum(durations[i : i + per]) for i in range(0, len(durations) - per + 1, per)]
 
 
 def bench_prometheus(n_exporters: int, refreshes: int) -> None:

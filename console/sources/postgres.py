@@ -1,11 +1,10 @@
-"""The PostgreSQL source: one read-only asyncpg connection, at most two statements per refresh.
+"""The PostgreSQL source: one read-only asyncpg connection, one statement per refresh.
 
 - application_name=novapool, default_transaction_read_only=on, a statement_timeout and a connect
   timeout protect the inspected server;
-- server settings are read once per connection;
-- aggregation is done in SQL (sql/activity.sql), and only the backends worth showing come back
-  (sql/backends*.sql, bounded);
-- a statement refused for lack of privilege is switched off once, with a note, not retried.
+- the statement (sql/activity.sql) reads pg_stat_activity once: sessions counted in SQL, the
+  backends worth showing (bounded) and the server's settings, in one answer;
+- pg_locks refused for lack of privilege is done without once, with a note, not retried.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ class PostgresSource:
     backend_rows: int = BACKEND_ROWS
     conn: asyncpg.Connection | None = None
     server: ServerInfo | None = None
-    disabled: dict[str, str] = field(default_factory=dict)  # statement → why
+    disabled: dict[str, str] = field(default_factory=dict)  # what is done without → why
     statements_total: int = 0
     by_client_addr: bool = False  # group sessions by client address too (a match needs it)
     # One connection: a refresh and a cancel/terminate from the console take turns on it.
@@ -69,21 +68,21 @@ class PostgresSource:
                 "idle_in_transaction_session_timeout": "60000",
             },
         )
-        # Prepared once per connection: parsing happens here, so a refresh sends exactly its
-        # two statements (every column is of a type asyncpg knows: no introspection).
-        self._activity = await self.conn.prepare(sql("activity.sql"))
-        self._backends = None
-        if "backends" not in self.disabled:
-            try:
-                version = self.conn.get_server_version()  # from the connection: no query
-                self._backends = await self.conn.prepare(
-                    sql("backends.sql" if version.major >= 14 else "backends_13.sql")
-                )
-            except asyncpg.InsufficientPrivilegeError as exc:
-                self.disabled["backends"] = f"backend details off: {exc}"
+        await self._prepare()
+
+    async def _prepare(self) -> None:
+        """Prepared once per connection: parsing happens here, so a refresh sends exactly its
+        one statement (every column is of a type asyncpg knows: no introspection)."""
+        assert self.conn is not None
+        version = self.conn.get_server_version()  # from the connection: no query
+        locks = version.major >= 14 and "locks" not in self.disabled
+        waits = sql("waits_pg_locks.sql" if locks else "waits_query_start.sql")
+        self._activity = await self.conn.prepare(
+            sql("activity.sql").replace("{{waits}}", waits.rstrip("\n"))
+        )
 
     async def _fetch(self, statement: Any, *args: Any) -> list[Any]:
-        """One prepared statement. The client-side timeout backs up the server-side
+        """The prepared statement. The client-side timeout backs up the server-side
         statement_timeout."""
         self.statements_total += 1
         call = statement.fetch(*args)
@@ -92,7 +91,8 @@ class PostgresSource:
 
     @property
     def wait_s(self) -> float:
-        """Connect, then two statements, each bounded by its own timeout; then a margin."""
+        """Connect, then the statement (twice when pg_locks is refused), each bounded by its
+        own timeout; then a margin."""
         return self.connect_timeout_s + 2 * (self.statement_timeout_ms / 1000) + 3
 
     async def read(self) -> Reading:
@@ -133,32 +133,35 @@ class PostgresSource:
         await self.connection()
         t0 = time.perf_counter()
         before = self.statements_total
-        rows = await self._fetch(self._activity, self.by_client_addr)
+        args = (self.by_client_addr, self.backend_rows, QUERY_CHARS)
+        try:
+            rows = await self._fetch(self._activity, *args)
+        except asyncpg.InsufficientPrivilegeError as exc:
+            if "locks" in self.disabled:
+                raise
+            # pg_locks refused (a hardened role): lock waits are timed from their query's start
+            self.disabled["locks"] = f"lock waits timed from their query's start: {exc}"
+            await self._prepare()
+            rows = await self._fetch(self._activity, *args)
         self.server = self._settings(rows[0])  # every row has them; there is always one
-        activity_rows = [r for r in rows if r["n"] is not None]
-        backends: tuple[Backend, ...] = ()
-        if self._backends is not None and "backends" not in self.disabled:
-            try:
-                rows = await self._fetch(self._backends, self.backend_rows, QUERY_CHARS)
-                backends = tuple(_backend(r) for r in rows)
-            except asyncpg.InsufficientPrivilegeError as exc:
-                self.disabled["backends"] = f"backend details off: {exc}"
         latency = (time.perf_counter() - t0) * 1000
-        activity = tuple(
-            ActivityCount(r["application_name"], r["state"], r["n"], r["usename"], r["client_addr"])
-            for r in activity_rows
-            if not r["wal_sender"]
-        )
+        counts = [r for r in rows if r["kind"] == "count"]
         return Reading(
             latency_ms=latency,
             requests=self.statements_total - before,
             notes=tuple(self.disabled.values()),
             limited=bool(self.disabled),
             server=self.server,
-            activity=activity,
-            backends=backends,
+            activity=tuple(
+                ActivityCount(
+                    r["application_name"], r["state"], r["n"], r["usename"], r["client_addr"]
+                )
+                for r in counts
+                if not r["wal_sender"]
+            ),
+            backends=tuple(_backend(r) for r in rows if r["kind"] == "backend"),
             self_connections=1,
-            wal_senders=sum(r["n"] for r in activity_rows if r["wal_sender"]),
+            wal_senders=sum(r["n"] for r in counts if r["wal_sender"]),
         )
 
     async def signal_backend(

@@ -153,7 +153,7 @@ def executed_by_novapool(log: str) -> list[str]:
     ]
 
 
-async def test_two_statements_per_refresh_whatever_the_number_of_backends():
+async def test_one_statement_per_refresh_whatever_the_number_of_backends():
     from console.demo.pgserver import LocalPostgres
 
     server = LocalPostgres(
@@ -169,7 +169,7 @@ async def test_two_statements_per_refresh_whatever_the_number_of_backends():
                 reading = await src.read()
                 await asyncio.sleep(0.3)  # the server's log is written asynchronously
                 after = len(executed_by_novapool(server.log_tail(10**6)))
-                assert after - before == 2 == reading.requests
+                assert after - before == 1 == reading.requests
                 assert sum(a.count for a in reading.activity) == n
                 assert len(reading.activity) == n  # one row per (application, state)
     finally:
@@ -259,18 +259,36 @@ async def test_a_pg_monitor_role_is_enough(pg):
     assert service(doc, "feed-service")["states"] == {"idle in transaction": 1}
 
 
-async def test_a_statement_refused_for_privilege_is_switched_off_once_with_a_note(pg1):
+async def test_pg_locks_refused_is_done_without_once_with_a_note(pg1):
+    """A role refused pg_locks still gets every backend and its blockers; lock waits are timed
+    from their query's start, and it says so (once: the refused statement is not retried)."""
     admin = await asyncpg.connect(pg1.dsn)
-    await admin.execute("CREATE ROLE limited LOGIN; REVOKE SELECT ON pg_locks FROM PUBLIC")
+    await admin.execute(
+        "CREATE ROLE limited LOGIN; GRANT pg_read_all_stats TO limited; "
+        "REVOKE SELECT ON pg_locks FROM PUBLIC; "
+        "CREATE TABLE IF NOT EXISTS refused_locks (id int); "
+        "GRANT SELECT, UPDATE ON refused_locks TO PUBLIC"
+    )
     await admin.close()
     src = PostgresSource(pg1.dsn.replace("postgres@", "limited@"))
     try:
-        first = await src.read()
-        second = await src.read()
-        assert "backends" in src.disabled
-        assert any("backend details off" in n for n in first.notes)
+        async with sessions(pg1.dsn, {"content-service": 2}) as s:
+            holder, waiter = s["content-service"]
+            holder_pid = holder.get_server_pid()
+            await holder.execute("BEGIN; LOCK TABLE refused_locks IN ACCESS EXCLUSIVE MODE")
+            wait = asyncio.ensure_future(waiter.execute("SELECT * FROM refused_locks"))
+            try:
+                first = await until_waiting(src, waiter.get_server_pid())
+                second = await src.read()
+            finally:
+                await holder.execute("ROLLBACK")
+                await wait
+        assert "locks" in src.disabled
+        assert any("lock waits timed from their query's start" in n for n in first.notes)
         assert second.requests == 1  # not retried every tick
-        assert second.activity is not None
+        (waiting,) = [b for b in second.backends if b.wait_event_type == "Lock"]
+        assert waiting.blocking_pids == (holder_pid,)
+        assert waiting.lock_wait_s is not None and waiting.lock_wait_s >= 0
     finally:
         await src.close()
     code, doc, err = await novapool(
@@ -278,9 +296,22 @@ async def test_a_statement_refused_for_privilege_is_switched_off_once_with_a_not
     )
     assert code == 1, err  # lower confidence is a warning, never a silent OK
     notes = doc["sources"]["postgres"]["notes"]
-    assert any("backend details off" in n for n in notes)
+    assert any("lock waits timed" in n for n in notes)
     (limited,) = rules_of(doc)["source-limited"]
-    assert "backend details off" in limited["message"]
+    assert "lock waits timed" in limited["message"]
+
+
+async def until_waiting(src: PostgresSource, pid: int):
+    """Reads until backend `pid` is seen waiting on a lock (it is, once its statement reached
+    the server); returns the first reading after the source met the refusal."""
+    first = None
+    for _ in range(2000):  # a hang guard, bounded by reads
+        reading = await src.read()
+        first = first or reading
+        if any(b.pid == pid and b.wait_event_type == "Lock" for b in reading.backends):
+            return first
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"backend {pid} never seen waiting on a lock")
 
 
 async def test_a_role_that_cannot_see_other_sessions_counts_them_and_says_so(pg):
@@ -462,8 +493,8 @@ async def test_a_lock_pile_up_names_its_holder_and_enter_lands_on_it(pg1, tmp_pa
                 w.cancel()
 
 
-async def test_check_sends_two_statements_with_no_type_lookups():
-    """`check`: the refresh's two statements (the settings come with the first); no asyncpg
+async def test_check_sends_one_statement_with_no_type_lookups():
+    """`check`: the refresh's one statement (settings, sessions and backends); no asyncpg
     type introspection (its JIT toggling and typeinfo query are three statements more)."""
     from console.demo.pgserver import LocalPostgres
     from tests.live.conftest import PG1
@@ -477,7 +508,7 @@ async def test_check_sends_two_statements_with_no_type_lookups():
         assert isinstance(doc, dict), err
         log = (pg.workdir / "server.log").read_text()
         ours = [line for line in log.splitlines() if line.startswith("novapool|LOG:  execute")]
-        assert len(ours) == 2, ours
+        assert len(ours) == 1, ours
         assert not any("typeinfo" in line or "'jit'" in line for line in ours)
     finally:
         pg.stop()

@@ -1,16 +1,23 @@
--- Per refresh, statement 1 of 2: client backends counted in SQL by application, role and
--- state (and client address, only when $1: an allocation matches by address, e.g. a pooler's).
--- Rows are (distinct applications × roles × states [× addresses]), however many backends.
+-- The one statement of a refresh. pg_stat_activity is read once (its scan is most of the
+-- cost: the server builds every backend's row, a few µs each), and from that one read come
+--   * 'count' rows: client backends counted by application, role and state (and client
+--     address, only when $1: an allocation matches by address, e.g. a pooler's); rows are
+--     (distinct applications × roles × states [× addresses]), however many backends;
+--   * 'backend' rows: the $2 backends most worth showing, most interesting first (lock waits,
+--     idle in transaction, active, oldest transaction), sorted on narrow columns; the wide
+--     ones (the query text, cut at $3 characters) are fetched for those rows only. Lock
+--     waits carry their blockers and how long they have waited; pg_locks is read only when
+--     one of them waits on a lock (the `waits` part: waits_pg_locks.sql, or waits_query_start.sql
+--     on PostgreSQL 13 and for a role refused pg_locks).
+-- Every row carries the server's settings (at least one row: with no session, the other
+-- columns are NULL): read every refresh, so a promoted standby is seen at once.
 -- Our own session is left out; the collector adds it back to the cluster total.
 -- A role without pg_read_all_stats sees other roles' sessions with no backend_type and no
 -- state: they are client backends all the same (a role, not a server process, owns them),
 -- counted as 'not visible' rather than dropped (server processes have no role or no database;
 -- a parallel or autovacuum worker of a hidden session may be counted with it).
--- WAL senders (replication connections) come back as rows of their own (wal_sender): they
+-- WAL senders (replication connections) are counted in rows of their own (wal_sender): they
 -- have their own slots (max_wal_senders) and are never counted against the client ones.
--- The server's settings come with it, on every row (at least one: with no session, the
--- sessions' columns are NULL): read every refresh, so a promoted standby is seen at once,
--- and `check` costs the server these two statements and nothing more.
 WITH settings AS (
     SELECT current_setting('server_version')                           AS server_version,
            current_user::text                                          AS current_user,
@@ -26,21 +33,71 @@ WITH settings AS (
            -- Without pg_read_all_stats (pg_monitor has it) other roles' sessions show no state.
            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
              OR pg_has_role('pg_read_all_stats', 'USAGE')              AS sees_all_sessions
-), sessions AS (
-    SELECT coalesce(application_name, '')  AS application_name,
-           CASE WHEN backend_type IS NULL THEN 'not visible'
-                ELSE coalesce(state, 'unknown') END AS state,
-           coalesce(usename::text, '')     AS usename,
-           CASE WHEN $1::bool THEN coalesce(host(client_addr), '') ELSE '' END AS client_addr,
-           coalesce(backend_type = 'walsender', false) AS wal_sender,
-           count(*)::int                   AS n
-    FROM pg_stat_activity
+), a AS MATERIALIZED (
+    -- the function under the pg_stat_activity view, without the view's joins (role names
+    -- are looked up for the rows returned only)
+    SELECT pid, coalesce(application_name, '') AS application_name, usesysid, client_addr,
+           backend_type, state, backend_start, xact_start, query_start, state_change,
+           wait_event_type, wait_event
+    FROM pg_stat_get_activity(NULL)
     WHERE (backend_type IN ('client backend', 'walsender')
            OR (backend_type IS NULL AND usesysid IS NOT NULL AND datid IS NOT NULL))
       AND pid <> pg_backend_pid()
+), counts AS (
+    SELECT application_name,
+           CASE WHEN backend_type IS NULL THEN 'not visible'
+                ELSE coalesce(state, 'unknown') END AS state,
+           usesysid,
+           CASE WHEN $1::bool THEN coalesce(host(client_addr), '') ELSE '' END AS client_addr,
+           coalesce(backend_type = 'walsender', false) AS wal_sender,
+           count(*)::int AS n
+    FROM a
     GROUP BY 1, 2, 3, 4, 5
+), top AS (
+    -- the top-N by a narrow key (a heap of $2 rows, not a sort of every backend), then
+    -- numbered in that same order
+    SELECT t.*,
+           row_number() OVER (ORDER BY lock_wait DESC, idle_in_xact DESC, active DESC,
+                                       xact_start ASC NULLS LAST, backend_start, pid) AS rank
+    FROM (SELECT a.*,
+                 coalesce(wait_event_type = 'Lock', false)               AS lock_wait,
+                 coalesce(state LIKE 'idle in transaction%', false)      AS idle_in_xact,
+                 coalesce(state = 'active', false)                       AS active
+          FROM a
+          WHERE backend_type = 'client backend'
+          ORDER BY lock_wait DESC, idle_in_xact DESC, active DESC,
+                   xact_start ASC NULLS LAST, backend_start, pid
+          LIMIT $2) t
+), waits AS (
+{{waits}}
+), sessions AS (
+    SELECT 'count' AS kind, 0::bigint AS rank, application_name, state,
+           coalesce(pg_get_userbyid(usesysid)::text, '') AS usename, client_addr, wal_sender,
+           n, NULL::int AS pid, NULL::float8 AS backend_age_s,
+           NULL::float8 AS backend_start, NULL::float8 AS xact_age_s,
+           NULL::float8 AS query_age_s, NULL::float8 AS state_age_s,
+           NULL::text AS wait_event_type, NULL::text AS wait_event,
+           NULL::float8 AS lock_wait_s, NULL::text AS blocking_pids, NULL::text AS query
+    FROM counts
+    UNION ALL
+    SELECT 'backend', t.rank, t.application_name, coalesce(t.state, 'unknown'),
+           coalesce(pg_get_userbyid(t.usesysid)::text, ''),
+           host(t.client_addr), false, 1, t.pid,
+           extract(epoch FROM now() - t.backend_start)::float8,
+           extract(epoch FROM t.backend_start)::float8,
+           extract(epoch FROM now() - t.xact_start)::float8,
+           extract(epoch FROM now() - t.query_start)::float8,
+           extract(epoch FROM now() - t.state_change)::float8,
+           t.wait_event_type, t.wait_event,
+           extract(epoch FROM now() - w.since)::float8,
+           -- as text ('{12,34}'): an int[] column costs asyncpg a type lookup (3 statements more)
+           CASE WHEN t.wait_event_type = 'Lock' THEN pg_blocking_pids(t.pid)::text END,
+           left(coalesce(q.query, ''), $3)
+    FROM top t
+    LEFT JOIN waits w ON w.pid = t.pid
+    LEFT JOIN LATERAL pg_stat_get_activity(t.pid) q ON true
 )
 SELECT settings.*, sessions.*
 FROM settings LEFT JOIN sessions ON true
-ORDER BY sessions.application_name, sessions.state, sessions.usename, sessions.client_addr,
-         sessions.wal_sender
+ORDER BY sessions.kind, sessions.rank, sessions.application_name, sessions.state,
+         sessions.usename, sessions.client_addr, sessions.wal_sender
