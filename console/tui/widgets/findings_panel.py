@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.text import Text
 from textual import events
-from textual.widgets import DataTable
 
 from console.core.findings import Finding
 from console.tui.text import safe, severity
+from console.tui.widgets.table import RowCachedTable
 
 SEV, RULE, SERVICE = 4, 26, 22  # widest rule id and a long service name
 PADDING = 2  # DataTable's cell padding, left and right of each column
@@ -36,7 +36,7 @@ def _identity(f: Finding) -> tuple[object, ...]:
     return (f.rule, f.severity, f.service, f.server, f.pids)
 
 
-class FindingsPanel(DataTable[Text]):
+class FindingsPanel(RowCachedTable[Text]):
     DEFAULT_CSS = "FindingsPanel { height: 1fr; min-height: 5; }"
 
     def __init__(self, **kwargs: Any) -> None:

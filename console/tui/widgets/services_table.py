@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from console.core.assessment import Assessment, ServiceRow
 from console.core.findings import Finding, RuleId, Severity, worst
 from console.core.history import History
 from console.tui import keys
 from console.tui.text import alarm, gauge, num, safe, severity, sparkline
+from console.tui.widgets.table import RowCachedTable
 
 UNATTRIBUTED = "__unattributed__"
 UNATTRIBUTED_LABEL = "(unattributed)"
@@ -150,7 +150,7 @@ def _flags(sev: Severity | None, rules: list[str]) -> Text:
     return t
 
 
-class ServicesTable(DataTable[Text]):
+class ServicesTable(RowCachedTable[Text]):
     BINDINGS = keys.bindings(keys.ROWS)
     DEFAULT_CSS = "ServicesTable { height: auto; max-height: 60%; }"
 

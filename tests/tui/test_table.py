@@ -1,0 +1,80 @@
+"""RowCachedTable: an updated cell is drawn, and only it is rendered again."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich.text import Text
+
+from console.demo.sample import incident_snapshot
+from console.tui.widgets.findings_panel import FindingsPanel
+from console.tui.widgets.services_table import ServicesTable
+from tests.tui.conftest import build_app, settled
+
+
+def drawn(table) -> list[str]:
+    """The table's lines as the terminal gets them."""
+    return ["".join(seg.text for seg in table.render_line(y)) for y in range(table.size.height)]
+
+
+def count_cell_renders(table) -> dict[str, int]:
+    """Counts the cells really rendered (not drawn from the table's cell cache)."""
+    calls = {"cells": 0}
+    render_cell = table._render_cell
+
+    def counting(*a, **k):
+        cached = len(table._cell_render_cache)
+        lines = render_cell(*a, **k)
+        calls["cells"] += len(table._cell_render_cache) > cached  # a miss adds its render
+        return lines
+
+    table._render_cell = counting
+    return calls
+
+
+async def test_moving_ages_redraw_only_the_findings_rows_they_are_in():
+    first = incident_snapshot()
+    older = dataclasses.replace(
+        first,
+        backends=tuple(
+            dataclasses.replace(
+                b, xact_age_s=(b.xact_age_s or 0) + 2, state_age_s=(b.state_age_s or 0) + 2
+            )
+            for b in first.backends
+        ),
+    )
+    app = build_app([first, older])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        panel = app.screen.query_one(FindingsPanel)
+        before = [str(panel.get_row_at(i)[3]) for i in range(panel.row_count)]
+        drawn(panel)  # every line rendered (and cached) once
+        calls = count_cell_renders(panel)
+        app.action_refresh_now()
+        await settled(pilot)
+        lines = drawn(panel)
+        after = [str(panel.get_row_at(i)[3]) for i in range(panel.row_count)]
+        changed = sum(a != b for a, b in zip(before, after, strict=True))
+        assert 0 < changed < panel.row_count  # some ages moved, not every finding has one
+        assert any("idle in transaction for 414 s" in line for line in lines)  # drawn
+        # the changed message cells, one per changed row; the whole table was 4 × rows + 4
+        assert calls["cells"] == changed
+
+
+async def test_one_changed_cell_is_rendered_again_and_the_others_come_from_cache():
+    app = build_app([incident_snapshot()])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        table = app.screen.query_one(ServicesTable)
+        row = table.row_keys[1]
+        drawn(table)  # every line rendered (and cached) once
+        calls = count_cell_renders(table)
+        table.update_cell(row, "name", Text("renamed-for-the-test"))
+        await pilot.pause()
+        lines = drawn(table)
+        assert sum("renamed-for-the-test" in line for line in lines) == 1
+        assert calls["cells"] == 1  # the row's other cells come from the cache
+        table.update_cell(row, "name", Text("x"), update_width=True)  # widths may move: all
+        await pilot.pause()
+        assert not any("renamed-for-the-test" in line for line in drawn(table))
+        assert calls["cells"] > 2 * len(table.columns)
