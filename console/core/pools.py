@@ -10,6 +10,7 @@ one process).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
@@ -88,7 +89,7 @@ def derive(values: Mapping[str, float | None]) -> PoolGauges:
     """The fields a library does not export, from those it does; a max of 0 is unlimited."""
     size, idle, in_use = values.get("size"), values.get("idle"), values.get("in_use")
     if "size" not in values and idle is not None and in_use is not None:
-        size = idle + in_use
+        size = idle + in_use if math.isfinite(idle + in_use) else None
     if "idle" not in values and size is not None and in_use is not None:
         idle = max(0.0, size - in_use)
     max_ = values.get("max")

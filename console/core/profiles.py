@@ -333,10 +333,12 @@ class GaugeChecks:
 
 def add_gauge(slot: dict[str, float | None], field: str, value: float | None) -> None:
     """Sum a gauge into slot[field] (two pools of one service in one process); one unknown
-    part makes the sum unknown."""
+    part makes the sum unknown, and so does a sum too large for a float (two hostile
+    1e308s)."""
     if field in slot and slot[field] is None:
         return
-    slot[field] = None if value is None else (slot.get(field) or 0.0) + value
+    total = None if value is None else (slot.get(field) or 0.0) + value
+    slot[field] = total if total is not None and math.isfinite(total) else None
 
 
 def series_name(metric: Mapping[str, str]) -> str:
