@@ -1,43 +1,111 @@
-"""A small ring buffer of per-service figures over time, fed by each assessment (pure)."""
+"""Each service's in-use connections over time, fed by each assessment (pure), bounded in
+bytes: the sparklines and the session's peaks read it.
+
+A point is one float64 in a ring of fixed capacity per service (no object per point): at most
+`maxlen` points each, and fewer when there are so many services that the whole would exceed
+`budget_bytes`, so memory stays flat whatever the fleet's size or the session's length.
+"""
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
 from dataclasses import dataclass, field
-from itertools import islice
 
 from console.core.assessment import Assessment
 
+POINT_BYTES = 8  # one float64
+BUDGET_BYTES = 2 << 20  # 2 MiB: 600 points of both fields for 200 services, fewer beyond
 
-@dataclass(frozen=True, slots=True)  # slots: 600 points × every service stay small
-class Point:
-    t: float
-    in_use: float | None
-    busy_pct: float | None
-    server_connections: int | None
+
+class Ring:
+    """The newest `capacity` values appended, in a preallocated array."""
+
+    __slots__ = ("_values", "_start", "_size")
+
+    def __init__(self, capacity: int) -> None:
+        self._values = array("d", bytes(POINT_BYTES * max(1, capacity)))
+        self._start = 0
+        self._size = 0
+
+    @property
+    def capacity(self) -> int:
+        return len(self._values)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, value: float) -> None:
+        cap = len(self._values)
+        if self._size < cap:
+            self._values[(self._start + self._size) % cap] = value
+            self._size += 1
+        else:  # full: the oldest is overwritten
+            self._values[self._start] = value
+            self._start = (self._start + 1) % cap
+
+    def tail(self, n: int | None = None) -> list[float]:
+        """The newest n values (all when None), oldest first."""
+        n = self._size if n is None else max(0, min(n, self._size))
+        cap, first = len(self._values), self._start + self._size - n
+        return [self._values[(first + i) % cap] for i in range(n)]
+
+    def resized(self, capacity: int) -> Ring:
+        ring = Ring(capacity)
+        for v in self.tail(capacity):
+            ring.append(v)
+        return ring
+
+
+FIELDS = ("in_use", "server_connections")  # what is drawn over time (detail, sparklines)
 
 
 @dataclass
 class History:
     maxlen: int = 600
-    series: dict[str, deque[Point]] = field(default_factory=dict)
+    budget_bytes: int = BUDGET_BYTES
+    # field → service → ring
+    series: dict[str, dict[str, Ring]] = field(default_factory=lambda: {f: {} for f in FIELDS})
+    _last_taken_at: float | None = None
+
+    def capacity(self, services: int) -> int:
+        """Points per service and field for this many services, within the byte budget."""
+        per_point = POINT_BYTES * len(FIELDS) * max(1, services)
+        return max(1, min(self.maxlen, self.budget_bytes // per_point))
+
+    @property
+    def services(self) -> list[str]:
+        return list(self.series[FIELDS[0]])
+
+    @property
+    def nbytes(self) -> int:
+        return POINT_BYTES * sum(
+            r.capacity for rings in self.series.values() for r in rings.values()
+        )
 
     def add(self, a: Assessment) -> None:
         t = a.snapshot.taken_at
+        if t == self._last_taken_at:  # the same snapshot shown again (paused, a screen change)
+            return
+        self._last_taken_at = t
+        known = self.series[FIELDS[0]]
+        new = [row.name for row in a.services if row.name not in known]
+        if new:
+            cap = self.capacity(len(known) + len(new))
+            for rings in self.series.values():
+                for name, ring in rings.items():
+                    if ring.capacity > cap:  # more services: every ring keeps fewer points
+                        rings[name] = ring.resized(cap)
+                for name in new:
+                    rings[name] = Ring(cap)
         for row in a.services:
-            buf = self.series.setdefault(row.name, deque(maxlen=self.maxlen))
-            if buf and buf[-1].t == t:
-                continue
-            buf.append(Point(t, row.in_use, row.busy_pct, row.server_connections))
+            for f, rings in self.series.items():
+                rings[row.name].append(getattr(row, f) or 0.0)
 
-    def values(self, service: str, attr: str, last: int | None = None) -> list[float]:
-        """A series, oldest first; `last`: only the newest that many (a sparkline's width),
-        read from the end without walking the whole ring."""
-        points = self.series.get(service, deque())
-        if last is not None:
-            newest = list(islice(reversed(points), last))
-            return [getattr(p, attr) or 0.0 for p in reversed(newest)]
-        return [getattr(p, attr) or 0.0 for p in points]
+    def values(self, service: str, attr: str = "in_use", last: int | None = None) -> list[float]:
+        """A service's `attr` (one of FIELDS), oldest first; `last`: only the newest that many
+        (a sparkline's width), read from the end of the ring."""
+        ring = self.series[attr].get(service)
+        return ring.tail(last) if ring is not None else []
 
 
 @dataclass(frozen=True)

@@ -315,9 +315,7 @@ class NovapoolApp(App[int]):
             except Exception as exc:  # noqa: BLE001 - fall back to the session's history
                 log.warning("peaks from Prometheus: %s", exc)
         peaks = {
-            name: max(self.history.values(name, "in_use"))
-            for name in self.history.series
-            if self.history.values(name, "in_use")
+            name: max(self.history.values(name), default=0.0) for name in self.history.services
         }
         return {k: v for k, v in peaks.items() if v}, "this session's history"
 

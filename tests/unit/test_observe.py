@@ -3,9 +3,6 @@ the size it reports, marked `observed` (pure logic on hand-built snapshots)."""
 
 import time
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from console.core import observe, report
 from console.core.assessment import assess
 from console.core.snapshot import ActivityCount, PoolInstance, ServerInfo, Snapshot
@@ -59,18 +56,3 @@ def test_an_observed_fleet_can_still_be_overcommitted():
 def test_nothing_seen_is_an_empty_budget_not_a_crash():
     a = assess(Snapshot(taken_at=time.time()), observe.observer())
     assert a.services == () and a.budget.allocated == 0
-
-
-@given(st.lists(st.integers(0, 50), max_size=30), st.integers(0, 40))
-def test_the_newest_values_of_a_history_are_its_tail(values, last):
-    from collections import deque
-
-    from console.core.history import History, Point
-
-    h = History(maxlen=20)
-    h.series["svc"] = deque(
-        (Point(float(i), float(v), None, None) for i, v in enumerate(values)), maxlen=20
-    )
-    everything = h.values("svc", "in_use")
-    assert everything == [float(v) for v in values[-20:]]
-    assert h.values("svc", "in_use", last=last) == (everything[-last:] if last else [])

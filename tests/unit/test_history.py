@@ -1,0 +1,54 @@
+"""The console's history: rings of the newest values, bounded in bytes whatever the fleet."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from console.core.history import POINT_BYTES, History, Ring
+
+
+def assessment(t: float, in_use: dict[str, float | None]):
+    """What History reads of an assessment: when, and each service's in-use (and server
+    connections: twice as many, in these tests)."""
+    rows = [
+        SimpleNamespace(name=n, in_use=v, server_connections=None if v is None else 2 * v)
+        for n, v in in_use.items()
+    ]
+    return SimpleNamespace(snapshot=SimpleNamespace(taken_at=t), services=rows)
+
+
+@given(st.lists(st.floats(0, 1e6), max_size=80), st.integers(1, 30), st.integers(0, 40))
+def test_a_ring_keeps_the_newest_values_in_order(values, capacity, last):
+    ring = Ring(capacity)
+    for v in values:
+        ring.append(v)
+    assert ring.tail() == values[-capacity:]
+    assert ring.tail(last) == (values[-capacity:][-last:] if last else [])
+    assert ring.resized(max(1, capacity // 2)).tail() == values[-max(1, capacity // 2) :]
+
+
+def test_history_is_bounded_in_bytes_and_keeps_the_newest_points():
+    h = History(maxlen=600, budget_bytes=64 * 1024)
+    for t in range(700):
+        h.add(assessment(float(t), {"a": float(t), "b": None}))
+    assert h.values("a") == [float(t) for t in range(100, 700)]  # 600 points, the newest
+    assert h.values("a", "server_connections", last=2) == [1396.0, 1398.0]
+    assert h.values("b", last=3) == [0.0, 0.0, 0.0]  # no gauge: 0, as the sparkline draws it
+    # many more services: every ring keeps fewer points, the total stays within the budget
+    many = {f"svc-{i}": float(i) for i in range(1000)}
+    h.add(assessment(700.0, {"a": 700.0, **many}))
+    assert h.nbytes <= 64 * 1024
+    per = 64 * 1024 // (POINT_BYTES * 2 * 1002)  # two fields
+    assert h.values("a") == [float(t) for t in range(701 - per, 701)]
+    assert h.values("svc-7") == [7.0]
+
+
+def test_the_same_snapshot_twice_is_one_point():
+    h = History()
+    h.add(assessment(1.0, {"a": 3.0}))
+    h.add(assessment(1.0, {"a": 3.0}))  # shown again (a screen came back, paused)
+    h.add(assessment(2.0, {"a": 4.0}))
+    assert h.values("a") == [3.0, 4.0]
