@@ -184,5 +184,10 @@ def _serve(
         flush=True,
     )
     say("fleet running; Ctrl+C stops it")
-    threading.Event().wait()
+    # Python runs a signal's handler in the main thread, and the kernel may deliver SIGTERM
+    # to any thread: a wait without a timeout would never wake to run it (the demo then
+    # outlived a SIGTERM in CI). Waking twice a second, the handler runs within 0.5 s.
+    idle = threading.Event()
+    while not idle.wait(0.5):
+        pass
     return 0

@@ -144,7 +144,12 @@ async def _run_demo_and_check(tmp_path: Path, *args: str, then=None) -> None:
             proc.send_signal(signal.SIGTERM)
         # A hang guard: the demo's own stop steps are bounded (fleet 15 + 10 s, servers 20 s
         # each) and take a few seconds on a quiet machine; 30 s was not enough beside full load.
-        await asyncio.wait_for(proc.wait(), 180)
+        try:
+            await asyncio.wait_for(proc.wait(), 180)
+        except TimeoutError:
+            proc.kill()
+            said = (await proc.stderr.read()).decode(errors="replace")
+            raise AssertionError(f"the demo did not stop within 180 s; it said:\n{said}") from None
     assert proc.returncode == 0
     assert list(tmp_path.glob("novapool-*")) == []  # temp data removed
     assert _pids_of(str(tmp_path)) == set()  # no server left
