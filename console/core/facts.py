@@ -4,14 +4,15 @@ service (pool gauges beside server sessions), the unattributed sessions. Pure.""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from console.core import budget as budget_mod
 from console.core.allocation import Allocation
 from console.core.exported import the_server
-from console.core.snapshot import Backend, PoolInstance, Snapshot, percent
+from console.core.pools import totals_of
+from console.core.snapshot import Backend, PoolInstance, ServicePools, Snapshot, percent
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class ServiceRow:
     busy_pct: float | None
     server_connections: int | None
     states: dict[str, int]
+    # its pools added up (None: no gauges seen); the instances one by one where the source
+    # lists them (--scrape: always; Prometheus: while this service's detail is open)
+    pools: ServicePools | None = None
     instances: tuple[PoolInstance, ...] = ()
 
     @property
@@ -58,7 +62,7 @@ class ServiceRow:
             "busy_pct": self.busy_pct,
             "server_connections": self.server_connections,
             "states": dict(self.states),
-            "instances": len(self.instances),
+            "instances": self.pools.instances if self.pools else 0,
         }
 
 
@@ -106,11 +110,6 @@ def _pct(part: float | None, whole: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _sum(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return sum(present) if present else None
-
-
 def slots_for(snapshot: Snapshot, allocation: Allocation) -> budget_mod.Slots:
     """The server's own slots when it answered, else its exporter's (live values win), else
     the allocation's."""
@@ -138,7 +137,9 @@ def derive(
     pools_by_service: dict[str, list[PoolInstance]] = defaultdict(list)
     for pool in snapshot.pools:
         pools_by_service[pool.service].append(pool)
-    live_replicas = {**(replicas or {}), **{n: len(p) for n, p in pools_by_service.items()}}
+    # a source's own sums win (Prometheus also lists one service's instances one by one)
+    totals = {t.service: t for t in (*totals_of(snapshot.pools), *snapshot.pool_totals)}
+    live_replicas = {**(replicas or {}), **{n: t.instances for n, t in totals.items()}}
     budget = budget_mod.compute(allocation, slots_for(snapshot, allocation), live_replicas)
 
     have_activity = snapshot.server is not None
@@ -154,13 +155,12 @@ def derive(
 
     rows = []
     for sb in budget.services:
-        instances = tuple(pools_by_service.get(sb.name, ()))
-        size = _sum(p.size for p in instances)
-        idle = _sum(p.idle for p in instances)
-        reported = [p.max for p in instances if p.max is not None]
-        max_total = sum(reported) if reported else None
+        pools = totals.get(sb.name)
+        size = pools.size if pools else None
+        idle = pools.idle if pools else None
+        max_total = pools.max_total if pools else None
         in_use = None if size is None or idle is None else size - idle
-        denominator = max_total if max_total else (sb.allocated if instances else None)
+        denominator = max_total if max_total else (sb.allocated if pools else None)
         states = states_by_service.get(sb.name, Counter())
         rows.append(
             ServiceRow(
@@ -173,15 +173,16 @@ def derive(
                 replicas_source=sb.replicas_source,
                 pool_size=size,
                 pool_idle=idle,
-                pool_max_reported=max(reported) if reported else None,
-                pool_unlimited=sum(1 for p in instances if p.unlimited),
-                pool_pending=_sum(p.pending for p in instances),
+                pool_max_reported=pools.max_reported if pools else None,
+                pool_unlimited=pools.unlimited if pools else 0,
+                pool_pending=pools.pending if pools else None,
                 in_use=in_use,
                 fill_pct=_pct(size, denominator),
                 busy_pct=_pct(in_use, denominator),
                 server_connections=sum(states.values()) if have_activity else None,
                 states=dict(sorted(states.items())),
-                instances=instances,
+                pools=pools,
+                instances=tuple(pools_by_service.get(sb.name, ())),
             )
         )
     unattributed = Unattributed(

@@ -11,10 +11,12 @@ one process).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from console.core.profiles import FIELDS, GaugeChecks, MetricsProfile, add_gauge, series_name
+from console.core.snapshot import InstanceAge, PoolInstance, ServicePools
 
 # A reported max of this is no limit at all: Go's SetMaxOpenConns(0), the default.
 UNLIMITED_MAX = 0.0
@@ -101,3 +103,46 @@ def derive(values: Mapping[str, float | None]) -> PoolGauges:
         pending=values.get("pending"),
         unlimited=unlimited,
     )
+
+
+def totals_of(instances: Iterable[PoolInstance]) -> tuple[ServicePools, ...]:
+    """Pool instances added up per service (what PromQL does for the Prometheus source):
+    unknown gauges are left out of the sums; every instance's sample age is kept."""
+    by_service: dict[str, list[PoolInstance]] = {}
+    for p in instances:
+        by_service.setdefault(p.service, []).append(p)
+    out = []
+    for service, pools in by_service.items():
+        maxes = Counter(0.0 if p.unlimited else p.max for p in pools if p.unlimited or p.max)
+        oldest = sorted(
+            (
+                InstanceAge(p.instance, p.sample_age_s, p.scrape_interval_s)
+                for p in pools
+                if p.sample_age_s is not None
+            ),
+            key=lambda o: -o.age_s,
+        )
+        down = tuple(sorted(p.instance for p in pools if p.up is False))
+        out.append(
+            ServicePools(
+                service,
+                len(pools),
+                size=sum_known(p.size for p in pools),
+                idle=sum_known(p.idle for p in pools),
+                pending=sum_known(p.pending for p in pools),
+                maxes=tuple(sorted((m, n) for m, n in maxes.items() if m is not None)),
+                at_max=sum(1 for p in pools if p.max and p.size is not None and p.size >= p.max),
+                oldest=tuple(oldest),
+                down=down,
+                down_count=len(down),
+                unlimited_on=tuple(sorted(p.instance for p in pools if p.unlimited)),
+                max_of=tuple(sorted((p.instance, p.max) for p in pools if p.max)),
+            )
+        )
+    return tuple(out)
+
+
+def sum_known(values: Iterable[float | None]) -> float | None:
+    """The sum of the known values (None: none is known)."""
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None

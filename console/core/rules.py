@@ -246,10 +246,9 @@ def _pool_utilization_high(f: Facts, t: Thresholds) -> Iterator[Finding]:
         exhausted = (
             row.pool_idle == 0
             and row.pool_size is not None
-            and bool(row.instances)
-            and all(
-                p.max is not None and p.size is not None and p.size >= p.max for p in row.instances
-            )
+            and row.pools is not None
+            and row.pools.instances > 0
+            and row.pools.at_max == row.pools.instances  # every pool at its max
         )
         yield Finding(
             RuleId.POOL_UTILIZATION_HIGH,
@@ -270,21 +269,20 @@ def _pool_max_drift(f: Facts, t: Thresholds) -> Iterator[Finding]:
     if f.allocation.observed:
         return  # the observed max is the reported one: there is nothing to drift from
     for row in f.services:
-        drifted = sorted(
-            {
-                (p.instance, p.max)
-                for p in row.instances
-                if p.max is not None and p.max != row.allocated_max
-            }
-        )
+        if row.pools is None:
+            continue
+        drifted = [(m, n) for m, n in row.pools.maxes if m > 0 and m != row.allocated_max]
         if drifted:
-            shown = first_few([f"{inst} max {_fmt(m)}" for inst, m in drifted])
+            of = row.pools.instances
+            named = [f"{i} max {_fmt(m)}" for i, m in row.pools.max_of if m != row.allocated_max]
+            # the instances by name where the source lists them, else how many report what
+            shown = first_few(named or [f"max {_fmt(m)} on {n} of {of}" for m, n in drifted])
             yield Finding(
                 RuleId.POOL_MAX_DRIFT,
                 WARNING,
                 row.name,
                 f"allocated max {row.allocated_max}, reported: {shown}",
-                value=max(m for _, m in drifted if m is not None),
+                value=max(m for m, _ in drifted),
             )
 
 
@@ -295,17 +293,18 @@ def _pool_max_drift(f: Facts, t: Thresholds) -> Iterator[Finding]:
 )
 def _pool_unlimited(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for row in f.services:
-        unlimited = sorted(p.instance for p in row.instances if p.unlimited)
-        if unlimited:
-            shown = first_few(unlimited)
-            yield Finding(
-                RuleId.POOL_UNLIMITED,
-                WARNING,
-                row.name,
-                f"no pool max on {shown}: each can open connections until the server refuses; "
-                f"set the pool's max (allocation: {row.allocated_max})",
-                value=float(len(unlimited)),
-            )
+        if row.pools is None or not row.pools.unlimited:
+            continue
+        n, of = row.pools.unlimited, row.pools.instances
+        shown = first_few(list(row.pools.unlimited_on)) or f"{n} of {of} instance(s)"
+        yield Finding(
+            RuleId.POOL_UNLIMITED,
+            WARNING,
+            row.name,
+            f"no pool max on {shown}: each can open connections until the server refuses; "
+            f"set the pool's max (allocation: {row.allocated_max})",
+            value=float(n),
+        )
 
 
 @rule(
@@ -340,31 +339,32 @@ def _pooler_attribution(f: Facts, t: Thresholds) -> Iterator[Finding]:
 )
 def _metrics_stale(f: Facts, t: Thresholds) -> Iterator[Finding]:
     for row in f.services:
-        down = [p.instance for p in row.instances if p.up is False]
+        if row.pools is None:
+            continue
         stale = [
-            p
-            for p in row.instances
-            if p.sample_age_s is not None
-            and p.scrape_interval_s
-            and p.sample_age_s > t.stale_scrape_intervals * p.scrape_interval_s
+            o
+            for o in row.pools.oldest
+            if o.scrape_interval_s and o.age_s > t.stale_scrape_intervals * o.scrape_interval_s
         ]
-        if down:
+        if row.pools.down_count:
+            more = row.pools.down_count - len(row.pools.down[:3])
             yield Finding(
                 RuleId.METRICS_STALE,
                 WARNING,
                 row.name,
-                f"target down: {', '.join(sorted(down)[:3])}",
-                value=len(down),
+                f"target down: {', '.join(sorted(row.pools.down)[:3])}"
+                + (f" and {more} more" if more > 0 else ""),
+                value=row.pools.down_count,
             )
         elif stale:
-            oldest = max(p.sample_age_s or 0.0 for p in stale)
+            oldest = max(stale, key=lambda o: o.age_s)
             yield Finding(
                 RuleId.METRICS_STALE,
                 WARNING,
                 row.name,
-                f"newest pool sample {oldest:.0f} s old "
-                f"(> {t.stale_scrape_intervals:g} × {stale[0].scrape_interval_s:g} s)",
-                value=oldest,
+                f"newest pool sample {oldest.age_s:.0f} s old "
+                f"(> {t.stale_scrape_intervals:g} × {oldest.scrape_interval_s:g} s)",
+                value=oldest.age_s,
             )
 
 

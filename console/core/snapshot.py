@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -141,6 +141,60 @@ class PoolInstance:
         return percent(self.in_use, self.max)
 
 
+@dataclass(frozen=True)
+class InstanceAge:
+    """How old an instance's newest pool sample is, against its target's scrape interval."""
+
+    instance: str
+    age_s: float
+    scrape_interval_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ServicePools:
+    """A service's pools added up over its instances: what the services table and the rules
+    read. The Prometheus source has PromQL add them up (its answer grows with services, not
+    instances); the scrape source's instances are added up in Python (`pools.totals_of`).
+    Unusable gauges (NaN, negative) are left out of the sums."""
+
+    service: str
+    instances: int
+    size: float | None = None
+    idle: float | None = None
+    pending: float | None = None
+    # each reported max and how many instances report it (0: no max at all, unlimited)
+    maxes: tuple[tuple[float, int], ...] = ()
+    at_max: int = 0  # instances whose pool is at its max (size ≥ max)
+    oldest: tuple[InstanceAge, ...] = ()  # the instances with the oldest samples (a few)
+    down: tuple[str, ...] = ()  # instances whose target is down (the first few)
+    down_count: int = 0
+    unlimited_on: tuple[str, ...] = ()  # the unlimited instances' names, where known
+    max_of: tuple[tuple[str, float], ...] = ()  # each instance's reported max, where known
+
+    @property
+    def max_total(self) -> float | None:
+        """The sum of the reported maxes (unlimited pools have none)."""
+        limited = [(m, n) for m, n in self.maxes if m > 0]
+        return sum(m * n for m, n in limited) if limited else None
+
+    @property
+    def max_reported(self) -> float | None:
+        return max((m for m, _ in self.maxes if m > 0), default=None)
+
+    @property
+    def unlimited(self) -> int:
+        return sum(n for m, n in self.maxes if m == 0)
+
+    def aged(self, seconds: float) -> ServicePools:
+        """As seen `seconds` later without a new answer: every sample that much older."""
+        if not seconds:
+            return self
+        return replace(
+            self,
+            oldest=tuple(replace(o, age_s=o.age_s + seconds) for o in self.oldest),
+        )
+
+
 def percent(part: float | None, whole: float | None) -> float | None:
     """100 × part / whole; None when either is unknown, whole is 0, or the result is not a
     number a screen or JSON can hold (a denormal max from a hostile exporter overflows)."""
@@ -158,7 +212,10 @@ class Snapshot:
     activity: tuple[ActivityCount, ...] = ()
     self_connections: int = 0  # the console's own session(s), left out of `activity`
     backends: tuple[Backend, ...] = ()
+    # pool instances one by one: every one from --scrape; from Prometheus, the instances of
+    # the service whose detail is open (the others come added up, in pool_totals)
     pools: tuple[PoolInstance, ...] = ()
+    pool_totals: tuple[ServicePools, ...] = ()  # added up by the source (Prometheus)
     # postgres_exporter's view of the servers (their settings and sessions), from the metrics
     exported: tuple[ExportedServer, ...] = ()
     wal_senders: int | None = None  # replication connections: own slots, not client ones

@@ -18,7 +18,14 @@ from typing import Protocol, runtime_checkable
 
 from console.core.exported import ExportedServer
 from console.core.history import Peaks
-from console.core.snapshot import ActivityCount, Backend, PoolInstance, ServerInfo, SourceName
+from console.core.snapshot import (
+    ActivityCount,
+    Backend,
+    PoolInstance,
+    ServerInfo,
+    ServicePools,
+    SourceName,
+)
 from console.sources.threads import in_daemon_thread
 
 # How long past its own client timeouts a blocking read is waited for.
@@ -41,8 +48,10 @@ class Reading:
     backends: tuple[Backend, ...] = ()
     self_connections: int = 0  # our own session(s) on that server, left out of activity
     wal_senders: int | None = None  # replication connections on that server
-    # metrics
+    # metrics: instances one by one (--scrape: all; Prometheus: the focused service's), and
+    # pools added up per service by the source itself (Prometheus)
     pools: tuple[PoolInstance, ...] = ()
+    pool_totals: tuple[ServicePools, ...] = ()
     exported: tuple[ExportedServer, ...] = ()
 
 
@@ -67,7 +76,10 @@ class Source(Protocol):
 
 @runtime_checkable
 class PoolHistory(Protocol):
-    """A source that keeps the pools' past (Prometheus)."""
+    """A source that keeps the pools' past (Prometheus), and adds the pools up itself: one
+    service's instances are read one by one only while it is the `focus` (its detail)."""
+
+    focus: str | None
 
     async def history(self, service: str, seconds: float) -> list[float]: ...
 

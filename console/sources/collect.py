@@ -20,6 +20,7 @@ from console.core.snapshot import (
     UNREACHABLE,
     Fleet,
     PoolInstance,
+    ServicePools,
     Snapshot,
     SourceStatus,
 )
@@ -162,6 +163,7 @@ class Collector:
         mine = {k: r for k, r in readings.items() if k in here}
         direct = next((r for r in mine.values() if r.server is not None), None)
         pools: list[PoolInstance] = []
+        totals: list[ServicePools] = []
         exported_servers: list[ExportedServer] = []
         for key, reading in mine.items():
             if first:
@@ -171,6 +173,11 @@ class Collector:
                 replace(p, sample_age_s=(p.sample_age_s or 0) + age) if age else p
                 for p in reading.pools
                 if (p.server or self._homes.get(p.service, names[0])) == server
+            )
+            totals.extend(
+                t.aged(age)
+                for t in reading.pool_totals
+                if self._homes.get(t.service, names[0]) == server
             )
         said = exported.notes(
             tuple(exported_servers),
@@ -188,6 +195,7 @@ class Collector:
             self_connections=direct.self_connections if direct else 0,
             backends=direct.backends if direct else (),
             pools=tuple(pools),
+            pool_totals=tuple(totals),
             exported=tuple(exported_servers),
             wal_senders=direct.wal_senders if direct else None,
         )

@@ -1,11 +1,16 @@
-"""The Prometheus source: a constant number of queries per refresh, whatever the fleet's size.
+"""The Prometheus source: a constant number of queries per refresh, whose answers grow with
+the number of services, not of instances — PromQL adds the pools up.
 
-Per refresh, three instant queries, for every configured profile at once:
-  1. every pool series of every instance, by name regex                 (values)
-  2. time() - timestamp(...) per target and service label set            (sample age)
-  3. `up` of every target that reported a pool series in the last 10 min (down targets)
+Per refresh, for every configured profile at once:
+  1. totals: each service's pools added up (size, idle, pending; how many instances report
+     each max; how many are at their max; how many instances; unusable gauges counted), and
+     postgres_exporter's settings and sessions (cluster facts), as they are;
+  2. oldest: the few instances of each service with the oldest newest-sample (stale metrics);
+  3. down, every DOWN_EVERY_S: the targets down that reported pool series in the last 10 min
+     (a range selector: not every refresh);
+  4. while a service's detail is open (`focus`), that service's instances one by one;
 plus, every few minutes, the targets API for the scrape intervals. Which series mean what is
-the profiles' business (`core/pools.py`), done here in Python on the one answer.
+the profiles' business (`core/profiles.py`): the PromQL is built from them.
 
 prometheus-api-client is synchronous: the collector runs this in a worker thread. Its default
 retry policy turns a 1 s timeout into 10 s, so we give it our own: one retry, short backoff.
@@ -17,7 +22,9 @@ import asyncio
 import dataclasses
 import functools
 import json
+import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,50 +37,145 @@ from console.core.allocation import Allocation
 from console.core.history import Peaks
 from console.core.pools import PoolSamples
 from console.core.profiles import (
+    FIELDS,
     GaugeChecks,
     MetricsProfile,
     Selector,
     no_series_note,
+    promql_string,
     with_poolers,
 )
 from console.core.settings import Settings
-from console.core.snapshot import PoolInstance, SourceName
+from console.core.snapshot import InstanceAge, PoolInstance, ServicePools, SourceName
 from console.sources.base import GRACE_S, BlockingRead, Reading, read_bounded
 
 TARGETS_EVERY_S = 300
-MAX_ANSWER = 32 * 2**20  # the values of 10,000 pool series are a few MiB
+DOWN_EVERY_S = 15
+OLDEST_PER_SERVICE = 3  # the instances per service whose sample ages are read every refresh
+DOWN_SHOWN = 3  # the down instances named per service (all are counted)
+MAX_ANSWER = 32 * 2**20
 DEFAULT_INTERVAL_S = 30.0
+AGG_LABEL = "novapool_agg"  # which sum (or count) a series of the totals answer is
+MAX_LABEL = "novapool_max"  # the reported max an instance count is of
 
 
-def _names(profiles: tuple[MetricsProfile, ...]) -> str:
+def _names(profiles: tuple[MetricsProfile, ...]) -> list[str]:
     # metric names are checked ([a-zA-Z0-9_:]) when a profile is read: safe in a regex
-    return "|".join(dict.fromkeys(n for p in profiles for n in p.metric_names))
+    return list(dict.fromkeys(n for p in profiles for n in p.metric_names))
 
 
 def _service_labels(profiles: tuple[MetricsProfile, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(lbl for p in profiles for lbl in p.service_labels))
 
 
-def queries(profiles: tuple[MetricsProfile, ...]) -> dict[str, str]:
-    """The three instant queries of a refresh, for every profile at once."""
-    names = [n for p in profiles for n in p.metric_names]
-    # timestamp() and last_over_time() drop the metric name, so they are applied to one name
-    # at a time (else "vector cannot contain metrics with the same labelset") and joined by
-    # `or`: one query, as long as the profiles' list of names
-    by = ", ".join(dict.fromkeys(("instance", "job", *_service_labels(profiles))))
+def _instance_labels(profiles: tuple[MetricsProfile, ...]) -> str:
+    return ", ".join(dict.fromkeys(("instance", "job", *_service_labels(profiles))))
 
-    def each(template: str) -> str:
-        return " or ".join(template.format(n) for n in dict.fromkeys(names))
 
-    return {
-        # the pool series, and postgres_exporter's settings and sessions (cluster facts)
-        "values": f'{{__name__=~"{_names(profiles)}|{"|".join(exported.NAMES)}"}}',
-        "age": f"max by ({by}) (time() - ({each('timestamp({})')}))",
-        "up": (
-            f"max by ({by}) ({each('last_over_time({}[10m])')}) "
-            f"* 0 + on (instance, job) group_left () up"
-        ),
+def per_instance(p: MetricsProfile, by: str) -> dict[str, str]:
+    """A profile's fields per pool instance, as PromQL: per field, the first alternative
+    selector that has series for an instance (`or` on the instance's labels), its samples
+    summed (two pools of one service in one process); size and idle derived per instance
+    where the library does not export them (as `pools.derive` does)."""
+    raw = {
+        f: "(" + " or ".join(f"sum by ({by}) ({s.promql()})" for s in p.selectors(f)) + ")"
+        for f in FIELDS
+        if p.selectors(f)
     }
+    out = dict(raw)
+    size, idle, in_use = raw.get("size"), raw.get("idle"), raw.get("in_use")
+    if idle and in_use:
+        out["size"] = f"({size} or ({idle} + {in_use}))" if size else f"({idle} + {in_use})"
+    if size and in_use:
+        derived = f"clamp_min({size} - {in_use}, 0)"
+        out["idle"] = f"({idle} or {derived})" if idle else derived
+    return out
+
+
+def _tagged(expr: str, agg: str, profile: str | None = None) -> str:
+    tagged = f'label_replace({expr}, "{AGG_LABEL}", "{agg}", "", "")'
+    if profile is None:
+        return tagged
+    # profile names are letters, digits, '-', '_' and '.' (checked when read)
+    return f'label_replace({tagged}, "{PROFILE_LABEL}", "{profile}", "", "")'
+
+
+def totals_query(profiles: tuple[MetricsProfile, ...]) -> str:
+    """Query 1: per profile and service label set, the pools added up; and postgres_exporter's
+    cluster facts as they are. Unusable gauges (NaN, negative) are left out of the sums
+    (`x >= 0` drops them) and counted apart, per field (`bad_<field>`)."""
+    by, each = ", ".join(_service_labels(profiles)), _instance_labels(profiles)
+    terms = [f'{{__name__=~"{"|".join(exported.NAMES)}"}}']
+    for p in profiles:
+        x = per_instance(p, each)
+        if not x:
+            continue
+        for f in ("size", "idle", "pending"):
+            if f in x:
+                terms.append(_tagged(f"sum by ({by}) ({x[f]} >= 0)", f, p.name))
+        if "max" in x:
+            counted = f'count_values by ({by}) ("{MAX_LABEL}", {x["max"]} >= 0)'
+            terms.append(_tagged(counted, "max", p.name))
+            if "size" in x:
+                at_max = f"count by ({by}) ({x['size']} >= ({x['max']} > 0))"
+                terms.append(_tagged(at_max, "at_max", p.name))
+        any_series = " or ".join(x.values())
+        terms.append(_tagged(f"count by ({by}) ({any_series})", "instances", p.name))
+        for f, e in x.items():
+            terms.append(_tagged(f"count by ({by}) ({e} unless ({e} >= 0))", f"bad_{f}", p.name))
+    return " or ".join(terms)
+
+
+def _age(profiles: tuple[MetricsProfile, ...], matcher: str = "") -> str:
+    """Per instance, how old its newest pool sample is. timestamp() drops the metric name,
+    so it is applied to one name at a time, joined by `or`."""
+    newest = " or ".join(f"timestamp({n}{matcher})" for n in _names(profiles))
+    return f"max by ({_instance_labels(profiles)}) (time() - ({newest}))"
+
+
+def oldest_query(profiles: tuple[MetricsProfile, ...]) -> str:
+    """Query 2: the OLDEST_PER_SERVICE instances of each service label set whose newest
+    pool sample is the oldest, with its age."""
+    by = ", ".join(_service_labels(profiles))
+    return f"topk by ({by}) ({OLDEST_PER_SERVICE}, {_age(profiles)})"
+
+
+def down_query(profiles: tuple[MetricsProfile, ...]) -> str:
+    """Query 3: targets down (`up` 0) that reported pool series in the last 10 min: how many
+    per service label set, and the first DOWN_SHOWN of them."""
+    by, each = ", ".join(_service_labels(profiles)), _instance_labels(profiles)
+    seen = " or ".join(f"last_over_time({n}[10m])" for n in _names(profiles))
+    down = f"(max by ({each}) ({seen}) * 0 + on (instance, job) group_left () (up == 0))"
+    return (
+        f"{_tagged(f'count by ({by}) ({down})', 'down_count')} or "
+        f"topk by ({by}) ({DOWN_SHOWN}, {down})"
+    )
+
+
+def queries(profiles: tuple[MetricsProfile, ...]) -> dict[str, str]:
+    """The queries of a refresh (down: every DOWN_EVERY_S), for every profile at once."""
+    return {
+        "totals": totals_query(profiles),
+        "oldest": oldest_query(profiles),
+        "down": down_query(profiles),
+    }
+
+
+def focus_query(profiles: tuple[MetricsProfile, ...], keys: list[tuple[str, str, str]]) -> str:
+    """One service's instances one by one (its detail is open): the pool series selected by
+    the labels the service's series carry (`keys`: profile, label, value), and each
+    instance's sample age. Label values escaped."""
+    by_name = {p.name: p for p in profiles}
+    parts = []
+    for name, label, value in keys:
+        p = by_name.get(name)
+        if p is None:
+            continue
+        matcher = f"{label}={promql_string(value)}"
+        names = "|".join(p.metric_names)
+        parts.append(f'{{__name__=~"{names}",{matcher}}}')
+        parts.append(_tagged(_age((p,), "{" + matcher + "}"), "age"))
+    return " or ".join(parts)
 
 
 PROFILE_LABEL = "novapool_profile"
@@ -155,8 +257,12 @@ class PrometheusSource(BlockingRead):
     _intervals: dict[tuple[str, str], float] = field(default_factory=dict)
     _intervals_at: float = 0.0
     requests_total: int = 0
+    answer_bytes_total: int = 0  # what Prometheus sent back (bench and tests read it)
     # service → the labels its series carry, from the last read (history selects by them)
     _service_keys: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)
+    focus: str | None = None  # the service whose instances are read one by one (its detail)
+    _down: list[dict[str, Any]] = field(default_factory=list)  # the last down answer
+    _down_at: float = -math.inf
 
     def client(self) -> PrometheusConnect:
         if self._client is None:
@@ -196,6 +302,7 @@ class PrometheusSource(BlockingRead):
             read1 = functools.partial(resp.raw.read1, decode_content=True)
             body = read_bounded(read1, started, self.timeout_s, MAX_ANSWER)
             status = resp.status_code
+        self.answer_bytes_total += len(body)
         try:
             doc = json.loads(body)
         except ValueError:
@@ -222,67 +329,149 @@ class PrometheusSource(BlockingRead):
 
     @property
     def wait_s(self) -> float:
-        return 3 * self.timeout_s + GRACE_S  # three requests, each bounded by the client
+        return 4 * self.timeout_s + GRACE_S  # up to four requests, each bounded by the client
 
     def read_blocking(self) -> Reading:
         """Blocking: runs in a worker thread. Raises on failure."""
         t0 = time.perf_counter()
         before = self.requests_total
-        q = queries(self.profiles)
-        values = self._query(q["values"])
-        ages = self._query(q["age"])
-        ups = self._query(q["up"])
+        checks = GaugeChecks()
+        totals, servers = self._totals(self._query(totals_query(self.profiles)), checks)
+        oldest = self._query(oldest_query(self.profiles))
+        if time.monotonic() - self._down_at >= DOWN_EVERY_S:
+            self._down = self._query(down_query(self.profiles))
+            self._down_at = time.monotonic()
         try:
             self._refresh_intervals()
         except (requests.RequestException, ValueError, RuntimeError, TimeoutError):
             pass  # intervals are a refinement; the default stands in
-
-        def target(labels: dict[str, str]) -> tuple[str, str]:
-            return labels.get("instance", ""), labels.get("job", "")
-
-        samples = PoolSamples(self.profiles)
-        servers = exported.ExportedSamples(samples.checks)
-        for item in values:
-            labels = dict(item["metric"])
-            name, raw = labels.pop("__name__", ""), item["value"][1]
-            if not servers.add(name, labels, raw, labels.get("instance", "")):
-                samples.add(name, labels, raw, target(labels))
-        gauges = samples.gauges()
-        Key = tuple[str, tuple[str, str]]  # (service, (instance, job))
-        found: dict[Key, dict[str, Any]] = {
-            (service, inst): dataclasses.asdict(g)  # type: ignore[misc]  # a copy: filled in below
-            for (service, inst), g in gauges.items()
-        }
-        for item in ages:
-            inst = target(item["metric"])
-            service = samples.service_of(item["metric"], inst)
-            age = GaugeChecks().value(item["value"][1], "age")
+        for item in oldest:
+            labels = item["metric"]
+            service = self._service_of(labels, totals)
+            age = checks.value(item["value"][1], "age")
             if service and age is not None:
-                slot = found.setdefault((service, inst), {})
-                slot["sample_age_s"] = max(slot.get("sample_age_s", 0.0), age)
-        for item in ups:
-            inst = target(item["metric"])
-            service = samples.service_of(item["metric"], inst, known_only=False)
-            if service:
-                found.setdefault((service, inst), {})["up"] = float(item["value"][1]) >= 1
-        out = [
-            PoolInstance(
-                **{"size": None, "idle": None, "max": None, **values},
-                service=service,
-                instance=instance or job,
-                scrape_interval_s=self._intervals.get((instance, job), DEFAULT_INTERVAL_S),
-            )
-            for (service, (instance, job)), values in sorted(found.items())
-        ]
-        self._service_keys.update(samples.service_keys)
+                inst = labels.get("instance", ""), labels.get("job", "")
+                totals[service]["oldest"].append(
+                    InstanceAge(inst[0] or inst[1], age, self._interval(*inst))
+                )
+        for item in self._down:
+            labels = item["metric"]
+            service = self._service_of(labels, totals, known_only=False)
+            if not service:
+                continue
+            slot = totals.setdefault(service, _slot())
+            if labels.get(AGG_LABEL) == "down_count":
+                slot["down_count"] += int(float(item["value"][1]))
+            else:
+                slot["down"].append(labels.get("instance") or labels.get("job", ""))
+        pools = tuple(_service_pools(name, slot) for name, slot in sorted(totals.items()))
+        instances = self._focused(totals) if self.focus in totals else ()
         return Reading(
             latency_ms=(time.perf_counter() - t0) * 1000,
             requests=self.requests_total - before,
-            notes=(() if out else (no_series_note(self.profiles),)) + samples.checks.notes(),
-            no_series=not out,
-            pools=tuple(out),
-            exported=servers.servers(),
+            notes=(() if pools else (no_series_note(self.profiles),)) + checks.notes(),
+            no_series=not pools,
+            pools=instances,
+            pool_totals=pools,
+            exported=servers,
         )
+
+    def _totals(
+        self, answer: list[dict[str, Any]], checks: GaugeChecks
+    ) -> tuple[dict[str, dict[str, Any]], tuple[exported.ExportedServer, ...]]:
+        """The totals answer → per service, its sums and counts (label sets that are one
+        service are added up); and postgres_exporter's servers."""
+        by_name = {p.name: p for p in self.profiles}
+        servers = exported.ExportedSamples(checks)
+        totals: dict[str, dict[str, Any]] = {}
+        for item in answer:
+            labels = dict(item["metric"])
+            raw = item["value"][1]
+            if "__name__" in labels:  # postgres_exporter's, as they are
+                name = labels.pop("__name__")
+                servers.add(name, labels, raw, labels.get("instance", ""))
+                continue
+            profile = by_name.get(labels.get(PROFILE_LABEL, ""))
+            service = profile.service_of(labels) if profile else None
+            if profile is None or not service:
+                continue
+            label = next((k for k in profile.service_labels if labels.get(k)), None)
+            if label is not None:  # the labels to select this service by (history, focus)
+                self._service_keys.setdefault(service, set()).add(
+                    (profile.name, label, labels[label])
+                )
+            slot = totals.setdefault(service, _slot())
+            agg = labels.get(AGG_LABEL, "")
+            if agg.startswith("bad_"):
+                names = "|".join(dict.fromkeys(x.metric for x in profile.selectors(agg[4:])))
+                checks.bad.append(
+                    f"{service} {agg[4:]} ({names or 'derived'}) = NaN or negative "
+                    f"on {int(float(raw))} instance(s)"
+                )
+            elif agg == "max":
+                m = checks.value(labels.get(MAX_LABEL, ""), f"{service} max")
+                if m is not None:
+                    slot["maxes"][m] += int(float(raw))
+            elif agg in ("instances", "at_max"):
+                slot[agg] += int(float(raw))
+            elif agg in ("size", "idle", "pending"):
+                value = checks.value(raw, f"{service} {agg}")
+                if value is not None:
+                    slot[agg] = (slot[agg] or 0.0) + value
+        return totals, servers.servers()
+
+    def _service_of(
+        self, labels: dict[str, str], known: dict[str, Any], known_only: bool = True
+    ) -> str | None:
+        """The service of a per-instance series without a profile tag: one the totals know,
+        else (known_only=False) the first profile's reading."""
+        services = [s for p in self.profiles if (s := p.service_of(labels))]
+        found = [s for s in services if s in known]
+        if found or known_only:
+            return found[0] if found else None
+        return services[0] if services else None
+
+    def _interval(self, instance: str, job: str) -> float:
+        return self._intervals.get((instance, job), DEFAULT_INTERVAL_S)
+
+    def _focused(self, totals: dict[str, dict[str, Any]]) -> tuple[PoolInstance, ...]:
+        """The focused service's instances one by one (one query more while its detail is
+        open)."""
+        assert self.focus is not None
+        keys = sorted(self._service_keys.get(self.focus, ()))
+        if not keys:
+            return ()
+        samples = PoolSamples(self.profiles)
+        ages: dict[tuple[str, str], float] = {}
+        for item in self._query(focus_query(self.profiles, keys)):
+            labels = dict(item["metric"])
+            inst = labels.get("instance", ""), labels.get("job", "")
+            if labels.get(AGG_LABEL) == "age":
+                age = samples.checks.value(item["value"][1], "age")
+                if age is not None:
+                    ages[inst] = max(ages.get(inst, 0.0), age)
+                continue
+            samples.add(labels.pop("__name__", ""), labels, item["value"][1], inst)
+        slot = totals[self.focus]
+        down = set(slot["down"])
+        unnamed_down = slot["down_count"] > len(down)
+        out = []
+        for (service, target), g in samples.gauges().items():
+            instance, job = target if isinstance(target, tuple) else (str(target), "")
+            if service != self.focus:
+                continue
+            name = instance or job
+            out.append(
+                PoolInstance(
+                    **dataclasses.asdict(g),
+                    service=service,
+                    instance=name,
+                    sample_age_s=ages.get((instance, job)),
+                    up=False if name in down else None if unnamed_down else True,
+                    scrape_interval_s=self._interval(instance, job),
+                )
+            )
+        return tuple(sorted(out, key=lambda p: p.instance))
 
     def range(self, promql: str, seconds: float, step_s: float) -> list[tuple[float, float]]:
         """A range query (history for the detail screen). Blocking."""
@@ -338,6 +527,38 @@ class PrometheusSource(BlockingRead):
         if self._client is not None:
             self._client._session.close()
             self._client = None
+
+
+def _slot() -> dict[str, Any]:
+    return {
+        "size": None,
+        "idle": None,
+        "pending": None,
+        "maxes": Counter(),
+        "at_max": 0,
+        "instances": 0,
+        "oldest": [],
+        "down": [],
+        "down_count": 0,
+    }
+
+
+def _service_pools(service: str, slot: dict[str, Any]) -> ServicePools:
+    oldest = sorted(slot["oldest"], key=lambda o: -o.age_s)[:OLDEST_PER_SERVICE]
+    down_count = max(slot["down_count"], len(slot["down"]))
+    return ServicePools(
+        service,
+        # a target down has no fresh series (Prometheus marks them stale): a replica all the same
+        slot["instances"] + down_count,
+        size=slot["size"],
+        idle=slot["idle"],
+        pending=slot["pending"],
+        maxes=tuple(sorted(slot["maxes"].items())),
+        at_max=slot["at_max"],
+        oldest=tuple(oldest),
+        down=tuple(sorted(slot["down"])[:DOWN_SHOWN]),
+        down_count=down_count,
+    )
 
 
 def from_settings(s: Settings, allocation: Allocation) -> PrometheusSource | None:

@@ -40,6 +40,11 @@ class Feed(Protocol):
 
     async def peaks(self, window: str = "7d") -> Peaks | None: ...
 
+    def focus(self, service: str | None) -> None:
+        """The service whose pool instances are wanted one by one (its detail is open), or
+        None; a source that adds the pools up reads them from the next refresh on."""
+        ...
+
 
 @dataclass
 class ReplayFeed:
@@ -75,6 +80,9 @@ class ReplayFeed:
         return None
 
     async def peaks(self, window: str = "7d") -> Peaks | None:
+        return None
+
+    def focus(self, service: str | None) -> None:
         return None
 
 
@@ -118,3 +126,8 @@ class CollectorFeed:
         """Peak in-use per service over the window, where a source keeps the pools' past."""
         source = self.collector.pool_history
         return None if source is None else await source.peaks(window)
+
+    def focus(self, service: str | None) -> None:
+        source = self.collector.pool_history
+        if source is not None:
+            source.focus = service

@@ -55,19 +55,71 @@ async def test_pools_replicas_drift_and_utilization_from_prometheus(prometheus, 
     assert service(doc, "feed-service")["busy_pct"] == 12.5
 
 
-async def test_prometheus_queries_per_refresh_do_not_grow_with_services(prometheus, exporters):
+async def test_prometheus_answers_grow_with_services_not_instances(prometheus, exporters):
+    """A refresh costs the same queries at 5 or 20 instances of a service, and the same answer
+    size (PromQL adds the pools up); only an open detail (`focus`) lists its service's
+    instances, with one query more."""
     src = PrometheusSource(prometheus.url, (PROFILES["nova-db-pool"],), timeout_s=5)
-    first = exporters("auth-service", 1, 1, 12)
-    prometheus.set_targets([first.url])
-    await asyncio.to_thread(wait_for_targets, prometheus.url, [first.url])
-    src.read_blocking()  # warms the targets cache
-    small = src.read_blocking()
-    many = [exporters(f"svc-{i}", 1, 0, 5) for i in range(15)]
-    prometheus.set_targets([e.url for e in (first, *many)])
-    await asyncio.to_thread(wait_for_targets, prometheus.url, [e.url for e in (first, *many)])
-    large = src.read_blocking()
-    assert len(small.pools) == 1 and len(large.pools) == 16
-    assert small.requests == large.requests == 3
+    started = [exporters("auth-service", 2, 1, 12) for _ in range(5)]
+
+    async def read_with(instances):
+        urls = [e.url for e in instances]
+        prometheus.set_targets(urls)
+        await asyncio.to_thread(wait_for_targets, prometheus.url, urls)
+        await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_size", len(urls))
+        src.read_blocking()  # the targets' intervals and the down check, read once
+        before = src.answer_bytes_total
+        reading = src.read_blocking()
+        return reading, src.answer_bytes_total - before
+
+    small, small_bytes = await read_with(started)
+    started += [exporters("auth-service", 2, 1, 12) for _ in range(15)]
+    large, large_bytes = await read_with(started)
+    (few,), (many,) = small.pool_totals, large.pool_totals
+    assert (few.instances, few.size, few.idle) == (5, 10, 5)
+    assert (many.instances, many.size, many.idle, many.maxes) == (20, 40, 20, ((12.0, 20),))
+    assert small.pools == large.pools == ()  # no instance one by one
+    assert small.requests == large.requests == 2  # totals and oldest (down: every 15 s)
+    assert abs(large_bytes - small_bytes) < 64, (small_bytes, large_bytes)  # digits only
+    others = [exporters(f"svc-{i}", 1, 0, 5) for i in range(10)]
+    more, more_bytes = await read_with(started + others)
+    assert more.requests == 2 and more_bytes > large_bytes  # services: more to say
+    src.focus = "auth-service"
+    focused = src.read_blocking()
+    assert len(focused.pools) == 20 and focused.requests == 3
+    assert {p.service for p in focused.pools} == {"auth-service"}
+    assert all(p.up and p.sample_age_s is not None for p in focused.pools)
+
+
+async def test_promql_totals_are_the_instances_added_up(prometheus, exporters):
+    """The same exporters read two ways: Prometheus adding the pools up in PromQL, and the
+    scrape source's instances added up in Python: the same totals."""
+    from console.core.pools import totals_of
+    from console.sources.scrape import ScrapeSource
+
+    started = [
+        exporters("orders-service", 8, 3, 12),
+        exporters("orders-service", 12, 0, 12),  # at its max
+        exporters("orders-service", 5, 5, 20),  # a drifted max
+        exporters("ledger-service", 4, 4, 0),  # no max: unlimited
+        exporters("ledger-service", 6, 1, 10),
+        exporters("search-service", 3, 2, 8),
+    ]
+    urls = [e.url for e in started]
+    prometheus.set_targets(urls)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, urls)
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_size", len(urls))
+    profiles = (PROFILES["nova-db-pool"],)
+    via_promql = PrometheusSource(prometheus.url, profiles).read_blocking().pool_totals
+    scraped = await asyncio.to_thread(ScrapeSource(tuple(urls), profiles).read_blocking)
+    in_python = totals_of(scraped.pools)
+
+    def comparable(t):
+        return (t.service, t.instances, t.size, t.idle, t.pending, t.maxes, t.at_max, t.unlimited)
+
+    assert sorted(map(comparable, via_promql)) == sorted(map(comparable, in_python))
+    orders = next(t for t in via_promql if t.service == "orders-service")
+    assert (orders.at_max, orders.maxes, orders.max_total) == (1, ((12.0, 2), (20.0, 1)), 44.0)
 
 
 async def test_a_target_that_goes_down_is_stale(prometheus, exporters):
@@ -92,15 +144,15 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         settings = Settings(dsn=pg1.dsn, prometheus_url=prom.url, prometheus_timeout_s=1)
         collector = Collector(settings, load_allocation(ALLOCATION))
         snap = (await collector.collect()).first
-        assert snap.source("prometheus").status == "ok" and len(snap.pools) == 1
+        assert snap.source("prometheus").status == "ok" and len(snap.pool_totals) == 1
         prom.pause()
         snap = (await collector.collect()).first  # bounded by the collector's own wait, never hangs
         assert snap.source("prometheus").status == "unreachable"
         assert snap.source("postgres").status == "ok" and snap.server is not None
-        assert snap.pools and snap.pools[0].size == 3  # last good data, kept
+        assert snap.pool_totals and snap.pool_totals[0].size == 3  # last good data, kept
         await asyncio.sleep(3.5)
         snap = (await collector.collect()).first
-        assert snap.pools[0].sample_age_s > 3  # and aged: stale after 3 × 1 s
+        assert snap.pool_totals[0].oldest[0].age_s > 3  # and aged: stale after 3 × 1 s
         from console.core.assessment import assess
 
         stale = [

@@ -62,6 +62,9 @@ class HangingFeed:
     async def signal_backend(self, pid, terminate, backend_start=None):
         return False
 
+    def focus(self, service) -> None:
+        return None
+
 
 async def settled(pilot) -> None:
     """Every worker the app started has finished, and the messages they posted are handled:

@@ -57,10 +57,11 @@ def test_profiles_build_constant_queries():
     every = tuple(PROFILES.values())
     for profiles in [(p,) for p in every] + [every]:
         q = queries(profiles)
-        assert len(q) == 3
+        assert set(q) == {"totals", "oldest", "down"}
         for p in profiles:
-            assert all(name in q["values"] for name in p.metric_names)
-            assert all(label in q["up"] for label in p.service_labels)
+            assert all(name in q["totals"] for name in p.metric_names)
+            assert all(name in q["oldest"] and name in q["down"] for name in p.metric_names)
+            assert all(label in q["down"] for label in p.service_labels)
 
 
 def test_durations():

@@ -139,6 +139,10 @@ class ServiceDetailScreen(ConsoleScreen):
             self.query_one("#pools-title").display = False
         if self.service is not None:
             self.load_remote_history()
+            self.console.feed.focus(self.service)  # its instances one by one while open
+
+    def on_unmount(self) -> None:
+        self.console.feed.focus(None)
 
     @work(exit_on_error=False, group="history")
     async def load_remote_history(self) -> None:
@@ -236,7 +240,16 @@ class ServiceDetailScreen(ConsoleScreen):
                 ),
             )
         if not row.instances:
-            table.add_row(Text("no pool metrics for this service", style="dim"), *[Text("")] * 8)
+            n = row.pools.instances if row.pools else 0
+            table.add_row(
+                Text(
+                    f"{n} instance(s), added up; one by one from the next refresh"
+                    if n
+                    else "no pool metrics for this service",
+                    style="dim",
+                ),
+                *[Text("")] * 8,
+            )
 
     def _backends(self, a: Assessment) -> None:
         table = self.query_one("#backends", DataTable)
