@@ -133,6 +133,36 @@ async def test_detail_and_help_and_back():
         assert isinstance(app.screen, DashboardScreen)
 
 
+async def test_an_open_detail_asks_for_its_service_instances_and_closing_it_stops():
+    """Prometheus adds the pools up; the detail's service alone is read one instance at a
+    time, from the refresh after it opens until it closes."""
+    from console.core.pools import totals_of
+    from console.tui.feed import ReplayFeed
+
+    class FocusFeed(ReplayFeed):
+        asked: list[str | None]
+
+        def focus(self, service):
+            self.asked.append(service)
+
+    snap = incident_snapshot()
+    added_up = dataclasses.replace(snap, pools=(), pool_totals=totals_of(snap.pools))
+    feed = FocusFeed([added_up])
+    feed.asked = []
+    app = build_app(feed=feed)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("s", "home", "enter")  # sorted by name: auth-service first
+        await pilot.pause()
+        assert isinstance(app.screen, ServiceDetailScreen)
+        assert feed.asked == ["auth-service"]
+        pools = app.screen.query_one("#pools")
+        assert "3 instance(s), added up" in str(pools.get_row_at(0)[0])
+        await pilot.press("escape")
+        await pilot.pause()
+        assert feed.asked == ["auth-service", None]
+
+
 async def test_hostile_strings_render_literally():
     hostile = "[bold red]boom[/] [@click=app.quit] \x1b[31mred\x1b[0m [link=x]"
     snap = incident_snapshot()
