@@ -7,24 +7,39 @@ Reported per size: server time per refresh of each console (from the server's ow
 log, by application_name), console CPU (% of one core, from /proc) and RSS at the start and
 the end. Not a timed test: run it, read the ratios.
 
-    .venv/bin/python bench/side_by_side.py --backends 100 1000 --seconds 60
+With --fleet 200x5: 200 services × 5 instances each through a real Prometheus (one target per
+instance, scraped every 5 s; the gauges served by this script and moving), an allocation of the
+200 services, 300 backends of theirs: the same figures, then Prometheus's answer bytes and
+queries per refresh (its own metrics), then key → screen latency in novapool's terminal while
+it refreshes (sort, each typed character of a filter, page down, open a detail, back), each
+timed until the screen shows that key's effect.
+
+    .venv/bin/python bench/side_by_side.py --backends 100 1000 --seconds 60 [--fleet 200x5]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
+import yaml  # noqa: E402
 
 from console.core.allocation import load as load_allocation  # noqa: E402
 from console.demo.pgserver import LocalPostgres  # noqa: E402
@@ -71,10 +86,10 @@ def tree_cpu_rss(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
-async def fleet(dsn: str, n: int) -> list[asyncpg.Connection]:
+async def fleet(dsn: str, n: int, services: list[str] | None = None) -> list[asyncpg.Connection]:
     """n sessions: 85 % idle, 5 % active, 3 % idle in transaction, a lock holder and its
     waiters, the rest unknown applications."""
-    services = load_allocation(ROOT / "config" / "allocation.yaml").names()
+    services = services or load_allocation(ROOT / "config" / "allocation.yaml").names()
     admin = await asyncpg.connect(dsn)
     await admin.execute(
         "CREATE TABLE IF NOT EXISTS t (id int PRIMARY KEY); "
@@ -111,6 +126,7 @@ def _background(coro: object) -> None:
 
 
 def start(session: str, command: str) -> int:
+    """`command` in a new tmux session of 160×48; the pid of the pane's process."""
     subprocess.run(
         ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", command],
         check=True,
@@ -122,6 +138,200 @@ def start(session: str, command: str) -> int:
         check=True,
     )
     return int(out.stdout.split()[0])
+
+
+class FleetGauges:
+    """Every instance's /metrics on one port (path /m/<i>), moving with time: what 200
+    services × 5 pods would expose. Prometheus is told each target's path and instance."""
+
+    def __init__(self, services: int, instances: int) -> None:
+        self.services, self.instances = services, instances
+        self.port = 0
+
+    def name(self, i: int) -> str:
+        return f"svc-{i // self.instances:03d}"
+
+    def body(self, i: int) -> bytes:
+        tick = int(time.time() // 5) + i
+        size, idle = 4 + tick % 5, 1 + (tick // 2) % 3
+        svc = self.name(i)
+        return (
+            f'db_pool_size{{service="{svc}"}} {size}\n'
+            f'db_pool_idle{{service="{svc}"}} {idle}\n'
+            f'db_pool_max{{service="{svc}"}} 10\n'
+        ).encode()
+
+    async def start(self) -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                request = await reader.readuntil(b"\r\n\r\n")
+                path = request.split(b" ", 2)[1].decode()
+                body = self.body(int(path.rsplit("/", 1)[-1]))
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                    + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+            except (OSError, ValueError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        self.port = server.sockets[0].getsockname()[1]
+
+    def targets(self) -> list[dict[str, object]]:
+        return [
+            {
+                "targets": [f"127.0.0.1:{self.port}"],
+                "labels": {
+                    "job": "db-pool",
+                    "instance": f"{self.name(i)}-pod-{i % self.instances}",
+                    "__metrics_path__": f"/m/{i}",
+                },
+            }
+            for i in range(self.services * self.instances)
+        ]
+
+
+def fleet_allocation(services: int, instances: int) -> str:
+    doc = {
+        "cluster": {"max_connections": 3000, "superuser_reserved_connections": 3},
+        "services": {
+            f"svc-{i:03d}": {"max_connections": 10, "min_connections": 2, "replicas": instances}
+            for i in range(services)
+        },
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def prom_metric(url: str, expr: str) -> float:
+    with urllib.request.urlopen(f"{url}/api/v1/query?query={urllib.parse.quote(expr)}") as r:
+        result = json.load(r)["data"]["result"]
+    return sum(float(x["value"][1]) for x in result)
+
+
+def pane(session: str) -> str:
+    return subprocess.run(
+        ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+    ).stdout
+
+
+def services_shown(text: str) -> list[str]:
+    return re.findall(r"\bsvc-\d{3}\b", text)
+
+
+# Each step: the keys sent, and what the screen shows once they took effect.
+KEY_STEPS: list[tuple[str, list[str], Any]] = [
+    ("sort", ["s"], lambda t, b: "sorted by name" in t),
+    ("sort", ["s"], lambda t, b: "sorted by busy" in t),
+    ("sort", ["s"], lambda t, b: "sorted by server conns" in t),
+    ("sort", ["s"], lambda t, b: "sorted by allocated" in t),
+    ("sort", ["s"], lambda t, b: "sorted by fill" in t),
+    ("sort", ["s"], lambda t, b: "sorted by worst" in t),
+    ("filter /", ["/"], lambda t, b: "filter services by name" in t),
+    ("filter char", ["s"], lambda t, b: "filter: s" in t),
+    ("filter char", ["v"], lambda t, b: "filter: sv" in t),
+    ("filter char", ["c"], lambda t, b: "filter: svc" in t),
+    ("filter char", ["-"], lambda t, b: "filter: svc-" in t),
+    ("filter char", ["1"], lambda t, b: "filter: svc-1" in t),
+    ("filter char", ["2"], lambda t, b: "filter: svc-12" in t),
+    ("filter clear", ["Escape"], lambda t, b: "filter:" not in t),
+    ("page down", ["PageDown"], lambda t, b: services_shown(t)[:1] != services_shown(b)[:1]),
+    ("page down", ["PageDown"], lambda t, b: services_shown(t)[:1] != services_shown(b)[:1]),
+    ("open detail", ["Enter"], lambda t, b: "Pools per instance" in t),
+    ("back", ["Escape"], lambda t, b: "sorted by" in t),
+    ("top", ["Home"], lambda t, b: "svc-000" in t),
+]
+
+
+def key_latencies(session: str, rounds: int) -> dict[str, list[float]]:
+    """Each step's keys sent through tmux → the screen shows their effect (ms)."""
+    out: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for label, keys, shown in KEY_STEPS:
+            before = pane(session)
+            t = time.perf_counter()
+            subprocess.run(["tmux", "send-keys", "-t", session, *keys], check=True)
+            now = pane(session)
+            while not shown(now, before):
+                if time.perf_counter() - t > 10:  # a hang guard, reported as such
+                    raise RuntimeError(f"{label}: never shown\n{now}")
+                time.sleep(0.002)
+                now = pane(session)
+            out.setdefault(label, []).append((time.perf_counter() - t) * 1000)
+            time.sleep(0.25)  # a user's pace: refreshes happen between keys too
+    return out
+
+
+async def measure_fleet(
+    services: int, instances: int, seconds: float, pga: str, rounds: int
+) -> dict[str, Any]:
+    from console.demo.promserver import LocalPrometheus
+
+    gauges = FleetGauges(services, instances)
+    await gauges.start()
+    names = [f"svc-{i:03d}" for i in range(services)]
+    pg = LocalPostgres(
+        max_connections=400,
+        extra={"log_min_duration_statement": "0", "log_line_prefix": "%a|"},
+    ).start()
+    prom = LocalPrometheus(scrape_interval_s=5).start()
+    tmp = Path(tempfile.mkdtemp(prefix="novapool-bench-"))
+    alloc = tmp / "allocation.yaml"
+    alloc.write_text(fleet_allocation(services, instances))
+    (prom.workdir / "targets.json").write_text(json.dumps(gauges.targets()))
+    conns: list[asyncpg.Connection] = []
+    sessions = [f"nvf{os.getpid()}", f"pgaf{os.getpid()}"]
+    try:
+        conns = await fleet(pg.dsn, 300, names)
+        while prom_metric(prom.url, "count(db_pool_size)") < services * instances:
+            await asyncio.sleep(1)  # every target scraped once
+        t_launch = time.perf_counter()
+        nv = start(
+            sessions[0],
+            f"{NOVAPOOL} --refresh 1 --dsn {pg.dsn} --prometheus {prom.url} --allocation {alloc}",
+        )
+        while "svc-000" not in pane(sessions[0]) or "allocated" not in pane(sessions[0]):
+            await asyncio.sleep(0.01)
+        first_frame = time.perf_counter() - t_launch
+        pa = start(
+            sessions[1],
+            f"{pga} --refresh 1 -h 127.0.0.1 -p {pg.port} -U postgres -d postgres --no-app-name",
+        )
+        await asyncio.sleep(10)
+        query_bytes = 'prometheus_http_response_size_bytes_sum{handler="/api/v1/query"}'
+        query_count = 'prometheus_http_response_size_bytes_count{handler="/api/v1/query"}'
+        b0, q0 = prom_metric(prom.url, query_bytes), prom_metric(prom.url, query_count)
+        c0 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
+        t0 = time.monotonic()
+        await asyncio.sleep(seconds)
+        elapsed = time.monotonic() - t0
+        c1 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
+        b1, q1 = prom_metric(prom.url, query_bytes), prom_metric(prom.url, query_count)
+        keys = await asyncio.to_thread(key_latencies, sessions[0], rounds)
+        return {
+            "nv_cpu": 100 * (c1["nv"][0] - c0["nv"][0]) / elapsed,
+            "pa_cpu": 100 * (c1["pa"][0] - c0["pa"][0]) / elapsed,
+            "nv_rss0": c0["nv"][1],
+            "nv_rss1": c1["nv"][1],
+            "pa_rss0": c0["pa"][1],
+            "pa_rss1": c1["pa"][1],
+            # the console's own queries, and the few this script sent to count them
+            "prom_bytes": (b1 - b0) / elapsed,
+            "prom_queries": (q1 - q0 - 2) / elapsed,
+            "first_frame_s": first_frame,
+            "keys": keys,
+        }
+    finally:
+        for s in sessions:
+            subprocess.run(["tmux", "kill-session", "-t", s], capture_output=True)
+        for c in conns:
+            c.terminate()
+        prom.stop()
+        pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 async def measure(n: int, seconds: float, pga: str) -> dict[str, float]:
@@ -174,8 +384,10 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--backends", type=int, nargs="+", default=[100, 1000])
+    p.add_argument("--backends", type=int, nargs="*", default=[100, 1000])
     p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--fleet", help="SERVICESxINSTANCES through Prometheus, e.g. 200x5")
+    p.add_argument("--key-rounds", type=int, default=3, help="rounds of key steps (--fleet)")
     args = p.parse_args()
     pga = pg_activity()
     rows = [(n, asyncio.run(measure(n, args.seconds, pga))) for n in args.backends]
@@ -187,12 +399,41 @@ def main() -> None:
     print("|---:|---|---:|---|---:|---|")
     for n, r in rows:
         sr = r["nv_server_ms"] / r["pa_server_ms"] if r["pa_server_ms"] else float("nan")
-        cr = r["nv_cpu"] / r["pa_cpu"] if r["pa_cpu"] else float("nan")
         print(
             f"| {n} | {r['nv_server_ms']:.1f} / {r['pa_server_ms']:.1f} | {sr:.2f} | "
-            f"{r['nv_cpu']:.1f} / {r['pa_cpu']:.1f} | {cr:.2f} | "
-            f"{r['nv_rss0']:.0f} → {r['nv_rss1']:.0f} / {r['pa_rss0']:.0f} → {r['pa_rss1']:.0f} |"
+            f"{_cpu_and_rss(r)} |"
         )
+    if args.fleet:
+        services, instances = (int(x) for x in args.fleet.lower().split("x"))
+        r = asyncio.run(measure_fleet(services, instances, args.seconds, pga, args.key_rounds))
+        print(
+            f"| {services} services × {instances} (Prometheus), 300 backends | — | — | "
+            f"{_cpu_and_rss(r)} |"
+        )
+        print(
+            f"\nPrometheus, per second (1 refresh): {r['prom_queries']:.2f} queries, "
+            f"{r['prom_bytes'] / 1024:.1f} KiB of answers"
+        )
+        print(f"launch → first frame with the services: {r['first_frame_s']:.2f} s")
+        print("key → screen showing its effect, ms (median / p90 / max):")
+        every = [v for vs in r["keys"].values() for v in vs]
+        print(f"  {'all':<13} {_stats(every)}")
+        for label, values in r["keys"].items():
+            print(f"  {label:<13} {_stats(values)}")
+
+
+def _cpu_and_rss(r: dict[str, Any]) -> str:
+    cr = r["nv_cpu"] / r["pa_cpu"] if r["pa_cpu"] else float("nan")
+    return (
+        f"{r['nv_cpu']:.1f} / {r['pa_cpu']:.1f} | {cr:.2f} | "
+        f"{r['nv_rss0']:.0f} → {r['nv_rss1']:.0f} / {r['pa_rss0']:.0f} → {r['pa_rss1']:.0f}"
+    )
+
+
+def _stats(values: list[float]) -> str:
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    return f"{statistics.median(ordered):.0f} / {p90:.0f} / {ordered[-1]:.0f} (n={len(ordered)})"
 
 
 if __name__ == "__main__":

@@ -728,18 +728,19 @@ async def test_a_refresh_redraws_only_what_changed():
         panel = app.screen.query_one(FindingsPanel)
         services = app.screen.query_one(ServicesTable)
         calls = {"clear": 0, "cells": 0}
-        panel_clear, services_update = panel.clear, services.update_cell
+        panel_clear, services_update = panel.clear, services.update_cells
 
         def counting_clear(*a, **k):
             calls["clear"] += 1
             return panel_clear(*a, **k)
 
-        def counting_update(*a, **k):
-            calls["cells"] += 1
-            return services_update(*a, **k)
+        def counting_update(changes):
+            changes = list(changes)
+            calls["cells"] += len(changes)
+            return services_update(changes)
 
         panel.clear = counting_clear
-        services.update_cell = counting_update
+        services.update_cells = counting_update
         before = [str(panel.get_row_at(i)[3]) for i in range(panel.row_count)]
         app.action_refresh_now()
         await settled(pilot)

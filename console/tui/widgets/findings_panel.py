@@ -88,9 +88,11 @@ class FindingsPanel(RowCachedTable[Text]):
         same = [_identity(f) for f in findings] == [_identity(f) for f in self._shown]
         old, self._shown = self._shown, findings
         if same and findings and self.row_count == len(findings):
-            for i, (f, was) in enumerate(zip(findings, old, strict=True)):
-                if f.message != was.message:
-                    self.update_cell(f"f{i}", "message", self._message(f))
+            self.update_cells(
+                (f"f{i}", "message", self._message(f))
+                for i, (f, was) in enumerate(zip(findings, old, strict=True))
+                if f.message != was.message
+            )
             return
         self.clear()
         self._rows_for(findings)

@@ -161,6 +161,9 @@ class ServicesTable(RowCachedTable[Text]):
         self.sort_index = 0
         self._row_keys: list[str] = []
         self._cells: dict[tuple[str, str], Text] = {}  # what each cell shows now
+        # the cells made for one assessment, width and threshold (a sort or filter reuses them)
+        self._content_for: tuple[Assessment, tuple[str, ...], float] | None = None
+        self._content: dict[str, list[Text]] = {}
 
     @property
     def row_keys(self) -> tuple[str, ...]:
@@ -199,13 +202,19 @@ class ServicesTable(RowCachedTable[Text]):
         wanted = [r.name for r in rows]
         if self.filter_text.lower() in UNATTRIBUTED_LABEL:  # a filter hides it, unless it names it
             wanted.append(UNATTRIBUTED)
-        content = {}
+        # A sort or a filter shows the same assessment again: its rows' cells are kept.
+        made_for = (a, tuple(self.keys), threshold)
+        if self._content_for is None or any(
+            x is not y and x != y for x, y in zip(made_for, self._content_for, strict=True)
+        ):
+            self._content_for, self._content = made_for, {UNATTRIBUTED: self._unattributed(a)}
+        content = self._content
         for r in rows:
-            fs = by_service.get(r.name, [])
-            content[r.name] = row_cells(
-                r, self.keys, worst(fs), [f.rule for f in fs], history, threshold
-            )
-        content[UNATTRIBUTED] = self._unattributed(a)
+            if r.name not in content:
+                fs = by_service.get(r.name, [])
+                content[r.name] = row_cells(
+                    r, self.keys, worst(fs), [f.rule for f in fs], history, threshold
+                )
         if wanted != self._row_keys:
             selected = self.selected_key()
             self.clear()
@@ -219,10 +228,12 @@ class ServicesTable(RowCachedTable[Text]):
             row = wanted.index(selected) if selected in wanted else 0
             self.move_cursor(row=row, animate=False)
             return
-        for key in wanted:  # same rows: only the cells that changed (each update re-renders)
-            for col, value in zip(self.keys, content[key], strict=True):
-                if self._cells.get((key, col)) != value:
-                    self.update_cell(key, col, value)
+        self.update_cells(  # same rows: only the cells that changed (each is drawn again)
+            (key, col, value)
+            for key in wanted
+            for col, value in zip(self.keys, content[key], strict=True)
+            if self._cells.get((key, col)) != value
+        )
         self._cells = {
             (k, c): v for k in wanted for c, v in zip(self.keys, content[k], strict=True)
         }

@@ -14,6 +14,7 @@ so a Textual upgrade that changes them fails there first.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 from textual.widgets import DataTable
@@ -34,25 +35,43 @@ class RowCachedTable(DataTable[CellType], Generic[CellType]):
         if update_width:  # column widths may move: every row is affected
             super().update_cell(row_key, column_key, value, update_width=True)
             return
-        row = RowKey(row_key) if isinstance(row_key, str) else row_key
-        column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
-        index = self._row_locations.get(row)
-        if index is None or column not in self._column_locations:
-            raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={column!r}.")
-        self._data[row][column] = value
-        self._forget_cell(row, index, column)
-        self.refresh_row(index)
+        self.update_cells([(row_key, column_key, value)])
 
-    def _forget_cell(self, row: RowKey, index: int, column: ColumnKey) -> None:
-        """Drop the cached renders of one cell and of the lines it is in (its row's
-        renderables and lines, and the screen lines the row covers); the row's other cells
-        are composed again from their cache."""
-        _discard(self._row_renderable_cache, lambda k: k[1] == index)
-        _discard(self._cell_render_cache, lambda k: k[0] == row and k[1] == column)
-        _discard(self._row_render_cache, lambda k: k[0] == row)
+    def update_cells(
+        self, changes: Iterable[tuple[RowKey | str, ColumnKey | str, CellType]]
+    ) -> None:
+        """Several cells at once (a refresh's): each cache is walked once for all of them;
+        when most rows changed, the whole table is drawn again instead, as DataTable does."""
+        changed: dict[RowKey, set[ColumnKey]] = {}
+        for row_key, column_key, value in changes:
+            row = RowKey(row_key) if isinstance(row_key, str) else row_key
+            column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+            if row not in self._row_locations or column not in self._column_locations:
+                raise CellDoesNotExist(
+                    f"No cell exists for row_key={row!r}, column_key={column!r}."
+                )
+            self._data[row][column] = value
+            changed.setdefault(row, set()).add(column)
+        if not changed:
+            return
+        if 3 * len(changed) > len(self._row_locations):  # most rows: one full redraw is cheaper
+            self._update_count += 1
+            self.refresh()
+            return
+        indexes = {self._row_locations.get(row) for row in changed}
+        cells = {(row, column) for row, columns in changed.items() for column in columns}
+        # The cached renders of the changed cells and of the lines they are in (their rows'
+        # renderables and lines, and the screen lines the rows cover); every other cell is
+        # composed again from its cache.
+        _discard(self._row_renderable_cache, lambda k: k[1] in indexes)
+        _discard(self._cell_render_cache, lambda k: (k[0], k[1]) in cells)
+        _discard(self._row_render_cache, lambda k: k[0] in changed)
         header = self.header_height if self.show_header else 0
-        lines = {header + y for y, (key, _) in enumerate(self._y_offsets) if key == row}
+        lines = {header + y for y, (key, _) in enumerate(self._y_offsets) if key in changed}
         _discard(self._line_cache, lambda k: k[0] in lines)
+        for index in indexes:
+            if index is not None:
+                self.refresh_row(index)
 
 
 def _discard(cache: Any, doomed: Any) -> None:
