@@ -40,8 +40,8 @@ class RowCachedTable(DataTable[CellType], Generic[CellType]):
     def update_cells(
         self, changes: Iterable[tuple[RowKey | str, ColumnKey | str, CellType]]
     ) -> None:
-        """Several cells at once (a refresh's): each cache is walked once for all of them;
-        when most rows changed, the whole table is drawn again instead, as DataTable does."""
+        """Several cells at once (a refresh's): each cache is walked once for all of them (a
+        pass over at most its size: 10,000 cells), and only they are rendered again."""
         changed: dict[RowKey, set[ColumnKey]] = {}
         for row_key, column_key, value in changes:
             row = RowKey(row_key) if isinstance(row_key, str) else row_key
@@ -53,10 +53,6 @@ class RowCachedTable(DataTable[CellType], Generic[CellType]):
             self._data[row][column] = value
             changed.setdefault(row, set()).add(column)
         if not changed:
-            return
-        if 3 * len(changed) > len(self._row_locations):  # most rows: one full redraw is cheaper
-            self._update_count += 1
-            self.refresh()
             return
         indexes = {self._row_locations.get(row) for row in changed}
         cells = {(row, column) for row, columns in changed.items() for column in columns}
