@@ -228,8 +228,7 @@ KEY_STEPS: list[tuple[str, list[str], Any]] = [
     ("sort", ["s"], lambda t, b: "sorted by busy" in t),
     ("sort", ["s"], lambda t, b: "sorted by server conns" in t),
     ("sort", ["s"], lambda t, b: "sorted by allocated" in t),
-    ("sort", ["s"], lambda t, b: "sorted by fill" in t),
-    ("sort", ["s"], lambda t, b: "sorted by worst" in t),
+    ("sort", ["s"], lambda t, b: "sorted by worst" in t),  # `s` cycles the first five
     ("filter /", ["/"], lambda t, b: "filter services by name" in t),
     ("filter char", ["s"], lambda t, b: "filter: s" in t),
     ("filter char", ["v"], lambda t, b: "filter: sv" in t),
@@ -242,7 +241,7 @@ KEY_STEPS: list[tuple[str, list[str], Any]] = [
     ("page down", ["PageDown"], lambda t, b: services_shown(t)[:1] != services_shown(b)[:1]),
     ("open detail", ["Enter"], lambda t, b: "Pools per instance" in t),
     ("back", ["Escape"], lambda t, b: "sorted by" in t),
-    ("top", ["Home"], lambda t, b: "svc-000" in t),
+    ("top", ["Home"], lambda t, b: services_shown(t)[:1] != services_shown(b)[:1]),
 ]
 
 
@@ -257,7 +256,7 @@ def key_latencies(session: str, rounds: int) -> dict[str, list[float]]:
             now = pane(session)
             while not shown(now, before):
                 if time.perf_counter() - t > 10:  # a hang guard, reported as such
-                    raise RuntimeError(f"{label}: never shown\n{now}")
+                    raise RuntimeError(f"{label} ({' '.join(keys)}): never shown\n{now}")
                 time.sleep(0.002)
                 now = pane(session)
             out.setdefault(label, []).append((time.perf_counter() - t) * 1000)

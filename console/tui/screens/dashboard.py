@@ -16,6 +16,7 @@ from console.tui.screens.base import ConsoleScreen
 from console.tui.widgets.budget_bar import BudgetBar
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.findings_panel import FindingsPanel
+from console.tui.widgets.lines_table import LinesTable
 from console.tui.widgets.servers_strip import ServersStrip
 from console.tui.widgets.services_table import (
     CYCLE,
@@ -96,9 +97,9 @@ class DashboardScreen(ConsoleScreen):
             return
         self.console.open_detail(f.service, f.pids[0] if f.pids else None)
 
-    @on(DataTable.RowSelected, "#services")
-    def open_detail(self, event: DataTable.RowSelected) -> None:
-        key = event.row_key.value
+    @on(LinesTable.RowSelected, "#services")
+    def open_detail(self, event: LinesTable.RowSelected) -> None:
+        key = event.row_key
         if key:
             self.console.open_detail(None if key == UNATTRIBUTED else key)
 
@@ -146,9 +147,9 @@ class DashboardScreen(ConsoleScreen):
         table.sort_index = (table.sort_index + 1) % CYCLE if table.sort_index < CYCLE else 0
         self.refresh_view()
 
-    @on(DataTable.HeaderSelected, "#services")
-    def sort_by_header(self, event: DataTable.HeaderSelected) -> None:
+    @on(LinesTable.HeaderSelected, "#services")
+    def sort_by_header(self, event: LinesTable.HeaderSelected) -> None:
         """A click on a column's header sorts by that column."""
-        name = SORT_OF_COLUMN.get(str(event.column_key.value), "worst")
+        name = SORT_OF_COLUMN.get(event.column_key, "worst")
         self.table.sort_index = SORT_NAMES.index(name)
         self.refresh_view()

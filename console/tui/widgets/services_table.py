@@ -1,20 +1,22 @@
-"""The services table: one row per service (and the unattributed connections), updated in place
-so the cursor and the scroll position survive every refresh."""
+"""The services table: one row per service (and the unattributed connections). Drawn line by
+line (LinesTable): a refresh renders again only the rows whose cells changed, a sort or a filter
+re-orders rendered lines; the cursor stays on its row and the scroll position survives."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import BindingType
 
 from console.core.assessment import Assessment, ServiceRow
 from console.core.findings import Finding, RuleId, Severity, worst
 from console.core.history import History
 from console.tui import keys
 from console.tui.text import alarm, gauge, num, safe, severity, sparkline
-from console.tui.widgets.table import RowCachedTable
+from console.tui.widgets.lines_table import LinesTable, TableColumn
 
 UNATTRIBUTED = "__unattributed__"
 UNATTRIBUTED_LABEL = "(unattributed)"
@@ -150,25 +152,18 @@ def _flags(sev: Severity | None, rules: list[str]) -> Text:
     return t
 
 
-class ServicesTable(RowCachedTable[Text]):
-    BINDINGS = keys.bindings(keys.ROWS)
+class ServicesTable(LinesTable):
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings(keys.ROWS)
     DEFAULT_CSS = "ServicesTable { height: auto; max-height: 60%; }"
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        super().__init__(**kwargs)
         self.keys: list[str] = []
         self.filter_text = ""
         self.sort_index = 0
-        self._row_keys: list[str] = []
-        self._cells: dict[tuple[str, str], Text] = {}  # what each cell shows now
         # the cells made for one assessment, width and threshold (a sort or filter reuses them)
         self._content_for: tuple[Assessment, tuple[str, ...], float] | None = None
         self._content: dict[str, list[Text]] = {}
-
-    @property
-    def row_keys(self) -> tuple[str, ...]:
-        """The rows shown, in order: service names, then UNATTRIBUTED."""
-        return tuple(self._row_keys)
 
     @property
     def sort_name(self) -> str:
@@ -179,14 +174,14 @@ class ServicesTable(RowCachedTable[Text]):
         if keys == self.keys:
             return
         self.keys = keys
-        self.clear(columns=True)
-        self._row_keys = []
-        self._cells = {}
-        for c in COLUMNS:
-            if c.key in keys:
-                self.add_column(
-                    _right(c.label) if c.right else Text(c.label), key=c.key, width=c.width
-                )
+        self._content_for = None
+        self.set_columns(
+            [
+                TableColumn(c.key, _right(c.label) if c.right else Text(c.label), c.width)
+                for c in COLUMNS
+                if c.key in keys
+            ]
+        )
 
     def show(self, a: Assessment, history: History, screen_width: int, threshold: float) -> None:
         self.ensure_columns(screen_width)
@@ -215,28 +210,14 @@ class ServicesTable(RowCachedTable[Text]):
                 content[r.name] = row_cells(
                     r, self.keys, worst(fs), [f.rule for f in fs], history, threshold
                 )
-        if wanted != self._row_keys:
-            selected = self.selected_key()
-            self.clear()
-            for key in wanted:
-                self.add_row(*content[key], key=key)
-            self._row_keys = wanted
-            self._cells = {
-                (k, c): v for k in wanted for c, v in zip(self.keys, content[k], strict=True)
-            }
-            # The cursor stays on its row, or goes to the first: never on a row not shown.
-            row = wanted.index(selected) if selected in wanted else 0
-            self.move_cursor(row=row, animate=False)
-            return
-        self.update_cells(  # same rows: only the cells that changed (each is drawn again)
-            (key, col, value)
-            for key in wanted
-            for col, value in zip(self.keys, content[key], strict=True)
-            if self._cells.get((key, col)) != value
-        )
-        self._cells = {
-            (k, c): v for k in wanted for c, v in zip(self.keys, content[k], strict=True)
-        }
+        selected = self.selected_key()
+        self.set_rows(wanted, content)
+        # The cursor stays on its row, or goes to the first: never on a row not shown.
+        if selected in wanted:
+            if wanted.index(selected) != self.cursor_row:
+                self.move_cursor(row=wanted.index(selected))
+        else:
+            self.move_cursor(row=0)
 
     def _unattributed(self, a: Assessment) -> list[Text]:
         u = a.unattributed
@@ -254,9 +235,8 @@ class ServicesTable(RowCachedTable[Text]):
 
     def selected_key(self) -> str | None:
         """The row under the cursor: a service name, or UNATTRIBUTED."""
-        if not self._row_keys or self.cursor_row >= len(self._row_keys):
-            return None
-        return self._row_keys[self.cursor_row]
+        keys = self.row_keys
+        return keys[self.cursor_row] if self.cursor_row < len(keys) else None
 
     def selected_service(self) -> str | None:
         key = self.selected_key()

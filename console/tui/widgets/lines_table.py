@@ -1,0 +1,292 @@
+"""A table drawn line by line: each row is rendered once as a whole line and cached by its
+content, not by its position.
+
+Textual's DataTable renders every cell through Rich on its own (a Padding each: ~0.3 ms a
+cell), measures every cell of every row it is given, and forgets every render when its rows
+are cleared or re-ordered. At 200 services a sort or a typed filter character rebuilt the
+table and re-rendered every visible cell: 150–500 ms from key to screen (bench/side_by_side.py
+--fleet). Here `set_rows` takes the rows in their new order; a row whose cells did not change
+keeps its rendered line, so a sort, a filter or a page down composes cached lines, and a
+refresh renders again only the rows whose cells changed.
+
+It keeps the parts of DataTable the console uses: a header row (a click on it: HeaderSelected),
+a row cursor (keys, a click selects, a click on the selected row: RowSelected), its look
+(the same theme variables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+PADDING = 1  # cells of padding left and right of each column, as DataTable's
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    key: str
+    label: Text
+    width: int
+
+
+class LinesTable(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {"lines-table--header", "lines-table--cursor"}
+    DEFAULT_CSS = """
+    LinesTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .lines-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .lines-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        & > .lines-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .lines-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .lines-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Select", show=False),
+        Binding("up", "cursor_up", "Cursor up", show=False),
+        Binding("down", "cursor_down", "Cursor down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+home", "scroll_top", "Top", show=False),
+        Binding("ctrl+end", "scroll_bottom", "Bottom", show=False),
+    ]
+
+    class RowSelected(Message):
+        """Enter on a row, or a click on the row under the cursor."""
+
+        def __init__(self, table: LinesTable, row_key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.row_key = row_key
+
+        @property
+        def control(self) -> LinesTable:
+            return self.table
+
+    class HeaderSelected(Message):
+        """A click on a column's header."""
+
+        def __init__(self, table: LinesTable, column_key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column_key = column_key
+
+        @property
+        def control(self) -> LinesTable:
+            return self.table
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.columns: list[TableColumn] = []
+        self._order: list[str] = []  # row keys, as shown
+        self._cells: dict[str, Sequence[Text]] = {}
+        self._lines: dict[tuple[Any, ...], Strip] = {}  # rendered rows, by content
+        self.cursor_row = 0
+        self.rendered_rows = 0  # rows rendered (not from the cache) since mounted: tests read it
+
+    # ---- content ---------------------------------------------------------------------------
+
+    def set_columns(self, columns: Sequence[TableColumn]) -> None:
+        self.columns = list(columns)
+        self._order, self._cells, self._lines = [], {}, {}
+        self.cursor_row = 0
+        self._resize()
+
+    def set_rows(self, order: Sequence[str], cells: Mapping[str, Sequence[Text]]) -> None:
+        """The rows, in the order shown, and each one's cells (one per column). A row whose
+        cells are the same as before keeps its rendered line."""
+        for key in order:
+            new = cells[key]
+            if self._cells.get(key) != new:
+                self._forget(key)
+                self._cells[key] = list(new)
+        for key in set(self._cells) - set(order):
+            self._forget(key)
+            del self._cells[key]
+        sized = len(order) != len(self._order)
+        self._order = list(order)
+        self.cursor_row = min(self.cursor_row, max(0, len(self._order) - 1))
+        if sized:
+            self._resize()
+        self.refresh()
+
+    def _forget(self, key: str) -> None:
+        for k in [k for k in self._lines if k[0] == key]:
+            del self._lines[k]
+
+    def _resize(self) -> None:
+        width = sum(c.width + 2 * PADDING for c in self.columns)
+        self.virtual_size = Size(width, len(self._order) + 1)  # and the header
+
+    @property
+    def row_keys(self) -> tuple[str, ...]:
+        return tuple(self._order)
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    def get_row_at(self, index: int) -> list[Text]:
+        return list(self._cells[self._order[index]])
+
+    def get_cell(self, row_key: str, column_key: str) -> Text:
+        column = [c.key for c in self.columns].index(column_key)
+        return self._cells[row_key][column]
+
+    def column_x(self, column_key: str) -> int:
+        """Where a column starts, in cells from the table's left edge."""
+        x = 0
+        for c in self.columns:
+            if c.key == column_key:
+                return x
+            x += c.width + 2 * PADDING
+        raise KeyError(column_key)
+
+    # ---- cursor ----------------------------------------------------------------------------
+
+    def move_cursor(self, *, row: int, animate: bool = False) -> None:
+        if not self._order:
+            self.cursor_row = 0
+            return
+        self.cursor_row = max(0, min(row, len(self._order) - 1))
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        shown = max(1, self.scrollable_content_region.height - 1)  # lines below the header
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + shown:
+            self.scroll_to(y=self.cursor_row - shown + 1, animate=False)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(row=self.cursor_row - max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(row=self.cursor_row + max(1, self.scrollable_content_region.height - 1))
+
+    def action_scroll_top(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_scroll_bottom(self) -> None:
+        self.move_cursor(row=len(self._order) - 1)
+
+    def action_select_cursor(self) -> None:
+        if self._order:
+            self.post_message(self.RowSelected(self, self._order[self.cursor_row]))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:  # the header
+            x = offset.x + int(self.scroll_x)
+            for c in self.columns:
+                if x < c.width + 2 * PADDING:
+                    self.post_message(self.HeaderSelected(self, c.key))
+                    return
+                x -= c.width + 2 * PADDING
+            return
+        index = int(self.scroll_y) + offset.y - 1
+        if index >= len(self._order):
+            return
+        if index == self.cursor_row:  # a click on the selected row opens it
+            self.action_select_cursor()
+        else:
+            self.move_cursor(row=index)
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor's look follows the focus
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # ---- drawing ---------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            header = base + self.get_component_rich_style("lines-table--header")
+            return self._line(("", width, header, None), [c.label for c in self.columns])
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self._order):
+            return Strip.blank(width, base)
+        key = self._order[index]
+        # the cursor's style over the cells' own (as DataTable draws its cursor row)
+        cursor = self.get_component_rich_style("lines-table--cursor")
+        return self._line(
+            (key, width, base, cursor if index == self.cursor_row else None), self._cells[key]
+        )
+
+    def _line(self, cache_key: tuple[Any, ...], cells: Sequence[Text]) -> Strip:
+        line = self._lines.get(cache_key)
+        if line is None:
+            _, width, under, over = cache_key
+            line = self._lines[cache_key] = self._render_row(cells, width, under, over)
+            self.rendered_rows += 1
+        return line
+
+    def _render_row(
+        self, cells: Sequence[Text], width: int, under: Style, over: Style | None
+    ) -> Strip:
+        console = self.app.console
+        row = Text(no_wrap=True, end="")
+        pad = " " * PADDING
+        for column, cell in zip(self.columns, cells, strict=False):
+            row.append(pad)
+            row.append_text(_fit(cell, column.width))
+            row.append(pad)
+        segments = Segment.apply_style(row.render(console), under, over)
+        fill = under + over if over is not None else under
+        return Strip(segments).adjust_cell_length(width, fill)
+
+
+def _fit(cell: Text, width: int) -> Text:
+    """A cell's first line at the column's width, aligned as the cell says; too long, cut as
+    the cell's overflow says (cropped by default), as DataTable draws a one-line row."""
+    line = cell.split("\n", allow_blank=True)[0] if "\n" in cell.plain else cell.copy()
+    line.truncate(width, overflow=cell.overflow or "crop")
+    line.align("right" if cell.justify == "right" else "left", width)
+    return line
