@@ -80,7 +80,9 @@ async def test_services_lines_are_cached_by_content_not_position():
         row = table.row_keys[3]
         cells = {k: table.get_row_at(i) for i, k in enumerate(table.row_keys)}
         cells[row] = [Text("renamed-for-the-test"), *cells[row][1:]]
-        table.set_rows(table.row_keys, cells)
+        versions = dict(table._versions)
+        versions[row] = "renamed"  # a new version: its cells are made again
+        table.set_rows(table.row_keys, versions, cells.__getitem__)
         lines = drawn(table)
         assert sum("renamed-for-the-test" in line for line in lines) == 1
         assert table.rendered_rows == rendered + 1  # that row alone

@@ -5,9 +5,10 @@ Textual's DataTable renders every cell through Rich on its own (a Padding each: 
 cell), measures every cell of every row it is given, and forgets every render when its rows
 are cleared or re-ordered. At 200 services a sort or a typed filter character rebuilt the
 table and re-rendered every visible cell: 150–500 ms from key to screen (bench/side_by_side.py
---fleet). Here `set_rows` takes the rows in their new order; a row whose cells did not change
-keeps its rendered line, so a sort, a filter or a page down composes cached lines, and a
-refresh renders again only the rows whose cells changed.
+--fleet). Here `set_rows` takes the rows in their new order, each with a version (what its
+cells are made from) and a way to make its cells: a row whose version did not change keeps its
+cells and its rendered line, so a sort, a filter or a page down composes cached lines, and a
+refresh makes and renders again only the rows that changed — and only once they are shown.
 
 It keeps the parts of DataTable the console uses: a header row (a click on it: HeaderSelected),
 a row cursor (keys, a click selects, a click on the selected row: RowSelected), its look
@@ -16,7 +17,7 @@ a row cursor (keys, a click selects, a click on the selected row: RowSelected), 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,6 +32,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 PADDING = 1  # cells of padding left and right of each column, as DataTable's
+_NONE = object()  # no version yet
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,9 @@ class LinesTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.columns: list[TableColumn] = []
         self._order: list[str] = []  # row keys, as shown
-        self._cells: dict[str, Sequence[Text]] = {}
+        self._versions: dict[str, object] = {}  # what each row's cells are made from
+        self._make: Callable[[str], Sequence[Text]] = lambda key: ()
+        self._cells: dict[str, list[Text]] = {}  # made when first needed
         self._lines: dict[tuple[Any, ...], Strip] = {}  # rendered rows, by content
         self.cursor_row = 0
         self.rendered_rows = 0  # rows rendered (not from the cache) since mounted: tests read it
@@ -122,27 +126,41 @@ class LinesTable(ScrollView, can_focus=True):
 
     def set_columns(self, columns: Sequence[TableColumn]) -> None:
         self.columns = list(columns)
-        self._order, self._cells, self._lines = [], {}, {}
+        self._order, self._versions, self._cells, self._lines = [], {}, {}, {}
         self.cursor_row = 0
         self._resize()
 
-    def set_rows(self, order: Sequence[str], cells: Mapping[str, Sequence[Text]]) -> None:
-        """The rows, in the order shown, and each one's cells (one per column). A row whose
-        cells are the same as before keeps its rendered line."""
+    def set_rows(
+        self,
+        order: Sequence[str],
+        versions: Mapping[str, object],
+        make_cells: Callable[[str], Sequence[Text]],
+    ) -> None:
+        """The rows, in the order shown; each row's version (equal versions: the same cells)
+        and how to make a row's cells (called for the rows shown, when they changed)."""
+        self._make = make_cells
         for key in order:
-            new = cells[key]
-            if self._cells.get(key) != new:
+            new, old = versions[key], self._versions.get(key, _NONE)
+            if old is not new and old != new:
+                self._versions[key] = new
+                self._cells.pop(key, None)
                 self._forget(key)
-                self._cells[key] = list(new)
-        for key in set(self._cells) - set(order):
+        for key in set(self._versions) - set(order):
             self._forget(key)
-            del self._cells[key]
+            del self._versions[key]
+            self._cells.pop(key, None)
         sized = len(order) != len(self._order)
         self._order = list(order)
         self.cursor_row = min(self.cursor_row, max(0, len(self._order) - 1))
         if sized:
             self._resize()
         self.refresh()
+
+    def cells(self, key: str) -> list[Text]:
+        made = self._cells.get(key)
+        if made is None:
+            made = self._cells[key] = list(self._make(key))
+        return made
 
     def _forget(self, key: str) -> None:
         for k in [k for k in self._lines if k[0] == key]:
@@ -161,11 +179,11 @@ class LinesTable(ScrollView, can_focus=True):
         return len(self._order)
 
     def get_row_at(self, index: int) -> list[Text]:
-        return list(self._cells[self._order[index]])
+        return list(self.cells(self._order[index]))
 
     def get_cell(self, row_key: str, column_key: str) -> Text:
         column = [c.key for c in self.columns].index(column_key)
-        return self._cells[row_key][column]
+        return self.cells(row_key)[column]
 
     def column_x(self, column_key: str) -> int:
         """Where a column starts, in cells from the table's left edge."""
@@ -256,15 +274,14 @@ class LinesTable(ScrollView, can_focus=True):
         key = self._order[index]
         # the cursor's style over the cells' own (as DataTable draws its cursor row)
         cursor = self.get_component_rich_style("lines-table--cursor")
-        return self._line(
-            (key, width, base, cursor if index == self.cursor_row else None), self._cells[key]
-        )
+        return self._line((key, width, base, cursor if index == self.cursor_row else None))
 
-    def _line(self, cache_key: tuple[Any, ...], cells: Sequence[Text]) -> Strip:
+    def _line(self, cache_key: tuple[Any, ...], cells: Sequence[Text] | None = None) -> Strip:
         line = self._lines.get(cache_key)
         if line is None:
-            _, width, under, over = cache_key
-            line = self._lines[cache_key] = self._render_row(cells, width, under, over)
+            key, width, under, over = cache_key
+            made = self.cells(key) if cells is None else cells
+            line = self._lines[cache_key] = self._render_row(made, width, under, over)
             self.rendered_rows += 1
         return line
 

@@ -161,9 +161,6 @@ class ServicesTable(LinesTable):
         self.keys: list[str] = []
         self.filter_text = ""
         self.sort_index = 0
-        # the cells made for one assessment, width and threshold (a sort or filter reuses them)
-        self._content_for: tuple[Assessment, tuple[str, ...], float] | None = None
-        self._content: dict[str, list[Text]] = {}
 
     @property
     def sort_name(self) -> str:
@@ -174,7 +171,6 @@ class ServicesTable(LinesTable):
         if keys == self.keys:
             return
         self.keys = keys
-        self._content_for = None
         self.set_columns(
             [
                 TableColumn(c.key, _right(c.label) if c.right else Text(c.label), c.width)
@@ -197,21 +193,26 @@ class ServicesTable(LinesTable):
         wanted = [r.name for r in rows]
         if self.filter_text.lower() in UNATTRIBUTED_LABEL:  # a filter hides it, unless it names it
             wanted.append(UNATTRIBUTED)
-        # A sort or a filter shows the same assessment again: its rows' cells are kept.
-        made_for = (a, tuple(self.keys), threshold)
-        if self._content_for is None or any(
-            x is not y and x != y for x, y in zip(made_for, self._content_for, strict=True)
-        ):
-            self._content_for, self._content = made_for, {UNATTRIBUTED: self._unattributed(a)}
-        content = self._content
+        # What each row's cells are made from: a row whose inputs did not change keeps its
+        # cells and its rendered line; the others are made again once they are shown.
+        shown = {r.name: r for r in rows}
+        versions: dict[str, object] = {}
         for r in rows:
-            if r.name not in content:
-                fs = by_service.get(r.name, [])
-                content[r.name] = row_cells(
-                    r, self.keys, worst(fs), [f.rule for f in fs], history, threshold
-                )
+            fs = by_service.get(r.name, [])
+            spark = tuple(history.values(r.name, "in_use", last=12))
+            versions[r.name] = (r, worst(fs), tuple(f.rule for f in fs), spark, threshold)
+        unknown = [f for f in a.findings if f.rule == RuleId.UNKNOWN_APPLICATION]
+        versions[UNATTRIBUTED] = (a.unattributed, tuple(unknown))
+
+        def make(key: str) -> list[Text]:
+            if key == UNATTRIBUTED:
+                return self._unattributed(a)
+            r = shown[key]
+            fs = by_service.get(key, [])
+            return row_cells(r, self.keys, worst(fs), [f.rule for f in fs], history, threshold)
+
         selected = self.selected_key()
-        self.set_rows(wanted, content)
+        self.set_rows(wanted, versions, make)
         # The cursor stays on its row, or goes to the first: never on a row not shown.
         if selected in wanted:
             if wanted.index(selected) != self.cursor_row:
