@@ -747,3 +747,18 @@ async def test_a_refresh_redraws_only_what_changed():
         for y in range(services.size.height):
             services.render_line(y)
         assert services.rendered_rows == rendered and calls["clear"] == 0
+
+
+async def test_the_footer_shows_the_keys_and_a_click_on_one_presses_it():
+    from console.tui.widgets.keys_footer import KeysFooter
+
+    app = build_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(KeysFooter)
+        shown = str(footer.render())
+        assert " / Filter " in shown and " ? Help " in shown and shown.rstrip().endswith("palette")
+        (start,) = [s for s, _, key in footer._keys if key == "question_mark"]
+        await pilot.click(KeysFooter, offset=(start + 1, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.core.assessment import Assessment
 from console.core.locks import Node, blocking_trees, waited_s
@@ -16,6 +16,7 @@ from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
 from console.tui.text import alarm, duration, safe
 from console.tui.widgets.cluster_header import ClusterHeader
+from console.tui.widgets.keys_footer import KeysFooter
 
 
 def lead(depth: int) -> str:
@@ -77,7 +78,7 @@ class BlockingScreen(ConsoleScreen):
         ):
             table.add_column(Text(label), width=width)
         yield table
-        yield Footer()
+        yield KeysFooter()
         self._services: dict[str, str | None] = {}
 
     def on_mount(self) -> None:

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from console.core.assessment import Assessment
 from console.core.budget import overcommit_cause
@@ -16,6 +16,7 @@ from console.tui.screens.base import ConsoleScreen
 from console.tui.widgets.budget_bar import BudgetBar
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.findings_panel import FindingsPanel
+from console.tui.widgets.keys_footer import KeysFooter
 from console.tui.widgets.lines_table import LinesTable
 from console.tui.widgets.servers_strip import ServersStrip
 from console.tui.widgets.services_table import (
@@ -41,7 +42,7 @@ class DashboardScreen(ConsoleScreen):
                 placeholder="filter services by name (enter to apply, escape to clear)", id="filter"
             )
             yield FindingsPanel(id="findings")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter").display = False

@@ -7,7 +7,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.core.assessment import Assessment
 from console.core.findings import RuleId
@@ -21,6 +21,7 @@ from console.tui.screens.confirm import ConfirmScreen
 from console.tui.text import alarm, duration, gauge, num, safe, severity
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.history_line import HistoryLine
+from console.tui.widgets.keys_footer import KeysFooter
 
 
 def query_text(b: Backend | None) -> Text:
@@ -102,7 +103,7 @@ class ServiceDetailScreen(ConsoleScreen):
         with Horizontal(id="history"):
             yield HistoryLine("In use (pool), this session", id="h-in-use")
             yield HistoryLine("Server connections, this session", id="h-server")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         pools = self.query_one("#pools", DataTable)

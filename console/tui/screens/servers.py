@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.core.assessment import Assessment
 from console.core.findings import CRITICAL
@@ -17,6 +17,7 @@ from console.tui import keys
 from console.tui.screens.base import ConsoleScreen
 from console.tui.text import SEVERITY_STYLE, alarm, duration, safe, severity
 from console.tui.widgets.cluster_header import ClusterHeader
+from console.tui.widgets.keys_footer import KeysFooter
 
 BAR = 10
 
@@ -90,7 +91,7 @@ class ServersScreen(ConsoleScreen):
         table.add_column("Clients")
         table.add_column("Data age")
         yield table
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()

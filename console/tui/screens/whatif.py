@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.core import budget as budget_mod
 from console.core.allocation import EditError
@@ -21,6 +21,7 @@ from console.tui.screens.edit_form import ClusterForm, ServiceForm
 from console.tui.screens.suggest_dialog import SuggestDialog, SuggestRequest
 from console.tui.text import SEVERITY_STYLE, alarm, safe
 from console.tui.widgets.budget_bar import BudgetBar, scale_of
+from console.tui.widgets.keys_footer import KeysFooter
 
 CLUSTER_ROW = "__cluster__"
 
@@ -79,7 +80,7 @@ class WhatIfScreen(ConsoleScreen):
         yield Static(id="summary")
         yield DataTable(id="whatif-table", cursor_type="row")
         yield Static(id="edits")
-        yield Footer()
+        yield KeysFooter()
 
     _drawn: tuple[object, ...] | None = None  # what the table and the edits line show now
 
