@@ -37,10 +37,11 @@ class DashboardScreen(ConsoleScreen):
         yield BudgetBar(id="budget")
         with Vertical(id="main"):
             yield Static("", id="table-title")
-            yield ServicesTable(id="services")
+            # in the title's line while it is typed: nothing else moves when it opens
             yield Input(
                 placeholder="filter services by name (enter to apply, escape to clear)", id="filter"
             )
+            yield ServicesTable(id="services")
             yield FindingsPanel(id="findings")
         yield KeysFooter()
 
@@ -135,16 +136,23 @@ class DashboardScreen(ConsoleScreen):
         # Focus now, not later (Widget.focus defers it): keys typed right after `/` are
         # already queued, and must reach the filter, not the global bindings (q quits).
         self.set_focus(box)
+        self.query_one("#table-title").display = False
         # While typing, the table keeps its height: rows filtered out leave blank lines
-        # instead of moving everything below (each move re-rendered the findings and the
-        # filter box: 70 ms a character at 200 services).
+        # instead of moving everything below (each move re-rendered the findings: 70 ms a
+        # character at 200 services).
         self.table.styles.height = self.table.outer_size.height
+        self.table.hold_size = True
+
+    def _filter_closed(self) -> None:
+        self.query_one("#table-title").display = True
+        self.table.styles.height = None  # back to the stylesheet's (auto)
+        self.table.fit()
+        self.table.focus()
 
     @on(Input.Submitted, "#filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
-        self.table.focus()
-        event.input.display = bool(event.value)
-        self.table.styles.height = None  # back to the stylesheet's (auto)
+        event.input.display = False  # the title says what the filter is
+        self._filter_closed()
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
@@ -155,8 +163,7 @@ class DashboardScreen(ConsoleScreen):
         box = self.query_one("#filter", Input)
         box.value = ""
         box.display = False
-        self.table.styles.height = None
-        self.table.focus()
+        self._filter_closed()
 
     def action_sort(self) -> None:
         table = self.table

@@ -121,6 +121,9 @@ class LinesTable(ScrollView, can_focus=True):
         self._lines: dict[tuple[Any, ...], Strip] = {}  # rendered rows, by content
         self.cursor_row = 0
         self.rendered_rows = 0  # rows rendered (not from the cache) since mounted: tests read it
+        # While set, the scrollable height never shrinks: fewer rows leave blank lines and
+        # nothing else on the screen moves (a shrinking table is a new layout of the screen).
+        self.hold_size = False
 
     # ---- content ---------------------------------------------------------------------------
 
@@ -168,7 +171,16 @@ class LinesTable(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         width = sum(c.width + 2 * PADDING for c in self.columns)
-        self.virtual_size = Size(width, len(self._order) + 1)  # and the header
+        size = Size(width, len(self._order) + 1)  # and the header
+        held = self.hold_size and width == self.virtual_size.width
+        if held and size.height <= self.virtual_size.height:
+            return
+        self.virtual_size = size
+
+    def fit(self) -> None:
+        """Size to the rows again (after hold_size)."""
+        self.hold_size = False
+        self._resize()
 
     @property
     def row_keys(self) -> tuple[str, ...]:
