@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from console.core.assessment import Assessment
 from console.core.budget import overcommit_cause
@@ -97,10 +97,10 @@ class DashboardScreen(ConsoleScreen):
     def on_resize(self, event: events.Resize) -> None:
         self.refresh_view()
 
-    @on(DataTable.RowSelected, "#findings")
-    def open_finding(self, event: DataTable.RowSelected) -> None:
+    @on(LinesTable.RowSelected, "#findings")
+    def open_finding(self, event: LinesTable.RowSelected) -> None:
         """Enter on a finding: its service's detail, at its first pid."""
-        f = self.query_one(FindingsPanel).finding_at(event.row_key.value)
+        f = self.query_one(FindingsPanel).finding_at(event.row_key)
         if f is None:
             return
         if f.service is None and not f.pids:

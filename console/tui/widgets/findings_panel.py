@@ -11,7 +11,7 @@ from textual import events
 
 from console.core.findings import Finding
 from console.tui.text import safe, severity
-from console.tui.widgets.table import RowCachedTable
+from console.tui.widgets.lines_table import LinesTable, TableColumn
 
 SEV, RULE, SERVICE = 4, 26, 22  # widest rule id and a long service name
 PADDING = 2  # DataTable's cell padding, left and right of each column
@@ -30,17 +30,15 @@ def column_widths(width: int) -> tuple[int, ...]:
     return SEV, rule, service, message
 
 
-def _identity(f: Finding) -> tuple[object, ...]:
-    """What makes a finding the same one from refresh to refresh: not its message, whose
-    ages move every second."""
-    return (f.rule, f.severity, f.service, f.server, f.pids)
+class FindingsPanel(LinesTable):
+    """A LinesTable: a finding is a row whose version is the finding itself, so a refresh
+    that only moves some ages renders those rows again and nothing else."""
 
-
-class FindingsPanel(RowCachedTable[Text]):
     DEFAULT_CSS = "FindingsPanel { height: 1fr; min-height: 5; }"
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", show_cursor=False, **kwargs)
+        super().__init__(**kwargs)
+        self.show_cursor = False  # a cursor only while it is the list keys act on
         self._shown: tuple[Finding, ...] = ()
         self._widths: tuple[int, ...] | None = None
 
@@ -48,10 +46,12 @@ class FindingsPanel(RowCachedTable[Text]):
         self._layout(self.app.size.width)
 
     def on_focus(self) -> None:
-        self.show_cursor = True  # a cursor only while it is the list keys act on
+        self.show_cursor = True
+        super().on_focus()
 
     def on_blur(self) -> None:
         self.show_cursor = False
+        super().on_blur()
 
     def finding_at(self, row_key: str | None) -> Finding | None:
         if not row_key or not row_key.startswith("f"):
@@ -62,12 +62,15 @@ class FindingsPanel(RowCachedTable[Text]):
     def on_resize(self, event: events.Resize) -> None:
         self._layout(event.size.width)
 
+    @property
+    def narrow(self) -> bool:
+        return len(self.columns) == 2
+
     def _layout(self, width: int) -> None:
         widths = column_widths(width)
         if widths == self._widths:
             return
         self._widths = widths
-        self.clear(columns=True)
         columns: tuple[tuple[str, str], ...] = (
             ("sev", "Sev"),
             ("rule", "Rule"),
@@ -76,50 +79,38 @@ class FindingsPanel(RowCachedTable[Text]):
         )
         if len(widths) == 2:
             columns = (("sev", "Sev"), ("message", "Finding: rule, service, what (tab, enter)"))
-        for (key, label), w in zip(columns, widths, strict=True):
-            self.add_column(Text(label), key=key, width=w)
+        self.set_columns(
+            [
+                TableColumn(key, Text(label), w)
+                for (key, label), w in zip(columns, widths, strict=True)
+            ]
+        )
         self._rows_for(self._shown)
 
     def show(self, findings: tuple[Finding, ...]) -> None:
-        """Rebuilt only when the findings themselves change; a refresh that only moves their
-        numbers (ages) updates the message cells in place."""
         if findings == self._shown and self.row_count:
             return
-        same = [_identity(f) for f in findings] == [_identity(f) for f in self._shown]
-        old, self._shown = self._shown, findings
-        if same and findings and self.row_count == len(findings):
-            self.update_cells(
-                (f"f{i}", "message", self._message(f))
-                for i, (f, was) in enumerate(zip(findings, old, strict=True))
-                if f.message != was.message
-            )
-            return
-        self.clear()
+        self._shown = findings
         self._rows_for(findings)
 
-    def _message(self, f: Finding) -> Text:
-        if len(self.columns) == 2:  # narrow: rule, service and message in one line
+    def _finding_cells(self, f: Finding) -> list[Text]:
+        if self.narrow:  # rule, service and message in one line
             line = Text(f.rule, style="bold")
             line.append_text(safe(f" {f.service}" if f.service else ""))
             line.append(": ")
             line.append_text(safe(f.message))
-            return line
-        return safe(f.message)
+            return [severity(f.severity), line]
+        return [severity(f.severity), Text(f.rule), safe(f.service or "—"), safe(f.message)]
 
     def _rows_for(self, findings: tuple[Finding, ...]) -> None:
-        narrow = len(self.columns) == 2
         if not findings:
-            blank = [] if narrow else [Text(""), Text("")]
-            self.add_row(Text("ok", style="green"), Text("no findings"), *blank)
+            blank = [] if self.narrow else [Text(""), Text("")]
+            none = [Text("ok", style="green"), Text("no findings"), *blank]
+            self.set_rows(["ok"], {"ok": "ok"}, lambda key: none)
             return
-        for i, f in enumerate(findings):
-            if narrow:
-                self.add_row(severity(f.severity), self._message(f), key=f"f{i}")
-                continue
-            self.add_row(
-                severity(f.severity),
-                Text(f.rule),
-                safe(f.service or "—"),
-                self._message(f),
-                key=f"f{i}",
-            )
+        keys = [f"f{i}" for i in range(len(findings))]
+        self.set_rows(
+            keys,
+            dict(zip(keys, findings, strict=True)),
+            lambda key: self._finding_cells(findings[int(key[1:])]),
+        )

@@ -121,6 +121,7 @@ class LinesTable(ScrollView, can_focus=True):
         self._lines: dict[tuple[Any, ...], Strip] = {}  # rendered rows, by content
         self.cursor_row = 0
         self.rendered_rows = 0  # rows rendered (not from the cache) since mounted: tests read it
+        self.show_cursor = True
         # While set, the scrollable height never shrinks: fewer rows leave blank lines and
         # nothing else on the screen moves (a shrinking table is a new layout of the screen).
         self.hold_size = False
@@ -243,7 +244,7 @@ class LinesTable(ScrollView, can_focus=True):
         self.move_cursor(row=len(self._order) - 1)
 
     def action_select_cursor(self) -> None:
-        if self._order:
+        if self._order and self.show_cursor:
             self.post_message(self.RowSelected(self, self._order[self.cursor_row]))
 
     def on_click(self, event: events.Click) -> None:
@@ -286,7 +287,8 @@ class LinesTable(ScrollView, can_focus=True):
         key = self._order[index]
         # the cursor's style over the cells' own (as DataTable draws its cursor row)
         cursor = self.get_component_rich_style("lines-table--cursor")
-        return self._line((key, width, base, cursor if index == self.cursor_row else None))
+        at_cursor = self.show_cursor and index == self.cursor_row
+        return self._line((key, width, base, cursor if at_cursor else None))
 
     def _line(self, cache_key: tuple[Any, ...], cells: Sequence[Text] | None = None) -> Strip:
         line = self._lines.get(cache_key)
