@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from pathlib import Path
 from typing import Any
@@ -230,6 +230,11 @@ class Allocation:
     # Several servers (a primary, its standbys, other clusters). Empty: one implicit server,
     # whose slots are `cluster` and whose reserved items are `reserved`.
     servers: tuple[Server, ...] = ()
+    # (application, role, address) → service, as service_for found it: every refresh asks
+    # again for the same few hundred sessions, against every service (made anew by replace())
+    _service_of: dict[tuple[str, str, str], str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # ---- servers ----------------------------------------------------------------------------
 
@@ -332,6 +337,15 @@ class Allocation:
         """The entry a session belongs to: transaction-mode poolers first (their sessions'
         application names are their last clients'), then the services and session-mode
         poolers in file order."""
+        key = (application_name, usename, client_addr)
+        found = self._service_of.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            if len(self._service_of) >= SERVICE_OF_KEPT:  # hostile names: never unbounded
+                self._service_of.clear()
+            found = self._service_of[key] = self._match(*key)
+        return found  # type: ignore[return-value]
+
+    def _match(self, application_name: str, usename: str, client_addr: str) -> str | None:
         first = [s for s in self.services if s.pooler and s.pooler.attributes_by_pooler]
         for svc in (*first, *(s for s in self.services if s not in first)):
             if svc.matches(application_name, usename, client_addr):
@@ -351,6 +365,10 @@ class Allocation:
         return dataclasses.replace(
             self, services=tuple(new if s.name == new.name else s for s in self.services)
         )
+
+
+_UNSEEN = object()
+SERVICE_OF_KEPT = 10_000
 
 
 class EditError(ValueError):

@@ -1,4 +1,5 @@
-"""The console's history: rings of the newest values, bounded in bytes whatever the fleet."""
+"""What the console keeps between refreshes, bounded whatever the fleet: the history (rings of
+the newest values, in bytes) and the sessions' services (remembered, at most 10,000)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,25 @@ def test_the_same_snapshot_twice_is_one_point():
     h.add(assessment(1.0, {"a": 3.0}))  # shown again (a screen came back, paused)
     h.add(assessment(2.0, {"a": 4.0}))
     assert h.values("a") == [3.0, 4.0]
+
+
+@given(st.lists(st.sampled_from(["auth-service", "feed-service", "psql", "", "x"]), max_size=40))
+def test_service_for_remembers_its_answers_and_stays_bounded(names):
+    from console.core import allocation as allocation_mod
+    from tests.conftest import ALLOCATION
+
+    a = allocation_mod.load(ALLOCATION)
+    for name in names:
+        assert a.service_for(name) == a._match(name, "", "")
+    assert len(a._service_of) == len(set(names))
+
+
+def test_the_remembered_services_are_bounded():
+    from console.core import allocation as allocation_mod
+    from tests.conftest import ALLOCATION
+
+    a = allocation_mod.load(ALLOCATION)
+    for i in range(allocation_mod.SERVICE_OF_KEPT + 5):  # hostile: every session a new name
+        a.service_for(f"app-{i}")
+    assert 0 < len(a._service_of) <= allocation_mod.SERVICE_OF_KEPT
+    assert a.service_for("auth-service") == "auth-service"
