@@ -359,10 +359,14 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, float]:
     sessions = [f"nv{os.getpid()}", f"pga{os.getpid()}"]
     try:
         conns = await fleet(pg.dsn, n)
+        t_launch = time.perf_counter()
         nv = start(
             sessions[0],
             f"{NOVAPOOL} --refresh 1 --dsn {pg.dsn} --allocation {ROOT}/config/allocation.yaml",
         )
+        while not re.search(r"clients \d+/\d+", pane(sessions[0])):  # the server's answer
+            await asyncio.sleep(0.01)
+        first_frame = time.perf_counter() - t_launch
         pa = start(
             sessions[1],
             f"{pga} --refresh 1 -h 127.0.0.1 -p {pg.port} -U postgres -d postgres --no-app-name",
@@ -381,6 +385,7 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, float]:
             if m:
                 server[m.group(1)] += float(m.group(2))
         return {
+            "first_frame_s": first_frame,
             "nv_server_ms": server["novapool"] / elapsed,  # 1 refresh per second
             "pa_server_ms": server["pg_activity"] / elapsed,
             "nv_cpu": 100 * (c1["nv"][0] - c0["nv"][0]) / elapsed,
@@ -410,21 +415,21 @@ def main() -> None:
     print(f"novapool beside pg_activity, 1 s refresh, {args.seconds:g} s each, tmux 160x48")
     print(
         "| backends | server ms/refresh novapool / pg_activity | ratio | CPU % novapool / "
-        "pg_activity | ratio | RSS MB novapool (start → end) / pg_activity |"
+        "pg_activity | ratio | RSS MB novapool (start → end) / pg_activity | first frame s |"
     )
-    print("|---:|---|---:|---|---:|---|")
+    print("|---:|---|---:|---|---:|---|---:|")
     for n, r in rows:
         sr = r["nv_server_ms"] / r["pa_server_ms"] if r["pa_server_ms"] else float("nan")
         print(
             f"| {n} | {r['nv_server_ms']:.1f} / {r['pa_server_ms']:.1f} | {sr:.2f} | "
-            f"{_cpu_and_rss(r)} |"
+            f"{_cpu_and_rss(r)} | {r['first_frame_s']:.2f} |"
         )
     if args.fleet:
         services, instances = (int(x) for x in args.fleet.lower().split("x"))
         r = asyncio.run(measure_fleet(services, instances, args.seconds, pga, args.key_rounds))
         print(
             f"| {services} services × {instances} (Prometheus), 300 backends | — | — | "
-            f"{_cpu_and_rss(r)} |"
+            f"{_cpu_and_rss(r)} | {r['first_frame_s']:.2f} |"
         )
         print(
             f"\nPrometheus, per second (1 refresh): {r['prom_queries']:.2f} queries, "

@@ -195,7 +195,8 @@ async def test_the_servers_bench_runs_at_its_smallest_size():
 
 async def test_the_side_by_side_bench_runs_at_its_smallest_size():
     """`make bench`'s novapool-beside-pg_activity harness, as a smoke run: it installs
-    pg_activity, runs both in tmux against one server, and prints its table."""
+    pg_activity, runs both in tmux against one server, and prints its table; then the fleet
+    through Prometheus, whose key steps each wait for their effect on the screen."""
     import sys
 
     from tests.conftest import ROOT
@@ -203,7 +204,7 @@ async def test_the_side_by_side_bench_runs_at_its_smallest_size():
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "bench" / "side_by_side.py"),
-        *("--backends", "20", "--seconds", "3"),
+        *("--backends", "20", "--seconds", "3", "--fleet", "60x2", "--key-rounds", "1"),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -215,3 +216,8 @@ async def test_the_side_by_side_bench_runs_at_its_smallest_size():
     server = row.split("|")[2]  # "novapool / pg_activity" server ms per refresh
     ours, theirs = (float(x) for x in server.split("/"))
     assert ours > 0 and theirs > 0  # both consoles refreshed against the server
+    assert "| 60 services × 2 (Prometheus)" in text
+    queries = float(text.split("Prometheus, per second (1 refresh): ")[1].split(" queries")[0])
+    assert 0 < queries < 5  # a constant few per refresh
+    for step in ("sort", "filter char", "page down", "open detail", "back"):
+        assert f"  {step} " in text, text[-2000:]
