@@ -55,7 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/refresh_cost.py
 	$(BIN)/python bench/servers.py
 	$(BIN)/python bench/servers.py --tmux
-	$(BIN)/python bench/side_by_side.py --backends 100 1000 3000 --seconds 60
+	$(BIN)/python bench/side_by_side.py --backends 100 1000 3000 --seconds 60 --fleet 200x5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
