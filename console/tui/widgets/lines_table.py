@@ -149,10 +149,8 @@ class LinesTable(ScrollView, can_focus=True):
                 self._versions[key] = new
                 self._cells.pop(key, None)
                 self._forget(key)
-        for key in set(self._versions) - set(order):
-            self._forget(key)
-            del self._versions[key]
-            self._cells.pop(key, None)
+        # Rows not shown now (filtered out) keep their lines: when they come back unchanged
+        # they are drawn from the cache (their version says whether they changed meanwhile).
         sized = len(order) != len(self._order)
         self._order = list(order)
         self.cursor_row = min(self.cursor_row, max(0, len(self._order) - 1))
