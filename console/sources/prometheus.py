@@ -329,7 +329,8 @@ class PrometheusSource(BlockingRead):
 
     @property
     def wait_s(self) -> float:
-        return 4 * self.timeout_s + GRACE_S  # up to four requests, each bounded by the client
+        # totals, oldest, down, focus and the targets API at most, each bounded by the client
+        return 5 * self.timeout_s + GRACE_S
 
     def read_blocking(self) -> Reading:
         """Blocking: runs in a worker thread. Raises on failure."""
