@@ -86,6 +86,25 @@ def tree_cpu_rss(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
+def close(sessions: list[str], conns: list[asyncpg.Connection]) -> None:
+    """The consoles' terminals and the fleet's sessions."""
+    for s in sessions:
+        subprocess.run(["tmux", "kill-session", "-t", s], capture_output=True)
+    for c in conns:
+        c.terminate()
+
+
+def usage(
+    c0: dict[str, tuple[float, float]], c1: dict[str, tuple[float, float]], elapsed: float
+) -> dict[str, float]:
+    """CPU (% of a core) of each console over the window, and its RSS at both ends (MB)."""
+    out = {}
+    for k in ("nv", "pa"):
+        out[f"{k}_cpu"] = 100 * (c1[k][0] - c0[k][0]) / elapsed
+        out[f"{k}_rss0"], out[f"{k}_rss1"] = c0[k][1], c1[k][1]
+    return out
+
+
 async def fleet(dsn: str, n: int, services: list[str] | None = None) -> list[asyncpg.Connection]:
     """n sessions: 85 % idle, 5 % active, 3 % idle in transaction, a lock holder and its
     waiters, the rest unknown applications."""
@@ -328,12 +347,7 @@ async def measure_fleet(
         b1, q1 = prom_self(prom.url, query_bytes), prom_self(prom.url, query_count)
         keys = await asyncio.to_thread(key_latencies, sessions[0], rounds)
         return {
-            "nv_cpu": 100 * (c1["nv"][0] - c0["nv"][0]) / elapsed,
-            "pa_cpu": 100 * (c1["pa"][0] - c0["pa"][0]) / elapsed,
-            "nv_rss0": c0["nv"][1],
-            "nv_rss1": c1["nv"][1],
-            "pa_rss0": c0["pa"][1],
-            "pa_rss1": c1["pa"][1],
+            **usage(c0, c1, elapsed),
             # only the console queries Prometheus meanwhile (this script reads /metrics)
             "prom_bytes": (b1 - b0) / elapsed,
             "prom_queries": (q1 - q0) / elapsed,
@@ -341,10 +355,7 @@ async def measure_fleet(
             "keys": keys,
         }
     finally:
-        for s in sessions:
-            subprocess.run(["tmux", "kill-session", "-t", s], capture_output=True)
-        for c in conns:
-            c.terminate()
+        close(sessions, conns)
         prom.stop()
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -388,18 +399,10 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, float]:
             "first_frame_s": first_frame,
             "nv_server_ms": server["novapool"] / elapsed,  # 1 refresh per second
             "pa_server_ms": server["pg_activity"] / elapsed,
-            "nv_cpu": 100 * (c1["nv"][0] - c0["nv"][0]) / elapsed,
-            "pa_cpu": 100 * (c1["pa"][0] - c0["pa"][0]) / elapsed,
-            "nv_rss0": c0["nv"][1],
-            "nv_rss1": c1["nv"][1],
-            "pa_rss0": c0["pa"][1],
-            "pa_rss1": c1["pa"][1],
+            **usage(c0, c1, elapsed),
         }
     finally:
-        for s in sessions:
-            subprocess.run(["tmux", "kill-session", "-t", s], capture_output=True)
-        for c in conns:
-            c.terminate()
+        close(sessions, conns)
         pg.stop()
 
 

@@ -4,6 +4,7 @@ snapshots so every frame is deterministic."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -13,6 +14,21 @@ from console.demo.sample import T0, calm_snapshot, incident_snapshot
 from console.tui.app import make_app
 from console.tui.feed import ReplayFeed
 from tests.conftest import ALLOCATION
+
+
+def aged(snapshot, seconds: float = 2):
+    """The same sessions, `seconds` later: every transaction and state that much older."""
+    return dataclasses.replace(
+        snapshot,
+        backends=tuple(
+            dataclasses.replace(
+                b,
+                xact_age_s=(b.xact_age_s or 0) + seconds,
+                state_age_s=(b.state_age_s or 0) + seconds,
+            )
+            for b in snapshot.backends
+        ),
+    )
 
 
 def build_app(snapshots=None, *, allow_signal: bool = False, feed=None, **settings):

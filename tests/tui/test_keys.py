@@ -16,7 +16,7 @@ from console.tui.screens.export_dialog import ExportDialog
 from console.tui.screens.help import HelpScreen
 from console.tui.screens.whatif import WhatIfScreen
 from console.tui.widgets.services_table import ServicesTable
-from tests.tui.conftest import HangingFeed, build_app, row_of, settled, until
+from tests.tui.conftest import HangingFeed, aged, build_app, row_of, settled, until
 
 
 def table(app) -> ServicesTable:
@@ -711,15 +711,7 @@ async def test_a_refresh_redraws_only_what_changed():
     from console.tui.widgets.services_table import ServicesTable
 
     first = incident_snapshot()
-    older = dataclasses.replace(
-        first,
-        backends=tuple(
-            dataclasses.replace(
-                b, xact_age_s=(b.xact_age_s or 0) + 2, state_age_s=(b.state_age_s or 0) + 2
-            )
-            for b in first.backends
-        ),
-    )
+    older = aged(first)
     app = build_app([first, older, older])
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(pilot)

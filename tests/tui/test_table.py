@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from rich.text import Text
 
 from console.demo.sample import incident_snapshot
 from console.tui.widgets.findings_panel import FindingsPanel
 from console.tui.widgets.services_table import ServicesTable
-from tests.tui.conftest import build_app, settled
+from tests.tui.conftest import aged, build_app, settled
 
 
 def drawn(table) -> list[str]:
@@ -19,15 +17,7 @@ def drawn(table) -> list[str]:
 
 async def test_moving_ages_render_again_only_the_findings_they_are_in():
     first = incident_snapshot()
-    older = dataclasses.replace(
-        first,
-        backends=tuple(
-            dataclasses.replace(
-                b, xact_age_s=(b.xact_age_s or 0) + 2, state_age_s=(b.state_age_s or 0) + 2
-            )
-            for b in first.backends
-        ),
-    )
+    older = aged(first)
     app = build_app([first, older])
     async with app.run_test(size=(160, 48)) as pilot:
         await settled(pilot)
