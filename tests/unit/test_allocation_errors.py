@@ -1,5 +1,7 @@
 """Malformed allocation files: the error names file, line and field; the CLI exits 64."""
 
+import json
+
 import pytest
 
 from console.cli import main
@@ -138,12 +140,13 @@ def test_any_text_is_an_allocation_or_a_located_input_error(text):
     st.one_of(st.integers(-5, 0), st.text(max_size=5), st.booleans(), st.floats(0.5, 3)),
 )
 def test_bad_values_name_their_field(field, value):
+    shown = json.dumps(value)  # a YAML scalar whatever the value (Python's repr is not YAML)
     text = (
         GOOD.replace("    min_connections: 3\n", "    min_connections: 3\n")
-        + f"  bad-service:\n    max_connections: 4\n    {field}: {value!r}\n"
+        + f"  bad-service:\n    max_connections: 4\n    {field}: {shown}\n"
     )
     if field == "max_connections":
-        text = GOOD + f"  bad-service:\n    {field}: {value!r}\n"
+        text = GOOD + f"  bad-service:\n    {field}: {shown}\n"
     try:
         allocation.parse(text, "a.yaml")
     except InputError as err:
