@@ -64,17 +64,6 @@ class PoolSamples:
             return True
         return False
 
-    def service_of(
-        self, labels: Mapping[str, str], instance: Hashable, known_only: bool = True
-    ) -> str | None:
-        """The service of a series without a name (an aggregation's result): one already
-        known at this instance, else (known_only=False) the first profile's reading."""
-        services = [s for p in self.profiles if (s := p.service_of(labels))]
-        known = [s for s in services if (s, instance) in self._slots]
-        if known or known_only:
-            return known[0] if known else None
-        return services[0] if services else None
-
     def gauges(self) -> dict[tuple[str, Hashable], PoolGauges]:
         out = {}
         for key, slot in self._slots.items():

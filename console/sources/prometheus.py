@@ -243,6 +243,44 @@ def history_query(
 
 
 @dataclass
+class _Adding:
+    """One service's answers being added up (label sets that are one service, profiles)."""
+
+    size: float | None = None
+    idle: float | None = None
+    pending: float | None = None
+    maxes: Counter[float] = field(default_factory=Counter)
+    at_max: int = 0
+    instances: int = 0
+    oldest: list[InstanceAge] = field(default_factory=list)
+    down: list[str] = field(default_factory=list)
+    down_count: int = 0
+
+    def add(self, agg: str, value: float) -> None:
+        """A sum (size, idle, pending) or a count (instances, at_max) of the totals answer."""
+        if agg in ("instances", "at_max"):
+            setattr(self, agg, getattr(self, agg) + int(value))
+        else:
+            setattr(self, agg, (getattr(self, agg) or 0.0) + value)
+
+    def pools(self, service: str) -> ServicePools:
+        down_count = max(self.down_count, len(self.down))
+        return ServicePools(
+            service,
+            # a target down has no fresh series (Prometheus marks them stale): a replica still
+            self.instances + down_count,
+            size=self.size,
+            idle=self.idle,
+            pending=self.pending,
+            maxes=tuple(sorted(self.maxes.items())),
+            at_max=self.at_max,
+            oldest=tuple(sorted(self.oldest, key=lambda o: -o.age_s)[:OLDEST_PER_SERVICE]),
+            down=tuple(sorted(self.down)[:DOWN_SHOWN]),
+            down_count=down_count,
+        )
+
+
+@dataclass
 class PrometheusSource(BlockingRead):
     """A `Source` with the `PoolHistory` capability."""
 
@@ -352,7 +390,7 @@ class PrometheusSource(BlockingRead):
             age = checks.value(item["value"][1], "age")
             if service and age is not None:
                 inst = labels.get("instance", ""), labels.get("job", "")
-                totals[service]["oldest"].append(
+                totals[service].oldest.append(
                     InstanceAge(inst[0] or inst[1], age, self._interval(*inst))
                 )
         for item in self._down:
@@ -360,12 +398,12 @@ class PrometheusSource(BlockingRead):
             service = self._service_of(labels, totals, known_only=False)
             if not service:
                 continue
-            slot = totals.setdefault(service, _slot())
+            adding = totals.setdefault(service, _Adding())
             if labels.get(AGG_LABEL) == "down_count":
-                slot["down_count"] += int(float(item["value"][1]))
+                adding.down_count += int(float(item["value"][1]))
             else:
-                slot["down"].append(labels.get("instance") or labels.get("job", ""))
-        pools = tuple(_service_pools(name, slot) for name, slot in sorted(totals.items()))
+                adding.down.append(labels.get("instance") or labels.get("job", ""))
+        pools = tuple(adding.pools(name) for name, adding in sorted(totals.items()))
         instances = self._focused(totals) if self.focus in totals else ()
         return Reading(
             latency_ms=(time.perf_counter() - t0) * 1000,
@@ -379,12 +417,12 @@ class PrometheusSource(BlockingRead):
 
     def _totals(
         self, answer: list[dict[str, Any]], checks: GaugeChecks
-    ) -> tuple[dict[str, dict[str, Any]], tuple[exported.ExportedServer, ...]]:
+    ) -> tuple[dict[str, _Adding], tuple[exported.ExportedServer, ...]]:
         """The totals answer → per service, its sums and counts (label sets that are one
         service are added up); and postgres_exporter's servers."""
         by_name = {p.name: p for p in self.profiles}
         servers = exported.ExportedSamples(checks)
-        totals: dict[str, dict[str, Any]] = {}
+        totals: dict[str, _Adding] = {}
         for item in answer:
             labels = dict(item["metric"])
             raw = item["value"][1]
@@ -401,7 +439,7 @@ class PrometheusSource(BlockingRead):
                 self._service_keys.setdefault(service, set()).add(
                     (profile.name, label, labels[label])
                 )
-            slot = totals.setdefault(service, _slot())
+            adding = totals.setdefault(service, _Adding())
             agg = labels.get(AGG_LABEL, "")
             if agg.startswith("bad_"):
                 names = "|".join(dict.fromkeys(x.metric for x in profile.selectors(agg[4:])))
@@ -412,17 +450,15 @@ class PrometheusSource(BlockingRead):
             elif agg == "max":
                 m = checks.value(labels.get(MAX_LABEL, ""), f"{service} max")
                 if m is not None:
-                    slot["maxes"][m] += int(float(raw))
-            elif agg in ("instances", "at_max"):
-                slot[agg] += int(float(raw))
-            elif agg in ("size", "idle", "pending"):
+                    adding.maxes[m] += int(float(raw))
+            elif agg in ("size", "idle", "pending", "instances", "at_max"):
                 value = checks.value(raw, f"{service} {agg}")
                 if value is not None:
-                    slot[agg] = (slot[agg] or 0.0) + value
+                    adding.add(agg, value)
         return totals, servers.servers()
 
     def _service_of(
-        self, labels: dict[str, str], known: dict[str, Any], known_only: bool = True
+        self, labels: dict[str, str], known: dict[str, _Adding], known_only: bool = True
     ) -> str | None:
         """The service of a per-instance series without a profile tag: one the totals know,
         else (known_only=False) the first profile's reading."""
@@ -435,7 +471,7 @@ class PrometheusSource(BlockingRead):
     def _interval(self, instance: str, job: str) -> float:
         return self._intervals.get((instance, job), DEFAULT_INTERVAL_S)
 
-    def _focused(self, totals: dict[str, dict[str, Any]]) -> tuple[PoolInstance, ...]:
+    def _focused(self, totals: dict[str, _Adding]) -> tuple[PoolInstance, ...]:
         """The focused service's instances one by one (one query more while its detail is
         open)."""
         assert self.focus is not None
@@ -453,9 +489,9 @@ class PrometheusSource(BlockingRead):
                     ages[inst] = max(ages.get(inst, 0.0), age)
                 continue
             samples.add(labels.pop("__name__", ""), labels, item["value"][1], inst)
-        slot = totals[self.focus]
-        down = set(slot["down"])
-        unnamed_down = slot["down_count"] > len(down)
+        adding = totals[self.focus]
+        down = set(adding.down)
+        unnamed_down = adding.down_count > len(down)
         out = []
         for (service, target), g in samples.gauges().items():
             instance, job = target if isinstance(target, tuple) else (str(target), "")
@@ -528,38 +564,6 @@ class PrometheusSource(BlockingRead):
         if self._client is not None:
             self._client._session.close()
             self._client = None
-
-
-def _slot() -> dict[str, Any]:
-    return {
-        "size": None,
-        "idle": None,
-        "pending": None,
-        "maxes": Counter(),
-        "at_max": 0,
-        "instances": 0,
-        "oldest": [],
-        "down": [],
-        "down_count": 0,
-    }
-
-
-def _service_pools(service: str, slot: dict[str, Any]) -> ServicePools:
-    oldest = sorted(slot["oldest"], key=lambda o: -o.age_s)[:OLDEST_PER_SERVICE]
-    down_count = max(slot["down_count"], len(slot["down"]))
-    return ServicePools(
-        service,
-        # a target down has no fresh series (Prometheus marks them stale): a replica all the same
-        slot["instances"] + down_count,
-        size=slot["size"],
-        idle=slot["idle"],
-        pending=slot["pending"],
-        maxes=tuple(sorted(slot["maxes"].items())),
-        at_max=slot["at_max"],
-        oldest=tuple(oldest),
-        down=tuple(sorted(slot["down"])[:DOWN_SHOWN]),
-        down_count=down_count,
-    )
 
 
 def from_settings(s: Settings, allocation: Allocation) -> PrometheusSource | None:

@@ -206,7 +206,7 @@ class ServicesTable(LinesTable):
 
         def make(key: str) -> list[Text]:
             if key == UNATTRIBUTED:
-                return self._unattributed(a)
+                return self._unattributed(a, unknown)
             r = shown[key]
             fs = by_service.get(key, [])
             return row_cells(r, self.keys, worst(fs), [f.rule for f in fs], history, threshold)
@@ -220,7 +220,7 @@ class ServicesTable(LinesTable):
         else:
             self.move_cursor(row=0)
 
-    def _unattributed(self, a: Assessment) -> list[Text]:
+    def _unattributed(self, a: Assessment, unknown: list[Finding]) -> list[Text]:
         u = a.unattributed
         apps = ", ".join(x or "(no name)" for x in u.applications[:3])
         values = {k: Text("") for k in self.keys}
@@ -230,7 +230,6 @@ class ServicesTable(LinesTable):
         if "tier" in values:
             values["tier"] = safe(apps, "dim")
         if u.server_connections:
-            unknown = [f for f in a.findings if f.rule == RuleId.UNKNOWN_APPLICATION]
             values["flags"] = _flags(worst(unknown), [f.rule for f in unknown])
         return [values[k] for k in self.keys]
 
