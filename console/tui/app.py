@@ -256,8 +256,16 @@ class NovapoolApp(App[int]):
         )
 
     def open_detail(self, service: str | None, pid: int | None = None) -> None:
-        """A service's detail (None: the unattributed sessions), the cursor on `pid`."""
-        self.push_screen(ServiceDetailScreen(service, pid))
+        """A service's detail (None: the unattributed sessions), the cursor on `pid`. One
+        detail screen is kept and retargeted (a new one only when it is already on the stack,
+        e.g. opened again from the blocking view over it)."""
+        if not self.is_screen_installed("detail"):
+            self.install_screen(ServiceDetailScreen(), name="detail")
+        detail = self.get_screen("detail", ServiceDetailScreen)
+        if detail in self.screen_stack:
+            detail = ServiceDetailScreen()
+        detail.show_service(service, pid)
+        self.push_screen(detail)
 
     def action_blocking(self) -> None:
         from console.tui.screens.blocking import BlockingScreen

@@ -156,9 +156,66 @@ async def test_an_open_detail_asks_for_its_service_instances_and_closing_it_stop
         assert feed.asked == ["auth-service"]
         pools = app.screen.query_one("#pools")
         assert "3 instance(s), added up" in str(pools.get_row_at(0)[0])
-        await pilot.press("escape")
+        await pilot.press("enter")  # a backend's query over the detail: not shown, not read
         await pilot.pause()
         assert feed.asked == ["auth-service", None]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ServiceDetailScreen)
+        assert feed.asked == ["auth-service", None, "auth-service"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert feed.asked == ["auth-service", None, "auth-service", None]
+
+
+async def test_one_detail_screen_is_retargeted_and_shows_nothing_of_the_last_service():
+    """Enter opens the same detail screen pointed at the new service: its tables, history and
+    query hold the new one only; a history answer for the old one that arrives late is
+    dropped."""
+    import asyncio
+
+    from console.tui.feed import ReplayFeed
+
+    class SlowHistoryFeed(ReplayFeed):
+        has_history = True
+        auth_released = asyncio.Event()
+
+        async def history(self, service, seconds=3600):
+            if service == "auth-service":
+                await self.auth_released.wait()  # answers after the detail moved on
+                return [99.0, 99.0]
+            return [1.0, 2.0, 3.0]
+
+    feed = SlowHistoryFeed([incident_snapshot()])
+    app = build_app(feed=feed)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("s", "home", "enter")  # sorted by name: auth-service first
+        await pilot.pause()
+        first = app.screen
+        assert isinstance(first, ServiceDetailScreen) and first.service == "auth-service"
+        assert first.query_one("#pools").row_count == 3
+        await pilot.press("escape")
+        table(app).move_cursor(row=row_of(app, "user-service"))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.remote_history is not None, "user's history")
+        assert app.screen is first and first.service == "user-service"
+        pids = {b.pid for b in app.assessment.backends_of("user-service")}
+        shown = first.query_one("#backends")
+        assert {int(shown.get_row_at(i)[0].plain) for i in range(shown.row_count)} == pids
+        feed.auth_released.set()
+        await settled(pilot)
+        history = first.query_one("#h-in-use")
+        assert history.values == [1.0, 2.0, 3.0] and "Prometheus" in history.label
+        await pilot.press("escape")
+        table(app).move_cursor(row=row_of(app, "__unattributed__"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is first and first.service is None
+        assert not first.query_one("#pools").display and not first.query_one("#history").display
+        unattributed = {b.pid for b in app.assessment.backends_of(None)}
+        shown = first.query_one("#backends")
+        assert {int(shown.get_row_at(i)[0].plain) for i in range(shown.row_count)} == unattributed
 
 
 async def test_hostile_strings_render_literally():

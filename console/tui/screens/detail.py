@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
@@ -22,6 +22,8 @@ from console.tui.text import alarm, duration, gauge, num, safe, severity
 from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.history_line import HistoryLine
 from console.tui.widgets.keys_footer import KeysFooter
+
+IN_USE_SESSION = "In use (pool), this session"
 
 
 def query_text(b: Backend | None) -> Text:
@@ -80,12 +82,23 @@ class ServiceDetailScreen(ConsoleScreen):
     ServiceDetailScreen .section { height: 1; padding: 0 1; text-style: bold; }
     """
 
-    def __init__(self, service: str | None, pid: int | None = None) -> None:
+    def __init__(self, service: str | None = None, pid: int | None = None) -> None:
         super().__init__()
         self.service = service
         self.pid = pid  # the backend to put the cursor on first (from a finding, a tree)
         self._backend_rows: list[Backend] = []
         self.remote_history: list[float] | None = None
+
+    def show_service(self, service: str | None, pid: int | None = None) -> None:
+        """Point this screen at another service (None: the unattributed sessions), the cursor
+        to go on `pid`. The console keeps one detail screen and retargets it before each
+        push: composing a screen of tables anew on every Enter was most of opening one."""
+        self.service = service
+        self.pid = pid
+        self._backend_rows = []
+        self.remote_history = None
+        if self.is_mounted:
+            self._retarget()
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader(id="header")
@@ -101,7 +114,7 @@ class ServiceDetailScreen(ConsoleScreen):
         yield DataTable(id="backends", cursor_type="row")
         yield Static(id="query")
         with Horizontal(id="history"):
-            yield HistoryLine("In use (pool), this session", id="h-in-use")
+            yield HistoryLine(IN_USE_SESSION, id="h-in-use")
             yield HistoryLine("Server connections, this session", id="h-server")
         yield KeysFooter()
 
@@ -133,23 +146,42 @@ class ServiceDetailScreen(ConsoleScreen):
             ("Query", 60),
         ):
             backends.add_column(Text(label), width=w)
-        backends.focus()
-        if self.service is None:
-            self.query_one("#history").display = False
-            self.query_one("#pools").display = False
-            self.query_one("#pools-title").display = False
-        if self.service is not None:
+        self._retarget()
+
+    def _retarget(self) -> None:
+        """Everything shown of the previous service goes; this one's history is asked for."""
+        for table in self.query(DataTable):
+            table.clear()
+        self.query_one("#query", Static).update("")
+        self.query_one("#locks", Static).display = False
+        self.query_one("#h-in-use", HistoryLine).set([], IN_USE_SESSION)
+        self.query_one("#h-server", HistoryLine).set([])
+        pooled = self.service is not None
+        for part in ("#history", "#pools", "#pools-title"):
+            self.query_one(part).display = pooled
+        self.query_one("#backends", DataTable).focus()
+        if pooled:
             self.load_remote_history()
-            self.console.feed.focus(self.service)  # its instances one by one while open
+
+    @on(events.ScreenResume)
+    def _watch_instances(self) -> None:
+        # its instances one by one while it is shown; not beneath a dialog, not once left
+        if self.service is not None:
+            self.console.feed.focus(self.service)
+
+    @on(events.ScreenSuspend)
+    def _unwatch_instances(self) -> None:
+        self.console.feed.focus(None)
 
     def on_unmount(self) -> None:
         self.console.feed.focus(None)
 
-    @work(exit_on_error=False, group="history")
+    @work(exit_on_error=False, group="history", exclusive=True)
     async def load_remote_history(self) -> None:
-        assert self.service is not None
-        values = await self.console.fetch_history(self.service)
-        if values:
+        service = self.service
+        assert service is not None
+        values = await self.console.fetch_history(service)
+        if values and service == self.service:  # not retargeted meanwhile
             self.remote_history = values
             self.query_one("#h-in-use", HistoryLine).set(
                 values, "In use (pool), Prometheus, last hour"
