@@ -61,3 +61,41 @@ async def test_services_lines_are_cached_by_content_not_position():
         lines = drawn(table)
         assert sum("renamed-for-the-test" in line for line in lines) == 1
         assert table.rendered_rows == rendered + 1  # that row alone
+
+
+async def test_a_refresh_lays_nothing_out_again_unless_a_height_changes(monkeypatch):
+    """Only what changed is drawn: a refresh where no widget's height changes never lays the
+    screen out again (after a layout Textual redraws every table's scrollbar, a second pass
+    over the screen), and a header or budget shown the same text again is not drawn again.
+    A text that takes more lines does lay out (the widgets below it move)."""
+    from textual.screen import Screen
+
+    from console.tui.widgets.quiet_static import QuietStatic
+
+    first = incident_snapshot()
+    app = build_app([first, aged(first, 2), aged(first, 4)])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        layouts: list[Screen] = []
+        updates: list[str] = []
+        refresh_layout, update = Screen._refresh_layout, QuietStatic.update
+
+        def counted_layout(self, *args, **kwargs):
+            layouts.append(self)
+            return refresh_layout(self, *args, **kwargs)
+
+        def counted_update(self, *args, **kwargs):
+            updates.append(self.id)
+            return update(self, *args, **kwargs)
+
+        monkeypatch.setattr(Screen, "_refresh_layout", counted_layout)
+        monkeypatch.setattr(QuietStatic, "update", counted_update)
+        for _ in range(2):
+            app.action_refresh_now()
+            await settled(pilot)
+        assert layouts == []
+        assert "budget" not in updates and "table-title" not in updates  # the same text
+        header = app.screen.query_one("#header", QuietStatic)  # height: auto
+        header.show_text(Text("a header of one line"))
+        await settled(pilot)
+        assert layouts and set(layouts) == {app.screen}

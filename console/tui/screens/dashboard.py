@@ -7,7 +7,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from console.core.assessment import Assessment
 from console.core.budget import overcommit_cause
@@ -18,6 +18,7 @@ from console.tui.widgets.cluster_header import ClusterHeader
 from console.tui.widgets.findings_panel import FindingsPanel
 from console.tui.widgets.keys_footer import KeysFooter
 from console.tui.widgets.lines_table import LinesTable
+from console.tui.widgets.quiet_static import QuietStatic
 from console.tui.widgets.servers_strip import ServersStrip
 from console.tui.widgets.services_table import (
     CYCLE,
@@ -36,7 +37,7 @@ class DashboardScreen(ConsoleScreen):
         yield ServersStrip(id="servers-strip")
         yield BudgetBar(id="budget")
         with Vertical(id="main"):
-            yield Static("", id="table-title")
+            yield QuietStatic("", id="table-title")
             # in the title's line while it is typed: nothing else moves when it opens
             yield Input(
                 placeholder="filter services by name (enter to apply, escape to clear)", id="filter"
@@ -92,7 +93,7 @@ class DashboardScreen(ConsoleScreen):
             t.append("  filter: ", style="dim")
             t.append(table.filter_text, style="bold yellow")
         t.append("   enter: detail  /: filter  s: sort", style="dim")
-        self.query_one("#table-title", Static).update(t)
+        self.query_one("#table-title", QuietStatic).show_text(t)
 
     def on_resize(self, event: events.Resize) -> None:
         self.refresh_view()

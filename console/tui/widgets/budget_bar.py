@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import Static
 
 from console.core.budget import Budget
 from console.core.findings import CRITICAL
 from console.core.untrusted import clean
 from console.tui.text import SEVERITY_STYLE, TIER_STYLES
+from console.tui.widgets.quiet_static import QuietStatic
 
 
 def tier_totals(b: Budget) -> list[tuple[str, int]]:
@@ -94,7 +94,7 @@ def render_budget(
     return t
 
 
-class BudgetBar(Static):
+class BudgetBar(QuietStatic):
     DEFAULT_CSS = "BudgetBar { height: 3; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -119,7 +119,7 @@ class BudgetBar(Static):
             return
         b, clients, label, scale_to, cause = self._state
         width = max(20, (self.size.width or 80) - 3)
-        self.update(render_budget(b, width, clients, label, scale_to, cause))
+        self.show_text(render_budget(b, width, clients, label, scale_to, cause))
 
     def on_resize(self) -> None:
         self._render_now()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from console.core.assessment import Assessment, slots_from
 from console.core.settings import Thresholds
 from console.core.snapshot import ABSENT, OK
 from console.tui.text import alarm, duration, pct_style, safe
+from console.tui.widgets.quiet_static import QuietStatic
 
 
 def render_header(
@@ -92,7 +92,7 @@ def render_header(
     return t
 
 
-class ClusterHeader(Static):
+class ClusterHeader(QuietStatic):
     # Wrapped, up to 3 lines: at 80 columns clients, states and sources all show.
     DEFAULT_CSS = "ClusterHeader { height: auto; max-height: 3; background: $panel; }"
 
@@ -106,7 +106,7 @@ class ClusterHeader(Static):
         target: str,
         thresholds: Thresholds,
     ) -> None:
-        self.update(
+        self.show_text(
             render_header(
                 a, paused=paused, refresh_s=refresh_s, now=now, target=target, thresholds=thresholds
             )

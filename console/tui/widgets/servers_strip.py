@@ -4,11 +4,11 @@ finding and its budget. Shown on the dashboard only when the allocation names se
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from console.core.fleet import FleetAssessment
 from console.core.snapshot import OK
 from console.tui.text import SEVERITY_LABEL, SEVERITY_STYLE, alarm, safe
+from console.tui.widgets.quiet_static import QuietStatic
 
 
 def render_strip(fa: FleetAssessment, shown: str) -> Text:
@@ -35,10 +35,10 @@ def render_strip(fa: FleetAssessment, shown: str) -> Text:
     return t
 
 
-class ServersStrip(Static):
+class ServersStrip(QuietStatic):
     DEFAULT_CSS = "ServersStrip { height: 1; background: $boost; }"
 
     def show(self, fa: FleetAssessment | None, shown: str | None) -> None:
         self.display = bool(fa and fa.several)
         if fa is not None and fa.several:
-            self.update(render_strip(fa, shown or fa.servers[0].name))
+            self.show_text(render_strip(fa, shown or fa.servers[0].name))
