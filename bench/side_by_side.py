@@ -23,12 +23,14 @@ import argparse
 import asyncio
 import json
 import os
+import queue
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -281,22 +283,98 @@ KEY_STEPS: list[tuple[str, list[str], Any]] = [
 ]
 
 
+class ControlClient:
+    """A tmux control-mode client of one session: a command costs a line on a pipe, not a
+    process, and the pane's output is announced (%output), so the screen is read again when
+    it may have changed instead of polled in a loop that would itself load the machine."""
+
+    def __init__(self, session: str) -> None:
+        # attaching must not resize the console's terminal
+        subprocess.run(["tmux", "set-option", "-t", session, "window-size", "manual"], check=True)
+        self.proc = subprocess.Popen(
+            ["tmux", "-C", "attach-session", "-t", session],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
+        self.session = session
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.output = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        marker = f"sync-{os.getpid()}"
+        self.send(f"display-message -p {marker}")
+        while marker not in self.block():
+            pass  # blocks of the attach itself, before our command's
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("%output"):
+                self.output.set()
+            else:
+                self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def send(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def command(self, command: str) -> str:
+        """The command's output (one command at a time: its answer is the next block)."""
+        self.send(command)
+        return self.block()
+
+    def block(self) -> str:
+        """The next %begin…%end block's lines."""
+        out: list[str] = []
+        inside = False
+        while True:
+            line = self.lines.get(timeout=10)
+            if line is None:
+                raise RuntimeError("the tmux control client ended")
+            if line.startswith("%begin"):
+                inside = True
+            elif inside and line.startswith(("%end", "%error")):
+                if line.startswith("%error"):
+                    raise RuntimeError(f"tmux: {out}")
+                return "\n".join(out)
+            elif inside:
+                out.append(line)
+
+    def screen(self) -> str:
+        return self.command(f"capture-pane -p -t {self.session}")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 def key_latencies(session: str, rounds: int) -> dict[str, list[float]]:
-    """Each step's keys sent through tmux → the screen shows their effect (ms)."""
+    """Each step's keys sent through tmux → the screen shows their effect (ms): the screen
+    is read after each output of the console's (at least every 10 ms)."""
     out: dict[str, list[float]] = {}
-    for _ in range(rounds):
-        for label, keys, shown in KEY_STEPS:
-            before = pane(session)
-            t = time.perf_counter()
-            subprocess.run(["tmux", "send-keys", "-t", session, *keys], check=True)
-            now = pane(session)
-            while not shown(now, before):
-                if time.perf_counter() - t > 10:  # a hang guard, reported as such
-                    raise RuntimeError(f"{label} ({' '.join(keys)}): never shown\n{now}")
-                time.sleep(0.002)
-                now = pane(session)
-            out.setdefault(label, []).append((time.perf_counter() - t) * 1000)
-            time.sleep(0.25)  # a user's pace: refreshes happen between keys too
+    client = ControlClient(session)
+    try:
+        for _ in range(rounds):
+            for label, keys, shown in KEY_STEPS:
+                before = client.screen()
+                t = time.perf_counter()
+                client.command(f"send-keys -t {session} {' '.join(keys)}")
+                while True:
+                    client.output.clear()  # before reading: output meanwhile wakes the wait
+                    now = client.screen()
+                    if shown(now, before):
+                        break
+                    if time.perf_counter() - t > 10:  # a hang guard, reported as such
+                        raise RuntimeError(f"{label} ({' '.join(keys)}): never shown\n{now}")
+                    client.output.wait(0.01)
+                out.setdefault(label, []).append((time.perf_counter() - t) * 1000)
+                time.sleep(0.25)  # a user's pace: refreshes happen between keys too
+    finally:
+        client.close()
     return out
 
 
