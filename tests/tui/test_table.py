@@ -99,3 +99,35 @@ async def test_a_refresh_lays_nothing_out_again_unless_a_height_changes(monkeypa
         header.show_text(Text("a header of one line"))
         await settled(pilot)
         assert layouts and set(layouts) == {app.screen}
+
+
+async def test_a_refresh_asks_textual_to_draw_only_the_lines_that_changed(monkeypatch):
+    """Rows in the same places: only the lines of rows whose content changed are drawn again
+    by the compositor (the findings whose ages moved), not the whole table; a new order draws
+    every line."""
+    from console.tui.widgets.lines_table import LinesTable
+
+    first = incident_snapshot()
+    app = build_app([first, aged(first, 2)])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        panel = app.screen.query_one(FindingsPanel)
+        services = app.screen.query_one(ServicesTable)
+        before = [str(panel.get_row_at(i)[3]) for i in range(panel.row_count)]
+        asked: dict[str, list[int]] = {"findings": [], "services": []}
+        render_line = LinesTable.render_line
+
+        def counted(self, y):
+            asked[self.id].append(y)
+            return render_line(self, y)
+
+        monkeypatch.setattr(LinesTable, "render_line", counted)
+        app.action_refresh_now()
+        await settled(pilot)
+        after = [str(panel.get_row_at(i)[3]) for i in range(panel.row_count)]
+        moved = {i + 1 for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b}
+        assert moved and set(asked["findings"]) == moved  # those lines (y 0 is the header)
+        assert asked["services"] == []  # no service changed
+        await pilot.press("s")  # another order: every line of the services table
+        await pilot.pause()
+        assert set(asked["services"]) == set(range(services.size.height))

@@ -26,7 +26,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -143,20 +143,35 @@ class LinesTable(ScrollView, can_focus=True):
         """The rows, in the order shown; each row's version (equal versions: the same cells)
         and how to make a row's cells (called for the rows shown, when they changed)."""
         self._make = make_cells
+        changed: set[str] = set()
         for key in order:
             new, old = versions[key], self._versions.get(key, _NONE)
             if old is not new and old != new:
                 self._versions[key] = new
                 self._cells.pop(key, None)
                 self._forget(key)
+                changed.add(key)
         # Rows not shown now (filtered out) keep their lines: when they come back unchanged
         # they are drawn from the cache (their version says whether they changed meanwhile).
+        moved = list(order) != self._order
         sized = len(order) != len(self._order)
         self._order = list(order)
         self.cursor_row = min(self.cursor_row, max(0, len(self._order) - 1))
         if sized:
             self._resize()
-        self.refresh()
+        if moved:
+            self.refresh()
+        else:  # the same rows in the same places: only the lines that changed are drawn
+            self._refresh_rows(changed)
+
+    def _refresh_rows(self, keys: set[str]) -> None:
+        if not keys:
+            return
+        top, width = int(self.scroll_y), self.size.width
+        shown = self._order[top : top + max(0, self.size.height - 1)]
+        lines = [Region(0, y, width, 1) for y, key in enumerate(shown, start=1) if key in keys]
+        if lines:
+            self.refresh(*lines)
 
     def cells(self, key: str) -> list[Text]:
         made = self._cells.get(key)
