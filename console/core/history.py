@@ -20,12 +20,13 @@ BUDGET_BYTES = 2 << 20  # 2 MiB: 600 points of both fields for 200 services, few
 class Ring:
     """The newest `capacity` values appended, in a preallocated array."""
 
-    __slots__ = ("_values", "_start", "_size")
+    __slots__ = ("_values", "_start", "_size", "appended")
 
     def __init__(self, capacity: int) -> None:
         self._values = array("d", bytes(POINT_BYTES * max(1, capacity)))
         self._start = 0
         self._size = 0
+        self.appended = 0  # values ever appended: the newest is number appended - 1
 
     @property
     def capacity(self) -> int:
@@ -35,6 +36,7 @@ class Ring:
         return self._size
 
     def append(self, value: float) -> None:
+        self.appended += 1
         cap = len(self._values)
         if self._size < cap:
             self._values[(self._start + self._size) % cap] = value
@@ -49,10 +51,28 @@ class Ring:
         cap, first = len(self._values), self._start + self._size - n
         return [self._values[(first + i) % cap] for i in range(n)]
 
+    def runs(self, count: int, length: int) -> list[float]:
+        """The max of each of the newest `count` runs of `length` values, oldest first. Runs
+        are counted from the first value ever appended, not back from the newest: a run's
+        max changes only when a value lands in it, so what is drawn from them moves once a
+        run, not on every value."""
+        length = max(1, length)
+        if not self._size or count <= 0:
+            return []
+        cap, total = len(self._values), self.appended
+        oldest = total - self._size  # the number of the oldest value held
+        newest_run = (total - 1) // length
+        out = []
+        for run in range(max(newest_run - count + 1, oldest // length), newest_run + 1):
+            lo, hi = max(run * length, oldest), min((run + 1) * length, total)
+            out.append(max(self._values[(self._start + i - oldest) % cap] for i in range(lo, hi)))
+        return out
+
     def resized(self, capacity: int) -> Ring:
         ring = Ring(capacity)
         for v in self.tail(capacity):
             ring.append(v)
+        ring.appended = self.appended
         return ring
 
 
@@ -106,6 +126,12 @@ class History:
         (a sparkline's width), read from the end of the ring."""
         ring = self.series[attr].get(service)
         return ring.tail(last) if ring is not None else []
+
+    def runs(self, service: str, attr: str, count: int, length: int) -> list[float]:
+        """A service's `attr`: the max of each of its newest `count` runs of `length` points
+        (a sparkline of `count` characters, each `length` refreshes), oldest first."""
+        ring = self.series[attr].get(service)
+        return ring.runs(count, length) if ring is not None else []
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from rich.text import Text
 
 from console.demo.sample import incident_snapshot
@@ -131,3 +133,29 @@ async def test_a_refresh_asks_textual_to_draw_only_the_lines_that_changed(monkey
         await pilot.press("s")  # another order: every line of the services table
         await pilot.pause()
         assert set(asked["services"]) == set(range(services.size.height))
+
+
+async def test_the_trend_moves_once_a_character_not_every_refresh():
+    """At a 1 s refresh a trend character is the max over 5 refreshes: refreshes that bring
+    the same pool values (a pool scraped every 15 s) draw no service's line again until a new
+    character starts; the first refresh of it does."""
+    first = incident_snapshot()
+    later = [dataclasses.replace(first, taken_at=first.taken_at + i) for i in range(1, 12)]
+    app = build_app([first, *later], refresh_s=1.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)  # refresh 1 of 5 in the first character
+        services = app.screen.query_one(ServicesTable)
+        assert "trend" in services.keys
+        drawn(services)
+        rendered = services.rendered_rows
+        for _ in range(4):  # refreshes 2..5: the same character
+            app.action_refresh_now()
+            await settled(pilot)
+            drawn(services)
+        assert services.rendered_rows == rendered
+        app.action_refresh_now()  # refresh 6: a second character in every service's trend
+        await settled(pilot)
+        drawn(services)
+        assert services.rendered_rows - rendered == min(
+            services.row_count - 1, services.size.height - 1
+        )

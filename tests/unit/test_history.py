@@ -31,6 +31,48 @@ def test_a_ring_keeps_the_newest_values_in_order(values, capacity, last):
     assert ring.resized(max(1, capacity // 2)).tail() == values[-max(1, capacity // 2) :]
 
 
+@given(
+    st.lists(st.floats(0, 1e6), max_size=80),
+    st.integers(1, 30),
+    st.integers(0, 15),
+    st.integers(1, 7),
+    st.integers(1, 30),
+)
+def test_runs_are_the_max_of_each_run_counted_from_the_first_value(
+    values, capacity, count, length, shrink_to
+):
+    """Run r holds values number r*length … (r+1)*length-1 (of all ever appended); the ring
+    gives the max of what it still holds of each of the newest `count` runs — also after a
+    resize, which keeps the count."""
+    ring = Ring(capacity)
+    for v in values:
+        ring.append(v)
+    if shrink_to < capacity:
+        ring = ring.resized(shrink_to)
+        capacity = shrink_to
+    held = list(enumerate(values))[-capacity:] if values else []
+    by_run: dict[int, list[float]] = {}
+    for i, v in held:
+        by_run.setdefault(i // length, []).append(v)
+    expected = [max(by_run[r]) for r in sorted(by_run)][-count:] if count else []
+    assert ring.runs(count, length) == expected
+    assert ring.appended == len(values)
+
+
+def test_a_run_drawn_moves_only_when_a_value_lands_in_a_new_run():
+    """Five points a character: four more equal points change nothing drawn; the sixth
+    starts a run of its own."""
+    ring = Ring(60)
+    for v in (1, 2, 3, 4, 5):
+        ring.append(v)
+    assert ring.runs(12, 5) == [5]
+    ring.append(1)
+    assert ring.runs(12, 5) == [5, 1]
+    for _ in range(4):
+        ring.append(1)
+        assert ring.runs(12, 5) == [5, 1]
+
+
 def test_history_is_bounded_in_bytes_and_keeps_the_newest_points():
     h = History(maxlen=600, budget_bytes=64 * 1024)
     for t in range(700):

@@ -67,7 +67,11 @@ class DashboardScreen(ConsoleScreen):
     def _show_table(self, a: Assessment) -> None:
         c = self.console
         self.table.show(
-            a, c.history, self.size.width or 80, c.settings.thresholds.pool_utilization_pct
+            a,
+            c.history,
+            self.size.width or 80,
+            c.settings.thresholds.pool_utilization_pct,
+            c.refresh_s,
         )
         self._title()
 

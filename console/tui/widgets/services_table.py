@@ -4,6 +4,7 @@ re-orders rendered lines; the cursor stays on its row and the scroll position su
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -30,6 +31,12 @@ class Column:
     min_screen: int  # shown from this terminal width on
     right: bool = True
 
+
+# The in-use trend: a character is the max over TREND_CHAR_S seconds (or one refresh, when
+# slower), so the line covers a minute at a 1 s refresh and moves once a character, not on
+# every refresh: a pool scraped every 15 s would otherwise shift every row every second.
+TREND_CHARS = 12
+TREND_CHAR_S = 5.0
 
 COLUMNS = [
     Column("name", "Service", 22, 0, right=False),
@@ -115,7 +122,7 @@ def row_cells(
     keys: list[str],
     sev: Severity | None,
     rules: list[str],
-    history: History,
+    trend: list[float],
     threshold: float,
 ) -> list[Text]:
     over = (
@@ -135,7 +142,7 @@ def row_cells(
         "in_use": _right(num(row.in_use)),
         "fill": gauge(row.fill_pct, crit=threshold),
         "busy": gauge(row.busy_pct, crit=threshold),
-        "trend": sparkline(history.values(row.name, "in_use", last=12), 12),
+        "trend": sparkline(trend, TREND_CHARS),
         "server": _right(Text(num(row.server_connections), style=alarm() if over else "")),
         "states": _states(row.states),
         "flags": _flags(sev, rules),
@@ -179,7 +186,14 @@ class ServicesTable(LinesTable):
             ]
         )
 
-    def show(self, a: Assessment, history: History, screen_width: int, threshold: float) -> None:
+    def show(
+        self,
+        a: Assessment,
+        history: History,
+        screen_width: int,
+        threshold: float,
+        refresh_s: float = 1.0,
+    ) -> None:
         self.ensure_columns(screen_width)
         by_service: dict[str, list[Finding]] = {}
         for f in a.findings:
@@ -197,10 +211,20 @@ class ServicesTable(LinesTable):
         # cells and its rendered line; the others are made again once they are shown.
         shown = {r.name: r for r in rows}
         versions: dict[str, object] = {}
+        per_char = max(1, round(TREND_CHAR_S / refresh_s))
+        trends: dict[str, list[float]] = {}
         for r in rows:
             fs = by_service.get(r.name, [])
-            spark = tuple(history.values(r.name, "in_use", last=12))
-            versions[r.name] = (r, worst(fs), tuple(f.rule for f in fs), spark, threshold)
+            trend = trends[r.name] = history.runs(r.name, "in_use", TREND_CHARS, per_char)
+            # what the row draws: not its instances' sample ages, which move every refresh
+            drawn = dataclasses.replace(r, pools=None, instances=())
+            versions[r.name] = (
+                drawn,
+                worst(fs),
+                tuple(f.rule for f in fs),
+                tuple(trend),
+                threshold,
+            )
         unknown = [f for f in a.findings if f.rule == RuleId.UNKNOWN_APPLICATION]
         versions[UNATTRIBUTED] = (a.unattributed, tuple(unknown))
 
@@ -209,7 +233,7 @@ class ServicesTable(LinesTable):
                 return self._unattributed(a, unknown)
             r = shown[key]
             fs = by_service.get(key, [])
-            return row_cells(r, self.keys, worst(fs), [f.rule for f in fs], history, threshold)
+            return row_cells(r, self.keys, worst(fs), [f.rule for f in fs], trends[key], threshold)
 
         selected = self.selected_key()
         self.set_rows(wanted, versions, make)
