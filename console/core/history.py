@@ -68,6 +68,17 @@ class Ring:
             out.append(max(self._values[(self._start + i - oldest) % cap] for i in range(lo, hi)))
         return out
 
+    def runs_version(self, count: int, length: int) -> object:
+        """Equal while `runs(count, length)` is, found in O(length) when the ring holds the
+        runs' whole window: runs before the newest are complete and never change, so the
+        newest run's number and its max so far say it all. A ring too small for the window
+        loses old values on every append: then the runs are their own version."""
+        length = max(1, length)
+        if len(self._values) < count * length:
+            return tuple(self.runs(count, length))
+        newest = self.runs(1, length)
+        return ((self.appended - 1) // length, newest[0] if newest else None)
+
     def resized(self, capacity: int) -> Ring:
         ring = Ring(capacity)
         for v in self.tail(capacity):
@@ -132,6 +143,11 @@ class History:
         (a sparkline of `count` characters, each `length` refreshes), oldest first."""
         ring = self.series[attr].get(service)
         return ring.runs(count, length) if ring is not None else []
+
+    def runs_version(self, service: str, attr: str, count: int, length: int) -> object:
+        """Equal while `runs(service, attr, count, length)` is."""
+        ring = self.series[attr].get(service)
+        return ring.runs_version(count, length) if ring is not None else None
 
 
 @dataclass(frozen=True)

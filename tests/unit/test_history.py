@@ -117,3 +117,16 @@ def test_the_remembered_services_are_bounded():
         a.service_for(f"app-{i}")
     assert 0 < len(a._service_of) <= allocation_mod.SERVICE_OF_KEPT
     assert a.service_for("auth-service") == "auth-service"
+
+
+@given(st.lists(st.floats(0, 1e6), max_size=60), st.integers(1, 6), st.integers(1, 90))
+def test_runs_version_changes_whenever_the_runs_do(values, length, capacity):
+    """The services table draws a row again only when its trend's version changes: every
+    value appended that changes the runs drawn changes the version."""
+    ring = Ring(capacity)
+    for v in values:
+        before = (ring.runs(12, length), ring.runs_version(12, length))
+        ring.append(v)
+        after = (ring.runs(12, length), ring.runs_version(12, length))
+        if after[0] != before[0]:
+            assert after[1] != before[1]

@@ -212,19 +212,14 @@ class ServicesTable(LinesTable):
         shown = {r.name: r for r in rows}
         versions: dict[str, object] = {}
         per_char = max(1, round(TREND_CHAR_S / refresh_s))
-        trends: dict[str, list[float]] = {}
         for r in rows:
             fs = by_service.get(r.name, [])
-            trend = trends[r.name] = history.runs(r.name, "in_use", TREND_CHARS, per_char)
+            trend = history.runs_version(
+                r.name, "in_use", TREND_CHARS, per_char
+            )  # the trend made if drawn
             # what the row draws: not its instances' sample ages, which move every refresh
             drawn = dataclasses.replace(r, pools=None, instances=())
-            versions[r.name] = (
-                drawn,
-                worst(fs),
-                tuple(f.rule for f in fs),
-                tuple(trend),
-                threshold,
-            )
+            versions[r.name] = (drawn, worst(fs), tuple(f.rule for f in fs), trend, threshold)
         unknown = [f for f in a.findings if f.rule == RuleId.UNKNOWN_APPLICATION]
         versions[UNATTRIBUTED] = (a.unattributed, tuple(unknown))
 
@@ -233,7 +228,8 @@ class ServicesTable(LinesTable):
                 return self._unattributed(a, unknown)
             r = shown[key]
             fs = by_service.get(key, [])
-            return row_cells(r, self.keys, worst(fs), [f.rule for f in fs], trends[key], threshold)
+            trend = history.runs(key, "in_use", TREND_CHARS, per_char)
+            return row_cells(r, self.keys, worst(fs), [f.rule for f in fs], trend, threshold)
 
         selected = self.selected_key()
         self.set_rows(wanted, versions, make)
