@@ -10,7 +10,7 @@ import asyncpg
 from console.core.allocation import load as load_allocation
 from console.core.settings import Settings
 from console.sources.collect import Collector
-from console.sources.postgres import PostgresSource
+from console.sources.postgres import QUERY_CHARS, PostgresSource
 from tests.conftest import ALLOCATION
 from tests.live.conftest import (
     FAST_THRESHOLDS,
@@ -101,6 +101,27 @@ async def test_long_running_query(pg, tmp_path):
     assert code == 1, err
     (f,) = rules_of(doc)["long-running-query"]
     assert (f["service"], f["pids"]) == ("search-service", [pid])
+
+
+async def test_each_backend_shown_carries_its_own_query_text(pg):
+    """The query text of each backend shown is its own (read from its status slot alone),
+    cut at QUERY_CHARS."""
+    async with sessions(pg.dsn, {"feed-service": 3, "auth-service": 2}) as s:
+        by_pid = {}
+        for name, conns in s.items():
+            for i, conn in enumerate(conns):
+                pid = await conn.fetchval("SELECT pg_backend_pid()")
+                text = f"SELECT {pid} AS {name.replace('-', '_')}_{i}, '{'x' * QUERY_CHARS}'"
+                await conn.execute(text)
+                by_pid[pid] = text
+        src = PostgresSource(pg.dsn)
+        try:
+            await src.connect()
+            reading = await src.read()
+        finally:
+            await src.close()
+    shown = {b.pid: b.query for b in reading.backends if b.pid in by_pid}
+    assert shown == {pid: text[:QUERY_CHARS] for pid, text in by_pid.items()}
 
 
 async def test_service_over_allocation_is_critical(pg):

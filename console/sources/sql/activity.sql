@@ -68,6 +68,10 @@ WITH settings AS (
           ORDER BY lock_wait DESC, idle_in_xact DESC, active DESC,
                    xact_start ASC NULLS LAST, backend_start, pid
           LIMIT $2) t
+), ids AS (
+    -- each backend's status slot: the query text of a shown row is read from its slot alone
+    -- (pg_stat_get_activity(pid) would walk every backend for each of the rows shown)
+    SELECT beid, pg_stat_get_backend_pid(beid) AS pid FROM pg_stat_get_backend_idset() beid
 ), waits AS (
 {{waits}}
 ), sessions AS (
@@ -95,7 +99,8 @@ WITH settings AS (
            left(coalesce(q.query, ''), $3)
     FROM top t
     LEFT JOIN waits w ON w.pid = t.pid
-    LEFT JOIN LATERAL pg_stat_get_activity(t.pid) q ON true
+    LEFT JOIN ids i ON i.pid = t.pid
+    LEFT JOIN LATERAL (SELECT pg_stat_get_backend_activity(i.beid) AS query) q ON true
 )
 SELECT settings.*, sessions.*
 FROM settings LEFT JOIN sessions ON true
