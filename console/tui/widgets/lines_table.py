@@ -118,7 +118,8 @@ class LinesTable(ScrollView, can_focus=True):
         self._versions: dict[str, object] = {}  # what each row's cells are made from
         self._make: Callable[[str], Sequence[Text]] = lambda key: ()
         self._cells: dict[str, list[Text]] = {}  # made when first needed
-        self._lines: dict[tuple[Any, ...], Strip] = {}  # rendered rows, by content
+        # rendered rows: row key → (width, style, cursor style) → line; a row's lines go at once
+        self._lines: dict[str, dict[tuple[Any, ...], Strip]] = {}
         self.cursor_row = 0
         self.rendered_rows = 0  # rows rendered (not from the cache) since mounted: tests read it
         self.show_cursor = True
@@ -180,8 +181,7 @@ class LinesTable(ScrollView, can_focus=True):
         return made
 
     def _forget(self, key: str) -> None:
-        for k in [k for k in self._lines if k[0] == key]:
-            del self._lines[k]
+        self._lines.pop(key, None)
 
     def _resize(self) -> None:
         width = sum(c.width + 2 * PADDING for c in self.columns)
@@ -304,11 +304,12 @@ class LinesTable(ScrollView, can_focus=True):
         return self._line((key, width, base, cursor if at_cursor else None))
 
     def _line(self, cache_key: tuple[Any, ...], cells: Sequence[Text] | None = None) -> Strip:
-        line = self._lines.get(cache_key)
+        key, width, under, over = cache_key
+        drawn = self._lines.setdefault(key, {})
+        line = drawn.get((width, under, over))
         if line is None:
-            key, width, under, over = cache_key
             made = self.cells(key) if cells is None else cells
-            line = self._lines[cache_key] = self._render_row(made, width, under, over)
+            line = drawn[(width, under, over)] = self._render_row(made, width, under, over)
             self.rendered_rows += 1
         return line
 

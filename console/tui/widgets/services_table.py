@@ -214,9 +214,8 @@ class ServicesTable(LinesTable):
         per_char = max(1, round(TREND_CHAR_S / refresh_s))
         for r in rows:
             fs = by_service.get(r.name, [])
-            trend = history.runs_version(
-                r.name, "in_use", TREND_CHARS, per_char
-            )  # the trend made if drawn
+            # the trend is made only for the rows drawn: its version costs O(1) a row
+            trend = history.runs_version(r.name, "in_use", TREND_CHARS, per_char)
             # what the row draws: not its instances' sample ages, which move every refresh
             drawn = dataclasses.replace(r, pools=None, instances=())
             versions[r.name] = (drawn, worst(fs), tuple(f.rule for f in fs), trend, threshold)
