@@ -55,6 +55,7 @@ OLDEST_PER_SERVICE = 3  # the instances per service whose sample ages are read e
 DOWN_SHOWN = 3  # the down instances named per service (all are counted)
 MAX_ANSWER = 32 * 2**20
 DEFAULT_INTERVAL_S = 30.0
+SERIES_KEPT = 10_000  # series → service answers remembered (at most)
 AGG_LABEL = "novapool_agg"  # which sum (or count) a series of the totals answer is
 MAX_LABEL = "novapool_max"  # the reported max an instance count is of
 
@@ -298,6 +299,11 @@ class PrometheusSource(BlockingRead):
     answer_bytes_total: int = 0  # what Prometheus sent back (bench and tests read it)
     # service → the labels its series carry, from the last read (history selects by them)
     _service_keys: dict[str, set[tuple[str, str, str]]] = field(default_factory=dict)
+    # (profile, its service labels' values) → (service, the label to select it by): a totals
+    # answer has a series per service and sum; the labels behind them rarely change
+    _series_service: dict[
+        tuple[str | None, ...], tuple[str | None, tuple[str, str, str] | None]
+    ] = field(default_factory=dict)
     focus: str | None = None  # the service whose instances are read one by one (its detail)
     _down: list[dict[str, Any]] = field(default_factory=list)  # the last down answer
     _down_at: float = -math.inf
@@ -424,21 +430,21 @@ class PrometheusSource(BlockingRead):
         servers = exported.ExportedSamples(checks)
         totals: dict[str, _Adding] = {}
         for item in answer:
-            labels = dict(item["metric"])
+            labels = item["metric"]
             raw = item["value"][1]
             if "__name__" in labels:  # postgres_exporter's, as they are
+                labels = dict(labels)
                 name = labels.pop("__name__")
                 servers.add(name, labels, raw, labels.get("instance", ""))
                 continue
             profile = by_name.get(labels.get(PROFILE_LABEL, ""))
-            service = profile.service_of(labels) if profile else None
-            if profile is None or not service:
+            if profile is None:
                 continue
-            label = next((k for k in profile.service_labels if labels.get(k)), None)
-            if label is not None:  # the labels to select this service by (history, focus)
-                self._service_keys.setdefault(service, set()).add(
-                    (profile.name, label, labels[label])
-                )
+            service, key = self._service_of_series(profile, labels)
+            if not service:
+                continue
+            if key is not None:  # the labels to select this service by (history, focus)
+                self._service_keys.setdefault(service, set()).add(key)
             adding = totals.setdefault(service, _Adding())
             agg = labels.get(AGG_LABEL, "")
             if agg.startswith("bad_"):
@@ -456,6 +462,22 @@ class PrometheusSource(BlockingRead):
                 if value is not None:
                     adding.add(agg, value)
         return totals, servers.servers()
+
+    def _service_of_series(
+        self, profile: MetricsProfile, labels: dict[str, str]
+    ) -> tuple[str | None, tuple[str, str, str] | None]:
+        """A totals series' service and the label to select it by, remembered by the values
+        of the profile's service labels (all the service depends on)."""
+        memo = (profile.name, *(labels.get(k) for k in profile.service_labels))
+        known = self._series_service.get(memo)
+        if known is None:
+            service = profile.service_of(labels)
+            label = next((k for k in profile.service_labels if labels.get(k)), None)
+            key = (profile.name, label, labels[label]) if label is not None else None
+            if len(self._series_service) >= SERIES_KEPT:
+                self._series_service.clear()  # bounded: a fleet's churn of label values
+            known = self._series_service[memo] = (service, key)
+        return known
 
     def _service_of(
         self, labels: dict[str, str], known: dict[str, _Adding], known_only: bool = True
