@@ -466,8 +466,8 @@ class PrometheusSource(BlockingRead):
     def _service_of_series(
         self, profile: MetricsProfile, labels: dict[str, str]
     ) -> tuple[str | None, tuple[str, str, str] | None]:
-        """A totals series' service and the label to select it by, remembered by the values
-        of the profile's service labels (all the service depends on)."""
+        """A series' service by this profile and the label to select it by, remembered by the
+        values of the profile's service labels (all the service depends on)."""
         memo = (profile.name, *(labels.get(k) for k in profile.service_labels))
         known = self._series_service.get(memo)
         if known is None:
@@ -484,7 +484,7 @@ class PrometheusSource(BlockingRead):
     ) -> str | None:
         """The service of a per-instance series without a profile tag: one the totals know,
         else (known_only=False) the first profile's reading."""
-        services = [s for p in self.profiles if (s := p.service_of(labels))]
+        services = [s for p in self.profiles if (s := self._service_of_series(p, labels)[0])]
         found = [s for s in services if s in known]
         if found or known_only:
             return found[0] if found else None
