@@ -235,6 +235,11 @@ class Allocation:
     _service_of: dict[tuple[str, str, str], str | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # name → service, made on the first look-up: views and rules look services up by name
+    # for every row of every refresh
+    _by_name: dict[str, Service] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # ---- servers ----------------------------------------------------------------------------
 
@@ -308,10 +313,14 @@ class Allocation:
     # ---- services ---------------------------------------------------------------------------
 
     def service(self, name: str) -> Service:
-        for svc in self.services:
-            if svc.name == name:
-                return svc
-        raise KeyError(name)
+        by_name = self._by_name
+        if not by_name:
+            for svc in self.services:
+                by_name.setdefault(svc.name, svc)  # the first of a name, as a scan would
+        try:
+            return by_name[name]
+        except KeyError:
+            raise KeyError(name) from None
 
     def names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.services)

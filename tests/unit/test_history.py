@@ -130,3 +130,29 @@ def test_runs_version_changes_whenever_the_runs_do(values, length, capacity):
         after = (ring.runs(12, length), ring.runs_version(12, length))
         if after[0] != before[0]:
             assert after[1] != before[1]
+
+
+@given(
+    st.lists(st.sampled_from(["auth", "feed", "user", "cdn", "x"]), max_size=8),
+    st.sampled_from(["auth", "feed", "user", "cdn", "x", "absent"]),
+)
+def test_a_service_looked_up_by_name_is_the_first_of_that_name(names, wanted):
+    """Allocation.service remembers the services by name: the same answer as a scan in
+    order (KeyError when there is none), and a replaced service is the new one."""
+    import dataclasses
+
+    import pytest
+
+    from console.core.allocation import Allocation, Service
+
+    alloc = Allocation(services=tuple(Service(n, replicas=i + 1) for i, n in enumerate(names)))
+    scanned = next((s for s in alloc.services if s.name == wanted), None)
+    for _ in range(2):  # the first look-up fills the index, the second reads it
+        if scanned is None:
+            with pytest.raises(KeyError):
+                alloc.service(wanted)
+        else:
+            assert alloc.service(wanted) is scanned
+    if scanned is not None:
+        edited = alloc.replace_service(dataclasses.replace(scanned, replicas=99))
+        assert edited.service(wanted).replicas == 99 and alloc.service(wanted) is scanned

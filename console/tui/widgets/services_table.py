@@ -5,6 +5,7 @@ re-orders rendered lines; the cursor stays on its row and the scroll position su
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -36,6 +37,11 @@ class Column:
 # slower), so the line covers a minute at a 1 s refresh and moves once a character, not on
 # every refresh: a pool scraped every 15 s would otherwise shift every row every second.
 TREND_CHARS = 12
+# What a service's row is drawn from: every field of its row but its pools and instances
+# (their sample ages move every refresh; the row draws their totals, in fields of its own).
+DRAWN = operator.attrgetter(
+    *(f.name for f in dataclasses.fields(ServiceRow) if f.name not in ("pools", "instances"))
+)
 TREND_CHAR_S = 5.0
 
 COLUMNS = [
@@ -217,8 +223,7 @@ class ServicesTable(LinesTable):
             # the trend is made only for the rows drawn: its version costs O(1) a row
             trend = history.runs_version(r.name, "in_use", TREND_CHARS, per_char)
             # what the row draws: not its instances' sample ages, which move every refresh
-            drawn = dataclasses.replace(r, pools=None, instances=())
-            versions[r.name] = (drawn, worst(fs), tuple(f.rule for f in fs), trend, threshold)
+            versions[r.name] = (DRAWN(r), worst(fs), tuple(f.rule for f in fs), trend, threshold)
         unknown = [f for f in a.findings if f.rule == RuleId.UNKNOWN_APPLICATION]
         versions[UNATTRIBUTED] = (a.unattributed, tuple(unknown))
 
