@@ -240,6 +240,9 @@ class Allocation:
     _by_name: dict[str, Service] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _effective: dict[Service, EffectivePool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # ---- servers ----------------------------------------------------------------------------
 
@@ -326,6 +329,16 @@ class Allocation:
         return tuple(s.name for s in self.services)
 
     def effective(self, svc: Service) -> EffectivePool:
+        """The pool a service runs with: its own settings, the defaults where it has none
+        (remembered: every refresh asks for each service's several times)."""
+        known = self._effective.get(svc)
+        if known is None:
+            if len(self._effective) >= SERVICE_OF_KEPT:  # services edited without end
+                self._effective.clear()
+            known = self._effective[svc] = self._effective_of(svc)
+        return known
+
+    def _effective_of(self, svc: Service) -> EffectivePool:
         d = self.defaults
         values = {
             f: getattr(svc, f) if getattr(svc, f) is not None else getattr(d, f)
