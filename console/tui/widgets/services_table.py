@@ -37,12 +37,12 @@ class Column:
 # slower), so the line covers a minute at a 1 s refresh and moves once a character, not on
 # every refresh: a pool scraped every 15 s would otherwise shift every row every second.
 TREND_CHARS = 12
+TREND_CHAR_S = 5.0
 # What a service's row is drawn from: every field of its row but its pools and instances
 # (their sample ages move every refresh; the row draws their totals, in fields of its own).
 DRAWN = operator.attrgetter(
     *(f.name for f in dataclasses.fields(ServiceRow) if f.name not in ("pools", "instances"))
 )
-TREND_CHAR_S = 5.0
 
 COLUMNS = [
     Column("name", "Service", 22, 0, right=False),
