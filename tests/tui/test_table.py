@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.text import Text
 
 from console.demo.sample import incident_snapshot
@@ -159,3 +161,31 @@ async def test_the_trend_moves_once_a_character_not_every_refresh():
         assert services.rendered_rows - rendered == min(
             services.row_count - 1, services.size.height - 1
         )
+
+
+@given(
+    st.text(alphabet="ab █─é\n", max_size=12),
+    st.sampled_from(["", "bold", "red on blue", "reverse"]),
+    st.sampled_from(["left", "right", "default"]),
+    st.integers(0, 14),
+    st.integers(0, 6),
+)
+def test_a_cell_appended_as_it_is_draws_as_the_fitted_copy(plain, style, justify, width, cut):
+    """The fast path (a cell that fits, appended with its padding) draws exactly what
+    _fit's copy, cut and aligned, draws: the same characters in the same styles."""
+    from rich.console import Console
+    from rich.segment import Segment
+
+    from console.tui.widgets.lines_table import _append_fitted, _fit
+
+    cell = Text(plain, style=style, justify=justify)
+    cell.stylize("underline", 0, cut)
+    console = Console(width=80)
+    fast, slow = Text(), Text()
+    _append_fitted(fast, cell, width)
+    slow.append_text(_fit(cell, width))
+
+    def drawn(t: Text) -> list[tuple[str, object]]:
+        return [(s.text, s.style) for s in Segment.simplify(t.render(console)) if s.text]
+
+    assert drawn(fast) == drawn(slow)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -321,11 +322,29 @@ class LinesTable(ScrollView, can_focus=True):
         pad = " " * PADDING
         for column, cell in zip(self.columns, cells, strict=False):
             row.append(pad)
-            row.append_text(_fit(cell, column.width))
+            _append_fitted(row, cell, column.width)
             row.append(pad)
         segments = Segment.apply_style(row.render(console), under, over)
         fill = under + over if over is not None else under
         return Strip(segments).adjust_cell_length(width, fill)
+
+
+def _append_fitted(row: Text, cell: Text, width: int) -> None:
+    """`_fit(cell, width)` appended to `row`, without copying the cell when it fits on one
+    line as it is (nearly every cell): the padding carries the cell's own style, as
+    Text.align's does."""
+    plain = cell.plain
+    if "\n" not in plain:
+        gap = width - cell_len(plain)
+        if gap >= 0:
+            if cell.justify == "right":
+                row.append(" " * gap, style=cell.style)
+                row.append_text(cell)
+            else:
+                row.append_text(cell)
+                row.append(" " * gap, style=cell.style)
+            return
+    row.append_text(_fit(cell, width))
 
 
 def _fit(cell: Text, width: int) -> Text:
