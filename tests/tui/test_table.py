@@ -164,28 +164,43 @@ async def test_the_trend_moves_once_a_character_not_every_refresh():
 
 
 @given(
-    st.text(alphabet="ab █─é\n", max_size=12),
-    st.sampled_from(["", "bold", "red on blue", "reverse"]),
-    st.sampled_from(["left", "right", "default"]),
-    st.integers(0, 14),
-    st.integers(0, 6),
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab █─é\n", max_size=12),
+            st.sampled_from(["", "bold", "red on blue", "reverse"]),
+            st.sampled_from(["left", "right", "default"]),
+            st.integers(0, 6),
+            st.integers(0, 14),
+        ),
+        max_size=5,
+    )
 )
-def test_a_cell_appended_as_it_is_draws_as_the_fitted_copy(plain, style, justify, width, cut):
-    """The fast path (a cell that fits, appended with its padding) draws exactly what
-    _fit's copy, cut and aligned, draws: the same characters in the same styles."""
+def test_a_row_draws_as_its_cells_fitted_and_padded_over_the_table_style(cells):
+    """row_segments (one segment for a cell of one style that fits) draws what Rich draws
+    for the row built as a Text of the fitted cells, padded, under the table's style: the
+    same characters in the same styles."""
     from rich.console import Console
     from rich.segment import Segment
+    from rich.style import Style
 
-    from console.tui.widgets.lines_table import _append_fitted, _fit
+    from console.tui.widgets.lines_table import PADDING, _fit, row_segments
 
-    cell = Text(plain, style=style, justify=justify)
-    cell.stylize("underline", 0, cut)
-    console = Console(width=80)
-    fast, slow = Text(), Text()
-    _append_fitted(fast, cell, width)
-    slow.append_text(_fit(cell, width))
+    console = Console(width=200)
+    under = Style(color="#e0e0e0", bgcolor="#1e1e1e")
+    texts, widths = [], []
+    for plain, style, justify, cut, width in cells:
+        cell = Text(plain, style=style, justify=justify)
+        cell.stylize("underline", 0, cut)
+        texts.append(cell)
+        widths.append(width)
+    row = Text(no_wrap=True, end="")
+    for cell, width in zip(texts, widths, strict=True):
+        row.append(" " * PADDING)
+        row.append_text(_fit(cell, width))
+        row.append(" " * PADDING)
 
-    def drawn(t: Text) -> list[tuple[str, object]]:
-        return [(s.text, s.style) for s in Segment.simplify(t.render(console)) if s.text]
+    def drawn(segments) -> list[tuple[str, object]]:
+        return [(s.text, s.style) for s in Segment.simplify(segments) if s.text]
 
-    assert drawn(fast) == drawn(slow)
+    expected = drawn(Segment.apply_style(row.render(console), under))
+    assert drawn(row_segments(texts, widths, under, console)) == expected

@@ -17,11 +17,12 @@ a row cursor (keys, a click selects, a click on the selected row: RowSelected), 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -317,34 +318,37 @@ class LinesTable(ScrollView, can_focus=True):
     def _render_row(
         self, cells: Sequence[Text], width: int, under: Style, over: Style | None
     ) -> Strip:
-        console = self.app.console
-        row = Text(no_wrap=True, end="")
-        pad = " " * PADDING
-        for column, cell in zip(self.columns, cells, strict=False):
-            row.append(pad)
-            _append_fitted(row, cell, column.width)
-            row.append(pad)
-        segments = Segment.apply_style(row.render(console), under, over)
+        widths = [c.width for c in self.columns]
+        segments: Iterable[Segment] = row_segments(cells, widths, under, self.app.console)
+        if over is not None:  # the cursor's style over the cells' own
+            segments = Segment.apply_style(segments, post_style=over)
         fill = under + over if over is not None else under
         return Strip(segments).adjust_cell_length(width, fill)
 
 
-def _append_fitted(row: Text, cell: Text, width: int) -> None:
-    """`_fit(cell, width)` appended to `row`, without copying the cell when it fits on one
-    line as it is (nearly every cell): the padding carries the cell's own style, as
-    Text.align's does."""
-    plain = cell.plain
-    if "\n" not in plain:
-        gap = width - cell_len(plain)
+def row_segments(
+    cells: Sequence[Text], widths: Sequence[int], under: Style, console: Console
+) -> list[Segment]:
+    """A row as DataTable draws it: each cell's first line at its column's width, aligned as
+    the cell says, between PADDING spaces, over the table's style (`under`). A cell of one
+    style that fits (nearly every cell) is one segment; the others are rendered by Rich."""
+    pad = Segment(" " * PADDING, under)
+    out: list[Segment] = []
+    for cell, width in zip(cells, widths, strict=False):
+        out.append(pad)
+        plain = cell.plain
+        gap = width - cell_len(plain) if "\n" not in plain and not cell.spans else -1
         if gap >= 0:
-            if cell.justify == "right":
-                row.append(" " * gap, style=cell.style)
-                row.append_text(cell)
-            else:
-                row.append_text(cell)
-                row.append(" " * gap, style=cell.style)
-            return
-    row.append_text(_fit(cell, width))
+            if gap or plain:  # (an empty cell in a column of no width draws nothing)
+                style = under + console.get_style(cell.style) if cell.style else under
+                text = " " * gap + plain if cell.justify == "right" else plain + " " * gap
+                out.append(Segment(text, style))
+        else:  # appended to a Text of no style: its own style becomes a span Rich renders
+            fitted = Text(end="")
+            fitted.append_text(_fit(cell, width))
+            out.extend(Segment.apply_style(fitted.render(console), under))
+        out.append(pad)
+    return out
 
 
 def _fit(cell: Text, width: int) -> Text:
