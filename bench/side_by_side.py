@@ -196,6 +196,8 @@ class FleetGauges:
                 await writer.drain()
             except (OSError, ValueError, asyncio.IncompleteReadError):
                 pass
+            except asyncio.CancelledError:
+                pass  # the bench is over: a scrape cut short ends quietly, not as a traceback
             finally:
                 writer.close()
 
@@ -345,7 +347,12 @@ class ControlClient:
                 out.append(line)
 
     def screen(self) -> str:
-        return self.command(f"capture-pane -p -t {self.session}")
+        """The pane's text. A screen is never empty: an empty block before it is a stray
+        answer (tmux may report the attach itself after our first command) and is skipped."""
+        self.send(f"capture-pane -p -t {self.session}")
+        while not (text := self.block()):
+            pass
+        return text
 
     def close(self) -> None:
         self.proc.terminate()
