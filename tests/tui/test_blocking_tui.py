@@ -89,3 +89,27 @@ async def test_the_detail_shows_the_tree_its_service_is_in():
         app.open_detail("auth-service")  # in no tree: no lines
         await pilot.pause()
         assert not app.screen.query_one("#locks").display
+
+
+async def test_a_detail_opened_from_the_blocking_view_over_a_detail_is_a_second_one():
+    """The one detail screen is on the stack already (detail → b → enter): a second detail
+    is opened over the blocking view, and the first is found as it was on the way back."""
+    app = pile_up_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settled(pilot)
+        app.open_detail("content-service", 100)
+        await pilot.pause()
+        first = app.screen
+        assert isinstance(first, ServiceDetailScreen) and first.service == "content-service"
+        await pilot.press("b")
+        assert isinstance(app.screen, BlockingScreen)
+        app.screen.query_one("#blocking").move_cursor(row=1)
+        await pilot.press("enter")
+        await pilot.pause()
+        second = app.screen
+        assert isinstance(second, ServiceDetailScreen) and second is not first
+        assert second.service == "events-service" and second.selected_backend().pid == 101
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert app.screen is first and first.service == "content-service"
+        assert first.selected_backend().pid == 100
