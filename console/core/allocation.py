@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from console.core import yamlfile
+from console.core.memo import remembered
 from console.core.poolers import LIMITS as POOLER_LIMITS
 from console.core.poolers import MODES as POOLER_MODES
 from console.core.poolers import Pooler
@@ -331,12 +332,7 @@ class Allocation:
     def effective(self, svc: Service) -> EffectivePool:
         """The pool a service runs with: its own settings, the defaults where it has none
         (remembered: every refresh asks for each service's several times)."""
-        known = self._effective.get(svc)
-        if known is None:
-            if len(self._effective) >= SERVICE_OF_KEPT:  # services edited without end
-                self._effective.clear()
-            known = self._effective[svc] = self._effective_of(svc)
-        return known
+        return remembered(self._effective, svc, lambda: self._effective_of(svc))
 
     def _effective_of(self, svc: Service) -> EffectivePool:
         d = self.defaults
@@ -360,12 +356,7 @@ class Allocation:
         application names are their last clients'), then the services and session-mode
         poolers in file order."""
         key = (application_name, usename, client_addr)
-        found = self._service_of.get(key, _UNSEEN)
-        if found is _UNSEEN:
-            if len(self._service_of) >= SERVICE_OF_KEPT:  # hostile names: never unbounded
-                self._service_of.clear()
-            found = self._service_of[key] = self._match(*key)
-        return found  # type: ignore[return-value]
+        return remembered(self._service_of, key, lambda: self._match(*key))
 
     def _match(self, application_name: str, usename: str, client_addr: str) -> str | None:
         first = [s for s in self.services if s.pooler and s.pooler.attributes_by_pooler]
@@ -387,10 +378,6 @@ class Allocation:
         return dataclasses.replace(
             self, services=tuple(new if s.name == new.name else s for s in self.services)
         )
-
-
-_UNSEEN = object()
-SERVICE_OF_KEPT = 10_000
 
 
 class EditError(ValueError):

@@ -35,6 +35,7 @@ from urllib3.util.retry import Retry
 from console.core import exported
 from console.core.allocation import Allocation
 from console.core.history import Peaks
+from console.core.memo import remembered
 from console.core.pools import PoolSamples
 from console.core.profiles import (
     FIELDS,
@@ -55,7 +56,6 @@ OLDEST_PER_SERVICE = 3  # the instances per service whose sample ages are read e
 DOWN_SHOWN = 3  # the down instances named per service (all are counted)
 MAX_ANSWER = 32 * 2**20
 DEFAULT_INTERVAL_S = 30.0
-SERIES_KEPT = 10_000  # series → service answers remembered (at most)
 AGG_LABEL = "novapool_agg"  # which sum (or count) a series of the totals answer is
 MAX_LABEL = "novapool_max"  # the reported max an instance count is of
 
@@ -468,16 +468,14 @@ class PrometheusSource(BlockingRead):
     ) -> tuple[str | None, tuple[str, str, str] | None]:
         """A series' service by this profile and the label to select it by, remembered by the
         values of the profile's service labels (all the service depends on)."""
-        memo = (profile.name, *(labels.get(k) for k in profile.service_labels))
-        known = self._series_service.get(memo)
-        if known is None:
-            service = profile.service_of(labels)
+
+        def answer() -> tuple[str | None, tuple[str, str, str] | None]:
             label = next((k for k in profile.service_labels if labels.get(k)), None)
             key = (profile.name, label, labels[label]) if label is not None else None
-            if len(self._series_service) >= SERIES_KEPT:
-                self._series_service.clear()  # bounded: a fleet's churn of label values
-            known = self._series_service[memo] = (service, key)
-        return known
+            return profile.service_of(labels), key
+
+        memo = (profile.name, *(labels.get(k) for k in profile.service_labels))
+        return remembered(self._series_service, memo, answer)
 
     def _service_of(
         self, labels: dict[str, str], known: dict[str, _Adding], known_only: bool = True

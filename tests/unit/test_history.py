@@ -110,12 +110,13 @@ def test_service_for_remembers_its_answers_and_stays_bounded(names):
 
 def test_the_remembered_services_are_bounded():
     from console.core import allocation as allocation_mod
+    from console.core.memo import KEPT
     from tests.conftest import ALLOCATION
 
     a = allocation_mod.load(ALLOCATION)
-    for i in range(allocation_mod.SERVICE_OF_KEPT + 5):  # hostile: every session a new name
+    for i in range(KEPT + 5):  # hostile: every session a new name
         a.service_for(f"app-{i}")
-    assert 0 < len(a._service_of) <= allocation_mod.SERVICE_OF_KEPT
+    assert 0 < len(a._service_of) <= KEPT
     assert a.service_for("auth-service") == "auth-service"
 
 
