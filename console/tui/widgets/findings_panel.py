@@ -11,10 +11,11 @@ from textual import events
 
 from console.core.findings import Finding
 from console.tui.text import safe, severity
+from console.tui.widgets.lines_table import PADDING as CELL_PADDING
 from console.tui.widgets.lines_table import LinesTable, TableColumn
 
 SEV, RULE, SERVICE = 4, 26, 22  # widest rule id and a long service name
-PADDING = 2  # DataTable's cell padding, left and right of each column
+PADDING = 2 * CELL_PADDING  # a column's padding, left and right, as the table draws it
 
 
 NARROW = 100  # below this: severity and one line (rule, service and message in it)
