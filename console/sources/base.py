@@ -69,6 +69,12 @@ class Source(Protocol):
         """The longest a read may take: read() has returned or raised by then."""
         ...
 
+    @property
+    def read_every_s(self) -> float:
+        """The shortest time between two reads that can tell something new (0: every
+        refresh). In between, the console shows the last reading, aged."""
+        ...
+
     async def read(self) -> Reading: ...
 
     async def close(self) -> None: ...
@@ -107,6 +113,10 @@ class BlockingRead:
     @property
     def wait_s(self) -> float:
         raise NotImplementedError
+
+    @property
+    def read_every_s(self) -> float:
+        return 0.0
 
     def read_blocking(self) -> Reading:
         raise NotImplementedError

@@ -6,7 +6,9 @@ data is kept, marked by its age."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from console.core import exported
@@ -71,6 +73,7 @@ class Collector:
     inflight: dict[str, asyncio.Task[Reading]] = field(default_factory=dict)
     started: dict[str, float] = field(default_factory=dict)  # when the in-flight read began
     patience_s: float | None = None  # default: most of the refresh interval
+    clock: Callable[[], float] = time.time  # the tests' own, to step time without sleeping
 
     def __post_init__(self) -> None:
         self.sources = self.sources or registry.build(self.settings, self.allocation)
@@ -102,7 +105,18 @@ class Collector:
         return self.backend_signals_of(None)
 
     def _due(self, key: str, now: float) -> bool:
-        return not self.backoff or now >= self.health[key].next_try
+        """One-shot: every source. The console: not while backing off after a failure, nor
+        before the source can tell anything new (`read_every_s` after its last read began)."""
+        if not self.backoff:
+            return True
+        h = self.health[key]
+        if h.failures:
+            return now >= h.next_try
+        return now - self.started.get(key, -math.inf) >= self.sources[key].read_every_s
+
+    def _resting(self, key: str) -> bool:
+        """Not read this refresh because its last reading is as new as a read would give."""
+        return self.backoff and not self.health[key].failures and key in self.last
 
     async def _read(self, key: str) -> Reading:
         source = self.sources[key]
@@ -117,7 +131,7 @@ class Collector:
             return await source.read()
 
     async def collect(self) -> Fleet:
-        now = time.time()
+        now = self.clock()
         for key in self.sources:
             if key not in self.inflight and self._due(key, now):
                 self.inflight[key] = asyncio.ensure_future(self._read(key))
@@ -126,11 +140,13 @@ class Collector:
             await asyncio.wait(
                 set(self.inflight.values()), timeout=self.patience_s if self.backoff else None
             )
-        now = time.time()
+        now = self.clock()
         fresh: set[str] = set()
         for key in self.sources:
             task = self.inflight.get(key)
-            if task is None:  # not due: backing off after a failure
+            if task is None and self._resting(key):  # its last reading stands, aged
+                pass
+            elif task is None:  # not due: backing off after a failure
                 self.statuses[key] = self._status(key, None, now)
             elif task.done():
                 del self.inflight[key]

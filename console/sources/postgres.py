@@ -90,6 +90,10 @@ class PostgresSource:
         return rows
 
     @property
+    def read_every_s(self) -> float:
+        return 0.0  # sessions change at any moment: read every refresh
+
+    @property
     def wait_s(self) -> float:
         """Connect, then the statement (twice when pg_locks is refused), each bounded by its
         own timeout; then a margin."""

@@ -305,6 +305,7 @@ class PrometheusSource(BlockingRead):
         tuple[str | None, ...], tuple[str | None, tuple[str, str, str] | None]
     ] = field(default_factory=dict)
     focus: str | None = None  # the service whose instances are read one by one (its detail)
+    _focus_read: str | None = None  # the focus the last read began with
     _down: list[dict[str, Any]] = field(default_factory=list)  # the last down answer
     _down_at: float = -math.inf
 
@@ -372,6 +373,16 @@ class PrometheusSource(BlockingRead):
         self._intervals, self._intervals_at = intervals, time.monotonic()
 
     @property
+    def read_every_s(self) -> float:
+        """Half the shortest scrape interval of the targets: Prometheus has nothing newer to
+        tell before (a target's samples change once per scrape; half, so that what it has is
+        shown at most half an interval late). 0 (every refresh) while the intervals are not
+        known, and once when a detail opens on a service not read one by one yet."""
+        if self.focus is not None and self.focus != self._focus_read:
+            return 0.0
+        return min(self._intervals.values(), default=0.0) / 2
+
+    @property
     def wait_s(self) -> float:
         # totals, oldest, down, focus and the targets API at most, each bounded by the client
         return 5 * self.timeout_s + GRACE_S
@@ -380,6 +391,7 @@ class PrometheusSource(BlockingRead):
         """Blocking: runs in a worker thread. Raises on failure."""
         t0 = time.perf_counter()
         before = self.requests_total
+        self._focus_read = focus = self.focus  # the UI may move it while this reads
         checks = GaugeChecks()
         totals, servers = self._totals(self._query(totals_query(self.profiles)), checks)
         oldest = self._query(oldest_query(self.profiles))
@@ -410,7 +422,7 @@ class PrometheusSource(BlockingRead):
             else:
                 adding.down.append(labels.get("instance") or labels.get("job", ""))
         pools = tuple(adding.pools(name) for name, adding in sorted(totals.items()))
-        instances = self._focused(totals) if self.focus in totals else ()
+        instances = self._focused(totals, focus) if focus is not None and focus in totals else ()
         return Reading(
             latency_ms=(time.perf_counter() - t0) * 1000,
             requests=self.requests_total - before,
@@ -491,11 +503,10 @@ class PrometheusSource(BlockingRead):
     def _interval(self, instance: str, job: str) -> float:
         return self._intervals.get((instance, job), DEFAULT_INTERVAL_S)
 
-    def _focused(self, totals: dict[str, _Adding]) -> tuple[PoolInstance, ...]:
+    def _focused(self, totals: dict[str, _Adding], focus: str) -> tuple[PoolInstance, ...]:
         """The focused service's instances one by one (one query more while its detail is
         open)."""
-        assert self.focus is not None
-        keys = sorted(self._service_keys.get(self.focus, ()))
+        keys = sorted(self._service_keys.get(focus, ()))
         if not keys:
             return ()
         samples = PoolSamples(self.profiles)
@@ -509,13 +520,13 @@ class PrometheusSource(BlockingRead):
                     ages[inst] = max(ages.get(inst, 0.0), age)
                 continue
             samples.add(labels.pop("__name__", ""), labels, item["value"][1], inst)
-        adding = totals[self.focus]
+        adding = totals[focus]
         down = set(adding.down)
         unnamed_down = adding.down_count > len(down)
         out = []
         for (service, target), g in samples.gauges().items():
             instance, job = target if isinstance(target, tuple) else (str(target), "")
-            if service != self.focus:
+            if service != focus:
                 continue
             name = instance or job
             out.append(

@@ -84,8 +84,13 @@ async def test_prometheus_answers_grow_with_services_not_instances(prometheus, e
     others = [exporters(f"svc-{i}", 1, 0, 5) for i in range(10)]
     more, more_bytes = await read_with(started + others)
     assert more.requests == 2 and more_bytes > large_bytes  # services: more to say
+    # read no more often than Prometheus can tell something new: half the 1 s scrape interval
+    # its targets API gives; at once when a detail opens on a service
+    assert src.read_every_s == 0.5
     src.focus = "auth-service"
+    assert src.read_every_s == 0
     focused = src.read_blocking()
+    assert src.read_every_s == 0.5
     assert len(focused.pools) == 20 and focused.requests == 3
     assert {p.service for p in focused.pools} == {"auth-service"}
     assert all(p.up and p.sample_age_s is not None for p in focused.pools)
@@ -142,15 +147,21 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         prom.set_targets([e.url])
         await asyncio.to_thread(wait_for_targets, prom.url, [e.url])
         settings = Settings(dsn=pg1.dsn, prometheus_url=prom.url, prometheus_timeout_s=1)
-        collector = Collector(settings, load_allocation(ALLOCATION))
+        skipped = 0.0  # the collector's clock runs ahead of the wall by this much
+
+        def clock():
+            return time.time() + skipped
+
+        collector = Collector(settings, load_allocation(ALLOCATION), clock=clock)
         snap = (await collector.collect()).first
         assert snap.source("prometheus").status == "ok" and len(snap.pool_totals) == 1
         prom.pause()
+        skipped += 1.0  # past the half scrape interval: Prometheus is read again
         snap = (await collector.collect()).first  # bounded by the collector's own wait, never hangs
         assert snap.source("prometheus").status == "unreachable"
         assert snap.source("postgres").status == "ok" and snap.server is not None
         assert snap.pool_totals and snap.pool_totals[0].size == 3  # last good data, kept
-        await asyncio.sleep(3.5)
+        skipped += 3.5
         snap = (await collector.collect()).first
         assert snap.pool_totals[0].oldest[0].age_s > 3  # and aged: stale after 3 × 1 s
         from console.core.assessment import assess

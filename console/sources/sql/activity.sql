@@ -55,18 +55,19 @@ WITH settings AS (
     GROUP BY 1, 2, 3, 4, 5
 ), top AS (
     -- the top-N by a narrow key (a heap of $2 rows, not a sort of every backend), then
-    -- numbered in that same order
+    -- numbered in that same order; one small integer for the kind of session (one
+    -- comparison where three booleans cost three, on every backend)
     SELECT t.*,
-           row_number() OVER (ORDER BY lock_wait DESC, idle_in_xact DESC, active DESC,
-                                       xact_start ASC NULLS LAST, backend_start, pid) AS rank
+           row_number() OVER (ORDER BY interest, xact_start ASC NULLS LAST, backend_start, pid)
+             AS rank
     FROM (SELECT a.*,
-                 coalesce(wait_event_type = 'Lock', false)               AS lock_wait,
-                 coalesce(state LIKE 'idle in transaction%', false)      AS idle_in_xact,
-                 coalesce(state = 'active', false)                       AS active
+                 CASE WHEN wait_event_type = 'Lock' THEN 0
+                      WHEN state LIKE 'idle in transaction%' THEN 1
+                      WHEN state = 'active' THEN 2
+                      ELSE 3 END                                       AS interest
           FROM a
           WHERE backend_type = 'client backend'
-          ORDER BY lock_wait DESC, idle_in_xact DESC, active DESC,
-                   xact_start ASC NULLS LAST, backend_start, pid
+          ORDER BY interest, xact_start ASC NULLS LAST, backend_start, pid
           LIMIT $2) t
 ), ids AS (
     -- each backend's status slot: the query text of a shown row is read from its slot alone

@@ -1,0 +1,107 @@
+"""A source is read no more often than it can tell something new (`read_every_s`); in between,
+the console shows its last reading, aged, and its status stands. Time is the collector's own
+clock, stepped by the test: nothing here depends on how fast the machine is."""
+
+import pytest
+
+from console.core.allocation import load
+from console.core.settings import Settings
+from console.core.snapshot import InstanceAge, ServicePools, SourceName
+from console.sources.base import BlockingRead, Reading
+from console.sources.collect import Collector
+from tests.conftest import ALLOCATION
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class MetricsSource(BlockingRead):
+    """Answers a service's pools, its oldest sample 1 s old; fails while `down`."""
+
+    name = SourceName.PROMETHEUS
+    server_name = None
+    wait_s = 30.0
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self.reads = 0
+        self.down = False
+
+    @property
+    def read_every_s(self) -> float:
+        return self.every_s
+
+    def read_blocking(self) -> Reading:
+        self.reads += 1
+        if self.down:
+            raise RuntimeError("connection refused")
+        pools = ServicePools("auth-service", 2, 8, 3, oldest=(InstanceAge("a:1", 1.0, 5.0),))
+        return Reading(latency_ms=4.0, requests=2, pool_totals=(pools,))
+
+    def close_blocking(self) -> None:
+        pass
+
+
+def collector(source: MetricsSource, clock: Clock, backoff: bool = True) -> Collector:
+    return Collector(
+        Settings(),
+        load(ALLOCATION),
+        backoff=backoff,
+        sources={SourceName.PROMETHEUS: source},
+        clock=clock,
+    )
+
+
+async def test_read_no_more_often_than_it_can_tell_something_new():
+    clock, source = Clock(), MetricsSource(every_s=2.5)
+    c = collector(source, clock)
+    seen = []
+    for step in range(8):  # a refresh each second
+        clock.now = 1_000_000.0 + step
+        snap = (await c.collect()).first
+        status = snap.source("prometheus")
+        assert status.status == "ok" and status.latency_ms == 4.0
+        (pools,) = snap.pool_totals
+        seen.append((source.reads, pools.oldest[0].age_s))
+    await c.close()
+    # read at 0, 3 and 6 s (2.5 s after the last read began, at the next refresh); in
+    # between, the last answer aged by the time since it came
+    assert seen == [(1, 1.0), (1, 2.0), (1, 3.0), (2, 1.0), (2, 2.0), (2, 3.0), (3, 1.0), (3, 2.0)]
+
+
+async def test_every_refresh_when_it_says_zero_and_always_in_one_shot_mode():
+    clock, source = Clock(), MetricsSource(every_s=0.0)
+    c = collector(source, clock)
+    for step in range(3):
+        clock.now += 0.1
+        await c.collect()
+    assert source.reads == 3
+    await c.close()
+    clock, source = Clock(), MetricsSource(every_s=60.0)
+    c = collector(source, clock, backoff=False)  # `check`: never an old answer
+    for _ in range(3):
+        await c.collect()
+    assert source.reads == 3
+    await c.close()
+
+
+@pytest.mark.parametrize("every_s", [0.0, 10.0])
+async def test_a_failure_is_retried_on_the_backoff_not_the_cadence(every_s):
+    clock, source = Clock(), MetricsSource(every_s=every_s)
+    c = collector(source, clock)
+    await c.collect()
+    source.down = True
+    clock.now += max(every_s, 1.0)
+    snap = (await c.collect()).first
+    assert snap.source("prometheus").status == "unreachable" and source.reads == 2
+    assert snap.pool_totals[0].size == 8  # the last good data, kept and aged
+    source.down = False
+    clock.now += 1.0  # the first retry comes 1 s later, whatever the cadence
+    snap = (await c.collect()).first
+    assert snap.source("prometheus").status == "ok" and source.reads == 3
+    await c.close()
