@@ -187,12 +187,13 @@ class ServicePools:
 
     def aged(self, seconds: float) -> ServicePools:
         """As seen `seconds` later without a new answer: every sample that much older."""
-        if not seconds:
+        if not seconds or not self.oldest:
             return self
-        return replace(
-            self,
-            oldest=tuple(replace(o, age_s=o.age_s + seconds) for o in self.oldest),
+        # built directly, not by replace(): every service, every refresh between two reads
+        older = tuple(
+            InstanceAge(o.instance, o.age_s + seconds, o.scrape_interval_s) for o in self.oldest
         )
+        return replace(self, oldest=older)
 
 
 def percent(part: float | None, whole: float | None) -> float | None:
