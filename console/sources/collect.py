@@ -104,10 +104,11 @@ class Collector:
     def backend_signals(self) -> BackendSignals | None:
         return self.backend_signals_of(None)
 
-    def _due(self, key: str, now: float) -> bool:
-        """One-shot: every source. The console: not while backing off after a failure, nor
-        before the source can tell anything new (`read_every_s` after its last read began)."""
-        if not self.backoff:
+    def _due(self, key: str, now: float, every_source: bool) -> bool:
+        """One-shot, or asked for every source (`r`): each one. The console: not while backing
+        off after a failure, nor before the source can tell anything new (`read_every_s` after
+        its last read began)."""
+        if every_source or not self.backoff:
             return True
         h = self.health[key]
         if h.failures:
@@ -130,10 +131,13 @@ class Collector:
         async with self._gates[1 if self.health[key].failures else 0]:
             return await source.read()
 
-    async def collect(self) -> Fleet:
+    async def collect(self, every_source: bool = False) -> Fleet:
+        """Every server's snapshot. Reads start for the sources that are due (all of them
+        when every_source) and are not still reading; the answers that come within patience
+        are taken, the others' last readings stand, aged."""
         now = self.clock()
         for key in self.sources:
-            if key not in self.inflight and self._due(key, now):
+            if key not in self.inflight and self._due(key, now, every_source):
                 self.inflight[key] = asyncio.ensure_future(self._read(key))
                 self.started[key] = now
         if self.inflight:

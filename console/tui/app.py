@@ -128,7 +128,7 @@ class NovapoolApp(App[int]):
     @work(exit_on_error=False, group="collect")
     async def collect(self, forced: bool = False) -> None:
         try:
-            snap = await self.feed.collect()
+            snap = await self.feed.collect(every_source=forced)  # `r`: every source, now
         finally:
             self.collecting = False
         if self.paused and not forced:

@@ -20,7 +20,10 @@ class Feed(Protocol):
         """History and peaks of the pools can be asked for (a PoolHistory source)."""
         ...
 
-    async def collect(self) -> Snapshot | Fleet: ...
+    async def collect(self, every_source: bool = False) -> Snapshot | Fleet:
+        """The sources, as of now. every_source (`r`): read each of them now, even one that
+        has nothing new yet or is being retried later (see Collector.collect)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -55,7 +58,7 @@ class ReplayFeed:
     signals: list[tuple[int, bool]] = field(default_factory=list)
     has_history: bool = False
 
-    async def collect(self) -> Snapshot | Fleet:
+    async def collect(self, every_source: bool = False) -> Snapshot | Fleet:
         snap = self.snapshots[min(self.served, len(self.snapshots) - 1)]
         self.served += 1
         return snap
@@ -96,8 +99,8 @@ class CollectorFeed:
     def has_history(self) -> bool:
         return self.collector.pool_history is not None
 
-    async def collect(self) -> Snapshot | Fleet:
-        return await self.collector.collect()
+    async def collect(self, every_source: bool = False) -> Snapshot | Fleet:
+        return await self.collector.collect(every_source)
 
     async def close(self) -> None:
         await self.collector.close()

@@ -68,7 +68,7 @@ class HangingFeed:
     async def peaks(self, window="7d"):
         return None
 
-    async def collect(self):
+    async def collect(self, every_source=False):
         self.calls += 1
         await self.never.wait()
 

@@ -94,6 +94,31 @@ async def test_pause_refresh_and_coalescing():
         assert not app.paused
 
 
+async def test_r_asks_every_source_now_and_the_ticks_do_not():
+    from console.tui.feed import ReplayFeed
+
+    class AskedFeed(ReplayFeed):
+        asked: list[bool]
+
+        async def collect(self, every_source=False):
+            self.asked.append(every_source)
+            return await super().collect(every_source)
+
+    feed = AskedFeed([incident_snapshot()])
+    feed.asked = []
+    app = build_app(feed=feed)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: feed.asked, "the first collection")
+        assert set(feed.asked) == {False}  # a refresh: what is due
+        await app.workers.wait_for_complete()
+        await pilot.press("r")
+        await until(pilot, lambda: feed.asked[-1], "a collection of every source")
+        await app.workers.wait_for_complete()
+        app.tick()
+        await app.workers.wait_for_complete()
+        assert feed.asked[-2:] == [True, False]
+
+
 async def test_a_hanging_source_never_delays_keys():
     """Keys are handled while the source has not answered and never will: nothing waits on it.
     (How fast is a benchmark's business: bench/console_soak.py, not a timed test.)"""
@@ -472,9 +497,9 @@ async def test_pause_freezes_a_collection_already_in_flight():
     class GatedFeed(ReplayFeed):
         gate: asyncio.Event
 
-        async def collect(self):
+        async def collect(self, every_source=False):
             await self.gate.wait()
-            return await super().collect()
+            return await super().collect(every_source)
 
     feed = GatedFeed([incident_snapshot(), calm_snapshot()])
     feed.gate = asyncio.Event()

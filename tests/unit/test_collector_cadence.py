@@ -77,7 +77,7 @@ async def test_read_no_more_often_than_it_can_tell_something_new():
 async def test_every_refresh_when_it_says_zero_and_always_in_one_shot_mode():
     clock, source = Clock(), MetricsSource(every_s=0.0)
     c = collector(source, clock)
-    for step in range(3):
+    for _ in range(3):
         clock.now += 0.1
         await c.collect()
     assert source.reads == 3
@@ -104,4 +104,23 @@ async def test_a_failure_is_retried_on_the_backoff_not_the_cadence(every_s):
     clock.now += 1.0  # the first retry comes 1 s later, whatever the cadence
     snap = (await c.collect()).first
     assert snap.source("prometheus").status == "ok" and source.reads == 3
+    await c.close()
+
+
+async def test_refresh_now_reads_every_source_whatever_its_cadence_or_backoff():
+    clock, source = Clock(), MetricsSource(every_s=60.0)
+    c = collector(source, clock)
+    await c.collect()
+    clock.now += 1.0
+    await c.collect()
+    assert source.reads == 1  # resting
+    await c.collect(every_source=True)  # `r`
+    assert source.reads == 2
+    source.down = True
+    await c.collect(every_source=True)
+    source.down = False
+    snap = (await c.collect()).first  # backing off: not retried yet...
+    assert source.reads == 3 and snap.source("prometheus").status == "unreachable"
+    snap = (await c.collect(every_source=True)).first  # ...unless asked
+    assert source.reads == 4 and snap.source("prometheus").status == "ok"
     await c.close()
