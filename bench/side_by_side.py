@@ -146,10 +146,15 @@ def _background(coro: object) -> None:
     task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
 
 
+EXITED = "novapool-bench: exited with status"
+
+
 def start(session: str, command: str) -> int:
-    """`command` in a new tmux session of 160×48; the pid of the pane's process."""
+    """`command` in a new tmux session of 160×48; the pid of the pane's process. Should the
+    command end, its pane stays, saying so (see `exited`)."""
+    kept = f"{command}; echo; echo {EXITED} $?; sleep 86400"
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", command],
+        ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48", kept],
         check=True,
     )
     out = subprocess.run(
@@ -242,6 +247,17 @@ def prom_self(url: str, series: str) -> float:
             if line.startswith(series + " "):
                 return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def exited(sessions: dict[str, str]) -> str | None:
+    """Which console (name → tmux session) has ended during a measure, and its last words:
+    its figures would be nothing, not a measure."""
+    for name, session in sessions.items():
+        text = pane(session)
+        if EXITED in text:
+            last = [line.strip() for line in text.splitlines() if line.strip()][-4:]
+            return f"{name} ended: " + " / ".join(last)
+    return None
 
 
 def pane(session: str) -> str:
@@ -435,6 +451,9 @@ async def measure_fleet(
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - t0
         c1 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
+        died = exited({"novapool": sessions[0], "pg_activity": sessions[1]})
+        if died:
+            raise RuntimeError(died)
         b1, q1 = prom_self(prom.url, query_bytes), prom_self(prom.url, query_count)
         keys = await asyncio.to_thread(key_latencies, sessions[0], rounds)
         return {
@@ -452,7 +471,7 @@ async def measure_fleet(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def measure(n: int, seconds: float, pga: str) -> dict[str, float]:
+async def measure(n: int, seconds: float, pga: str) -> dict[str, Any]:
     pg = LocalPostgres(
         max_connections=n + 50,
         extra={"log_min_duration_statement": "0", "log_line_prefix": "%a|"},
@@ -480,6 +499,7 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, float]:
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - t0
         c1 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
+        died = exited({"novapool": sessions[0], "pg_activity": sessions[1]})
         log = (pg.workdir / "server.log").read_text(errors="replace")[log_at:]
         server = {"novapool": 0.0, "pg_activity": 0.0}
         for line in log.splitlines():
@@ -491,6 +511,7 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, float]:
             "nv_server_ms": server["novapool"] / elapsed,  # 1 refresh per second
             "pa_server_ms": server["pg_activity"] / elapsed,
             **usage(c0, c1, elapsed),
+            "died": died,
         }
     finally:
         close(sessions, conns)
@@ -513,6 +534,9 @@ def main() -> None:
     )
     print("|---:|---|---:|---|---:|---|---:|")
     for n, r in rows:
+        if r["died"]:
+            print(f"| {n} | {r['died']} (no measure) |")
+            continue
         sr = r["nv_server_ms"] / r["pa_server_ms"] if r["pa_server_ms"] else float("nan")
         print(
             f"| {n} | {r['nv_server_ms']:.1f} / {r['pa_server_ms']:.1f} | {sr:.2f} | "

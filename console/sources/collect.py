@@ -1,7 +1,9 @@
 """The sources → one Snapshot. Sources run concurrently, each bounded by its own timeouts; a
 failing source becomes an `unreachable` status (and a finding), never an exception. In the
 console's continuous mode a failed source is retried with exponential backoff, and the last good
-data is kept, marked by its age."""
+data is kept, marked by its age; a source is read no more often than it can tell something new
+(its `read_every_s`: Prometheus, half its targets' scrape interval), its last reading aged in
+between."""
 
 from __future__ import annotations
 

@@ -1,13 +1,15 @@
-"""The Prometheus source: a constant number of queries per refresh, whose answers grow with
-the number of services, not of instances — PromQL adds the pools up.
+"""The Prometheus source: a constant number of queries per read, whose answers grow with
+the number of services, not of instances — PromQL adds the pools up. The console reads it every
+half of the targets' shortest scrape interval at most (`read_every_s`): nothing newer exists
+before.
 
-Per refresh, for every configured profile at once:
+Per read, for every configured profile at once:
   1. totals: each service's pools added up (size, idle, pending; how many instances report
      each max; how many are at their max; how many instances; unusable gauges counted), and
      postgres_exporter's settings and sessions (cluster facts), as they are;
   2. oldest: the few instances of each service with the oldest newest-sample (stale metrics);
   3. down, every DOWN_EVERY_S: the targets down that reported pool series in the last 10 min
-     (a range selector: not every refresh);
+     (a range selector: not every read);
   4. while a service's detail is open (`focus`), that service's instances one by one;
 plus, every few minutes, the targets API for the scrape intervals. Which series mean what is
 the profiles' business (`core/profiles.py`): the PromQL is built from them.

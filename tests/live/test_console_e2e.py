@@ -47,8 +47,10 @@ async def test_console_against_a_real_server_survives_its_restart():
                     pilot,
                     lambda: app.assessment.snapshot.source("postgres").status == "unreachable",
                 )
-                header = app.screen.query_one("#header").render()
-                assert "unreachable" in str(header)
+                # the screen shows an assessment when it handles its message, after the app
+                # has it: wait for the header too (asserting it at once raced that message)
+                header = app.screen.query_one("#header")
+                await wait_until(pilot, lambda: "unreachable" in str(header.render()))
                 assert app.is_running
 
                 await asyncio.to_thread(pg.resume)  # and comes back

@@ -204,7 +204,9 @@ async def test_the_side_by_side_bench_runs_at_its_smallest_size():
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "bench" / "side_by_side.py"),
-        *("--backends", "20", "--seconds", "3", "--fleet", "60x2", "--key-rounds", "1"),
+        # 8 s: Prometheus is read every 3 s there (half its 5 s scrape interval, on a 1 s
+        # refresh), so that at least two reads fall in the window whatever their phase
+        *("--backends", "20", "--seconds", "8", "--fleet", "60x2", "--key-rounds", "1"),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -213,6 +215,7 @@ async def test_the_side_by_side_bench_runs_at_its_smallest_size():
     text = out.decode()
     assert proc.returncode == 0, err.decode()[-2000:]
     (row,) = [line for line in text.splitlines() if line.startswith("| 20 |")]
+    assert "ended" not in row, row  # a console that stopped is no measure
     server = row.split("|")[2]  # "novapool / pg_activity" server ms per refresh
     ours, theirs = (float(x) for x in server.split("/"))
     assert ours > 0 and theirs > 0  # both consoles refreshed against the server
