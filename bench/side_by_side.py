@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import json
 import os
 import queue
@@ -526,6 +527,10 @@ def main() -> None:
     p.add_argument("--key-rounds", type=int, default=3, help="rounds of key steps (--fleet)")
     args = p.parse_args()
     pga = pg_activity()
+    # Both consoles start from bytecode, as pip installs them (pip compiles what it installs;
+    # novapool here is an editable install, and a PYTHONDONTWRITEBYTECODE environment would
+    # have it compile every module again at each launch: 0.1 s of its first frame).
+    compileall.compile_dir(str(ROOT / "console"), quiet=1)
     rows = [(n, asyncio.run(measure(n, args.seconds, pga))) for n in args.backends]
     print(f"novapool beside pg_activity, 1 s refresh, {args.seconds:g} s each, tmux 160x48")
     print(
