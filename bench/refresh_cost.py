@@ -33,10 +33,15 @@ from console.sources.postgres import PostgresSource  # noqa: E402
 from console.sources.prometheus import PrometheusSource  # noqa: E402
 
 DURATION = re.compile(r"^novapool\|LOG:  duration: ([\d.]+) ms  execute ")
+# The floor of any statement that reads pg_stat_activity: the scan alone. The server looks each
+# backend's process up in its process array (its wait event, its lock group), so the scan grows
+# faster than the backends.
+SCAN = "SELECT count(*) FROM pg_stat_get_activity(NULL)"
+SCAN_DURATION = re.compile(r"^scan-alone\|LOG:  duration: ([\d.]+) ms  execute ")
 
 
-def server_statements(log: str) -> list[float]:
-    return [float(m.group(1)) for line in log.splitlines() if (m := DURATION.match(line))]
+def server_statements(log: str, pattern: re.Pattern[str] = DURATION) -> list[float]:
+    return [float(m.group(1)) for line in log.splitlines() if (m := pattern.match(line))]
 
 
 async def bench_postgres(n_backends: int, refreshes: int) -> None:
@@ -63,15 +68,19 @@ async def bench_postgres(n_backends: int, refreshes: int) -> None:
         src = PostgresSource(pg.dsn)
         await src.connect()
         await src.read()  # warm
+        scan = await asyncpg.connect(pg.dsn, server_settings={"application_name": "scan-alone"})
         await asyncio.sleep(0.5)
-        before = len(server_statements(pg.log_tail(10**7)))
+        log_at = len(pg.log_tail(10**7))
         latencies, rows = [], []
         for _ in range(refreshes):
             r = await src.read()
             latencies.append(r.latency_ms)
             rows.append(len(r.activity) + len(r.backends))
-        await asyncio.sleep(1.0)
-        durations = server_statements(pg.log_tail(10**7))[before:]
+            await scan.fetchval(SCAN)  # right after: the same moment's server
+        await scan.close()
+        await asyncio.sleep(1.0)  # the log is written behind
+        log = pg.log_tail(10**7)[log_at:]
+        durations = server_statements(log)
         per = len(durations) / refreshes
         print(f"PostgreSQL, {n_backends} client backends, {refreshes} refreshes:")
         print(f"  statements per refresh (server log): {per:g}")
@@ -86,6 +95,11 @@ async def bench_postgres(n_backends: int, refreshes: int) -> None:
             f"(activity groups + at most {src.backend_rows} backends)"
         )
         await src.close()
+        floor = statistics.median(server_statements(log, SCAN_DURATION))
+        print(
+            f"  one scan of pg_stat_get_activity alone: median {floor:.2f} ms (the floor of any "
+            "statement reading pg_stat_activity; pg_activity's refresh has two such statements)"
+        )
     finally:
         for c in conns:
             c.terminate()
