@@ -163,22 +163,28 @@ async def test_the_trend_moves_once_a_character_not_every_refresh():
         )
 
 
+SPAN_STYLES = ["bold", "red", "on green", "italic #87afd7"]
+
+
 @given(
     st.lists(
         st.tuples(
             st.text(alphabet="ab █─é\n", max_size=12),
             st.sampled_from(["", "bold", "red on blue", "reverse"]),
             st.sampled_from(["left", "right", "default"]),
-            st.integers(0, 6),
+            st.lists(  # spans: apart, touching, overlapping, past the end, empty
+                st.tuples(st.sampled_from(SPAN_STYLES), st.integers(0, 14), st.integers(0, 14)),
+                max_size=3,
+            ),
             st.integers(0, 14),
         ),
         max_size=5,
     )
 )
 def test_a_row_draws_as_its_cells_fitted_and_padded_over_the_table_style(cells):
-    """row_segments (one segment for a cell of one style that fits) draws what Rich draws
-    for the row built as a Text of the fitted cells, padded, under the table's style: the
-    same characters in the same styles."""
+    """row_segments (a segment per run of one style for a cell that fits) draws what Rich
+    draws for the row built as a Text of the fitted cells, padded, under the table's style:
+    the same characters in the same styles."""
     from rich.console import Console
     from rich.segment import Segment
     from rich.style import Style
@@ -188,9 +194,10 @@ def test_a_row_draws_as_its_cells_fitted_and_padded_over_the_table_style(cells):
     console = Console(width=200)
     under = Style(color="#e0e0e0", bgcolor="#1e1e1e")
     texts, widths = [], []
-    for plain, style, justify, cut, width in cells:
+    for plain, style, justify, spans, width in cells:
         cell = Text(plain, style=style, justify=justify)
-        cell.stylize("underline", 0, cut)
+        for span_style, start, end in spans:
+            cell.stylize(span_style, start, end)
         texts.append(cell)
         widths.append(width)
     row = Text(no_wrap=True, end="")

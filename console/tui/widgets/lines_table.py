@@ -337,17 +337,42 @@ def row_segments(
     for cell, width in zip(cells, widths, strict=False):
         out.append(pad)
         plain = cell.plain
-        gap = width - cell_len(plain) if "\n" not in plain and not cell.spans else -1
-        if gap >= 0:
-            if gap or plain:  # (an empty cell in a column of no width draws nothing)
-                style = under + console.get_style(cell.style) if cell.style else under
-                text = " " * gap + plain if cell.justify == "right" else plain + " " * gap
-                out.append(Segment(text, style))
+        gap = width - cell_len(plain) if "\n" not in plain else -1
+        runs = _runs(cell, plain, gap, under, console) if gap >= 0 else None
+        if runs is not None:
+            out.extend(runs)
         else:  # appended to a Text of no style: its own style becomes a span Rich renders
             fitted = Text(end="")
             fitted.append_text(_fit(cell, width))
             out.extend(Segment.apply_style(fitted.render(console), under))
         out.append(pad)
+    return out
+
+
+def _runs(cell: Text, plain: str, gap: int, under: Style, console: Console) -> list[Segment] | None:
+    """A cell that fits, as segments: one per run of one style (the cell's style, and over it
+    each span's), the gap on the side its justification leaves. None when its spans overlap:
+    Rich stacks those."""
+    base = under + console.get_style(cell.style, default=Style.null()) if cell.style else under
+    side = Segment(" " * gap, base) if gap else None
+    out = [side] if side is not None and cell.justify == "right" else []
+    at = 0
+    for span in sorted(cell.spans, key=lambda span: span.start):
+        start, end = span.start, min(span.end, len(plain))
+        if start >= end:
+            continue
+        if start < at:
+            return None
+        if start > at:
+            out.append(Segment(plain[at:start], base))
+        out.append(
+            Segment(plain[start:end], base + console.get_style(span.style, default=Style.null()))
+        )
+        at = end
+    if at < len(plain):
+        out.append(Segment(plain[at:], base))
+    if side is not None and cell.justify != "right":
+        out.append(side)
     return out
 
 
