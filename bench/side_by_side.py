@@ -261,6 +261,26 @@ def exited(sessions: dict[str, str]) -> str | None:
     return None
 
 
+STOPPING = re.compile(r"novapool stopping: (\d+) collections, (\d+) ticks coalesced")
+
+
+def quit_and_count(session: str, state: Path) -> tuple[int, int]:
+    """Quit the console (Escape twice: out of a filter or a detail; then q) and read from its
+    log how many collections it ran and how many ticks came while one still ran: refreshes
+    skipped for lack of time."""
+    for key in ("Escape", "Escape", "q"):
+        subprocess.run(["tmux", "send-keys", "-t", session, key], check=True)
+        time.sleep(0.3)  # past Textual's wait for a lone Escape
+    deadline = time.monotonic() + 60  # a hang guard
+    while time.monotonic() < deadline:
+        for log in (state / "novapool").glob("novapool-*.log"):
+            m = STOPPING.search(log.read_text(errors="replace"))
+            if m:
+                return int(m.group(1)), int(m.group(2))
+        time.sleep(0.1)
+    raise RuntimeError(f"novapool did not log that it stopped (in {state})")
+
+
 def pane(session: str) -> str:
     return subprocess.run(
         ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
@@ -409,7 +429,7 @@ def key_latencies(session: str, rounds: int) -> dict[str, list[float]]:
 
 
 async def measure_fleet(
-    services: int, instances: int, seconds: float, pga: str, rounds: int
+    services: int, instances: int, seconds: float, pga: str, rounds: int, backends: int = 300
 ) -> dict[str, Any]:
     from console.demo.promserver import LocalPrometheus
 
@@ -417,7 +437,7 @@ async def measure_fleet(
     await gauges.start()
     names = [f"svc-{i:03d}" for i in range(services)]
     pg = LocalPostgres(
-        max_connections=400,
+        max_connections=backends + 100,
         extra={"log_min_duration_statement": "0", "log_line_prefix": "%a|"},
     ).start()
     prom = LocalPrometheus(scrape_interval_s=5).start()
@@ -428,13 +448,14 @@ async def measure_fleet(
     conns: list[asyncpg.Connection] = []
     sessions = [f"nvf{os.getpid()}", f"pgaf{os.getpid()}"]
     try:
-        conns = await fleet(pg.dsn, 300, names)
+        conns = await fleet(pg.dsn, backends, names)
         while prom_metric(prom.url, "count(db_pool_size)") < services * instances:
             await asyncio.sleep(1)  # every target scraped once
         t_launch = time.perf_counter()
         nv = start(
             sessions[0],
-            f"{NOVAPOOL} --refresh 1 --dsn {pg.dsn} --prometheus {prom.url} --allocation {alloc}",
+            f"XDG_STATE_HOME={tmp} {NOVAPOOL} --refresh 1 --dsn {pg.dsn} --prometheus {prom.url} "
+            f"--allocation {alloc}",
         )
         while "svc-000" not in pane(sessions[0]) or "allocated" not in pane(sessions[0]):
             await asyncio.sleep(0.01)
@@ -457,7 +478,10 @@ async def measure_fleet(
             raise RuntimeError(died)
         b1, q1 = prom_self(prom.url, query_bytes), prom_self(prom.url, query_count)
         keys = await asyncio.to_thread(key_latencies, sessions[0], rounds)
+        collections, coalesced = await asyncio.to_thread(quit_and_count, sessions[0], tmp)
         return {
+            "collections": collections,
+            "coalesced": coalesced,
             **usage(c0, c1, elapsed),
             # only the console queries Prometheus meanwhile (this script reads /metrics)
             "prom_bytes": (b1 - b0) / elapsed,
@@ -479,12 +503,14 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, Any]:
     ).start()
     conns: list[asyncpg.Connection] = []
     sessions = [f"nv{os.getpid()}", f"pga{os.getpid()}"]
+    state = Path(tempfile.mkdtemp(prefix="novapool-bench-"))
     try:
         conns = await fleet(pg.dsn, n)
         t_launch = time.perf_counter()
         nv = start(
             sessions[0],
-            f"{NOVAPOOL} --refresh 1 --dsn {pg.dsn} --allocation {ROOT}/config/allocation.yaml",
+            f"XDG_STATE_HOME={state} {NOVAPOOL} --refresh 1 --dsn {pg.dsn} "
+            f"--allocation {ROOT}/config/allocation.yaml",
         )
         while not re.search(r"clients \d+/\d+", pane(sessions[0])):  # the server's answer
             await asyncio.sleep(0.01)
@@ -501,6 +527,7 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, Any]:
         elapsed = time.monotonic() - t0
         c1 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
         died = exited({"novapool": sessions[0], "pg_activity": sessions[1]})
+        collections, coalesced = (0, 0) if died else quit_and_count(sessions[0], state)
         log = (pg.workdir / "server.log").read_text(errors="replace")[log_at:]
         server = {"novapool": 0.0, "pg_activity": 0.0}
         for line in log.splitlines():
@@ -513,10 +540,13 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, Any]:
             "pa_server_ms": server["pg_activity"] / elapsed,
             **usage(c0, c1, elapsed),
             "died": died,
+            "collections": collections,
+            "coalesced": coalesced,
         }
     finally:
         close(sessions, conns)
         pg.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def main() -> None:
@@ -525,6 +555,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--fleet", help="SERVICESxINSTANCES through Prometheus, e.g. 200x5")
     p.add_argument("--key-rounds", type=int, default=3, help="rounds of key steps (--fleet)")
+    p.add_argument("--fleet-backends", type=int, default=300, help="client backends (--fleet)")
     args = p.parse_args()
     pga = pg_activity()
     # Both consoles start from bytecode, as pip installs them (pip compiles what it installs;
@@ -535,9 +566,10 @@ def main() -> None:
     print(f"novapool beside pg_activity, 1 s refresh, {args.seconds:g} s each, tmux 160x48")
     print(
         "| backends | server ms/refresh novapool / pg_activity | ratio | CPU % novapool / "
-        "pg_activity | ratio | RSS MB novapool (start → end) / pg_activity | first frame s |"
+        "pg_activity | ratio | RSS MB novapool (start → end) / pg_activity | first frame s | "
+        "novapool refreshes (skipped) |"
     )
-    print("|---:|---|---:|---|---:|---|---:|")
+    print("|---:|---|---:|---|---:|---|---:|---:|")
     for n, r in rows:
         if r["died"]:
             print(f"| {n} | {r['died']} (no measure) |")
@@ -545,14 +577,18 @@ def main() -> None:
         sr = r["nv_server_ms"] / r["pa_server_ms"] if r["pa_server_ms"] else float("nan")
         print(
             f"| {n} | {r['nv_server_ms']:.1f} / {r['pa_server_ms']:.1f} | {sr:.2f} | "
-            f"{_cpu_and_rss(r)} | {r['first_frame_s']:.2f} |"
+            f"{_cpu_and_rss(r)} | {r['first_frame_s']:.2f} | {_refreshes(r)} |"
         )
     if args.fleet:
         services, instances = (int(x) for x in args.fleet.lower().split("x"))
-        r = asyncio.run(measure_fleet(services, instances, args.seconds, pga, args.key_rounds))
+        r = asyncio.run(
+            measure_fleet(
+                services, instances, args.seconds, pga, args.key_rounds, args.fleet_backends
+            )
+        )
         print(
-            f"| {services} services × {instances} (Prometheus), 300 backends | — | — | "
-            f"{_cpu_and_rss(r)} | {r['first_frame_s']:.2f} |"
+            f"| {services} services × {instances} (Prometheus), {args.fleet_backends} backends "
+            f"| — | — | {_cpu_and_rss(r)} | {r['first_frame_s']:.2f} | {_refreshes(r)} |"
         )
         print(
             f"\nPrometheus, per second (1 refresh): {r['prom_queries']:.2f} queries, "
@@ -574,6 +610,12 @@ def _cpu_and_rss(r: dict[str, Any]) -> str:
         f"{r['nv_cpu']:.1f} / {r['pa_cpu']:.1f} | {cr:.2f} | "
         f"{r['nv_rss0']:.0f} → {r['nv_rss1']:.0f} / {r['pa_rss0']:.0f} → {r['pa_rss1']:.0f}"
     )
+
+
+def _refreshes(r: dict[str, Any]) -> str:
+    """Collections over the console's whole run (the measure, and the keys with --fleet), and
+    the ticks that found one still running: refreshes skipped for lack of time."""
+    return f"{r['collections']} ({r['coalesced']})"
 
 
 def _stats(values: list[float]) -> str:

@@ -219,6 +219,8 @@ async def test_the_side_by_side_bench_runs_at_its_smallest_size():
     server = row.split("|")[2]  # "novapool / pg_activity" server ms per refresh
     ours, theirs = (float(x) for x in server.split("/"))
     assert ours > 0 and theirs > 0  # both consoles refreshed against the server
+    collections, skipped = row.split("|")[-2].replace("(", " ").replace(")", " ").split()
+    assert int(collections) > 0 and int(skipped) >= 0  # as the console logged them, on quit
     assert "| 60 services × 2 (Prometheus)" in text
     queries = float(text.split("Prometheus, per second (1 refresh): ")[1].split(" queries")[0])
     assert 0 < queries < 5  # a constant few per refresh
