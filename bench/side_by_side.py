@@ -316,7 +316,8 @@ KEY_STEPS: list[tuple[str, list[str], Any]] = [
     ("filter clear", ["Escape"], lambda t, b: "sorted by" in t and len(services_shown(t)) > 6),
     ("page down", ["PageDown"], lambda t, b: services_shown(t)[:1] != services_shown(b)[:1]),
     ("page down", ["PageDown"], lambda t, b: services_shown(t)[:1] != services_shown(b)[:1]),
-    ("open detail", ["Enter"], lambda t, b: "Pools per instance" in t),
+    # a service's detail, or the unattributed sessions' (where page down landed on that row)
+    ("open detail", ["Enter"], lambda t, b: "Pools per instance" in t or "matching no" in t),
     ("back", ["Escape"], lambda t, b: "sorted by" in t),
     ("top", ["Home"], lambda t, b: services_shown(t)[:1] != services_shown(b)[:1]),
 ]
