@@ -354,6 +354,9 @@ def _runs(cell: Text, plain: str, gap: int, under: Style, console: Console) -> l
     each span's), the gap on the side its justification leaves. None when its spans overlap:
     Rich stacks those."""
     base = under + console.get_style(cell.style, default=Style.null()) if cell.style else under
+    if not cell.spans:  # nearly every cell: one segment, its gap included
+        text = " " * gap + plain if cell.justify == "right" else plain + " " * gap
+        return [Segment(text, base)] if text else []
     side = Segment(" " * gap, base) if gap else None
     out = [side] if side is not None and cell.justify == "right" else []
     at = 0
