@@ -150,10 +150,9 @@ class Collector:
         fresh: set[str] = set()
         for key in self.sources:
             task = self.inflight.get(key)
-            if task is None and self._resting(key):  # its last reading stands, aged
-                pass
-            elif task is None:  # not due: backing off after a failure
-                self.statuses[key] = self._status(key, None, now)
+            if task is None:  # not due: resting (its last reading stands, aged) or backing off
+                if not self._resting(key):
+                    self.statuses[key] = self._status(key, None, now)
             elif task.done():
                 del self.inflight[key]
                 error = task.exception()

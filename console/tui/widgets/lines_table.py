@@ -330,8 +330,9 @@ def row_segments(
     cells: Sequence[Text], widths: Sequence[int], under: Style, console: Console
 ) -> list[Segment]:
     """A row as DataTable draws it: each cell's first line at its column's width, aligned as
-    the cell says, between PADDING spaces, over the table's style (`under`). A cell of one
-    style that fits (nearly every cell) is one segment; the others are rendered by Rich."""
+    the cell says, between PADDING spaces, over the table's style (`under`). A cell that fits
+    is drawn as its runs of one style (`_runs`); one too wide, of several lines or of
+    overlapping spans is rendered by Rich."""
     pad = Segment(" " * PADDING, under)
     out: list[Segment] = []
     for cell, width in zip(cells, widths, strict=False):
