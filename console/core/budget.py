@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from console.core.allocation import Allocation
@@ -62,15 +63,15 @@ class Budget:
     def available(self) -> int:
         return self.slots.available
 
-    @property
+    @cached_property
     def reserved_total(self) -> int:
         return sum(n for _, n in self.reserved)
 
-    @property
+    @cached_property
     def allocated(self) -> int:
         return sum(s.allocated for s in self.services) + self.reserved_total
 
-    @property
+    @cached_property
     def min_floor(self) -> int:
         return sum(s.floor for s in self.services)
 

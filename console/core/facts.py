@@ -99,6 +99,9 @@ class Facts:
         return tuple(b for b in self.snapshot.backends if self.service_of(b) == name)
 
 
+NO_STATES: Mapping[str, int] = {}  # a service with no session (one empty map, not one each)
+
+
 def _num(x: float | None) -> float | int | None:
     if x is None:
         return None
@@ -161,7 +164,7 @@ def derive(
         max_total = pools.max_total if pools else None
         in_use = None if size is None or idle is None else size - idle
         denominator = max_total if max_total else (sb.allocated if pools else None)
-        states = states_by_service.get(sb.name, Counter())
+        states = states_by_service.get(sb.name, NO_STATES)
         rows.append(
             ServiceRow(
                 name=sb.name,

@@ -15,6 +15,13 @@ from console.core.snapshot import Snapshot
 CONSOLE_APPLICATION = "novapool"  # other novapool consoles are not a service
 
 
+def service_named(application_name: str) -> str | None:
+    """The observed service whose sessions carry this application name, if any: its own."""
+    if application_name != CONSOLE_APPLICATION and SERVICE_NAME.fullmatch(application_name):
+        return application_name
+    return None
+
+
 def observer() -> Allocation:
     """The allocation to start an observer with: no services yet."""
     return Allocation(observed=True)
@@ -31,8 +38,8 @@ def allocation_from(snapshot: Snapshot, base: Allocation) -> Allocation:
             maxes[pool.service] = max(maxes.get(pool.service, 0.0), pool.max)
     sessions: dict[str, int] = defaultdict(int)
     for row in snapshot.activity:
-        name = row.application_name
-        if name != CONSOLE_APPLICATION and SERVICE_NAME.fullmatch(name):
+        name = service_named(row.application_name)
+        if name is not None:
             sessions[name] += row.count
     services = []
     for name in sorted(set(instances) | set(sessions)):

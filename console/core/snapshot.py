@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from console.core.exported import ExportedServer
@@ -171,17 +172,18 @@ class ServicePools:
     unlimited_on: tuple[str, ...] = ()  # the unlimited instances' names, where known
     max_of: tuple[tuple[str, float], ...] = ()  # each instance's reported max, where known
 
-    @property
+    # remembered (each read several times a refresh, by the facts and the rules)
+    @cached_property
     def max_total(self) -> float | None:
         """The sum of the reported maxes (unlimited pools have none)."""
         limited = [(m, n) for m, n in self.maxes if m > 0]
         return sum(m * n for m, n in limited) if limited else None
 
-    @property
+    @cached_property
     def max_reported(self) -> float | None:
         return max((m for m, _ in self.maxes if m > 0), default=None)
 
-    @property
+    @cached_property
     def unlimited(self) -> int:
         return sum(n for m, n in self.maxes if m == 0)
 
@@ -189,11 +191,17 @@ class ServicePools:
         """As seen `seconds` later without a new answer: every sample that much older."""
         if not seconds or not self.oldest:
             return self
-        # built directly, not by replace(): every service, every refresh between two reads
-        older = tuple(
-            InstanceAge(o.instance, o.age_s + seconds, o.scrape_interval_s) for o in self.oldest
+        # Every service, every refresh between two reads: a copy of this one's fields (and of
+        # what it remembered) with only `oldest` new, made without __init__ (replace() costs
+        # 12 µs a service, this 5).
+        older = object.__new__(ServicePools)
+        older.__dict__.update(
+            self.__dict__,
+            oldest=tuple(
+                InstanceAge(o.instance, o.age_s + seconds, o.scrape_interval_s) for o in self.oldest
+            ),
         )
-        return replace(self, oldest=older)
+        return older
 
 
 def percent(part: float | None, whole: float | None) -> float | None:

@@ -93,6 +93,14 @@ class PoolHistory(Protocol):
 
 
 @runtime_checkable
+class SessionFocus(Protocol):
+    """A source that reads the sessions worth a look (waiting, in a transaction, active) and,
+    besides them, every session of the applications in `focus_apps` (a detail's service)."""
+
+    focus_apps: tuple[str, ...]
+
+
+@runtime_checkable
 class BackendSignals(Protocol):
     """A source that can cancel or terminate a server backend (PostgreSQL)."""
 

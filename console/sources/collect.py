@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from console.core import exported
+from console.core import exported, observe
 from console.core.allocation import Allocation
 from console.core.exported import ExportedServer
 from console.core.settings import Settings
@@ -22,6 +22,7 @@ from console.core.snapshot import (
     ALWAYS_LISTED,
     OK,
     UNREACHABLE,
+    ActivityCount,
     Fleet,
     PoolInstance,
     ServicePools,
@@ -29,7 +30,14 @@ from console.core.snapshot import (
     SourceStatus,
 )
 from console.sources import registry
-from console.sources.base import BackendSignals, PoolHistory, Reading, Source, describe_error
+from console.sources.base import (
+    BackendSignals,
+    PoolHistory,
+    Reading,
+    SessionFocus,
+    Source,
+    describe_error,
+)
 
 BACKOFF_MAX_S = 30.0
 SERVER_READS = 8  # server connections read at the same time, at most
@@ -76,6 +84,10 @@ class Collector:
     started: dict[str, float] = field(default_factory=dict)  # when the in-flight read began
     patience_s: float | None = None  # default: most of the refresh interval
     clock: Callable[[], float] = time.time  # the tests' own, to step time without sleeping
+    # The detail open, if any (detail_open), and its service (None: the unattributed sessions):
+    # its pool instances are read one by one, and its idle sessions besides the others'.
+    detail_open: bool = False
+    detail_service: str | None = None
 
     def __post_init__(self) -> None:
         self.sources = self.sources or registry.build(self.settings, self.allocation)
@@ -105,6 +117,36 @@ class Collector:
     @property
     def backend_signals(self) -> BackendSignals | None:
         return self.backend_signals_of(None)
+
+    def focus(self, service: str | None) -> None:
+        """A detail is open on `service` (None: the unattributed sessions)."""
+        self.detail_open, self.detail_service = True, service
+        history = self.pool_history
+        if history is not None:
+            history.focus = service
+
+    def unfocus(self) -> None:
+        self.detail_open, self.detail_service = False, None
+        history = self.pool_history
+        if history is not None:
+            history.focus = None
+
+    def _focus_apps(self, key: str) -> tuple[str, ...]:
+        """The applications of the open detail's sessions, as this server's last reading
+        counted them (a service matched by role or address: every application of its
+        sessions; the rows of others' sessions under them are left out by the view)."""
+        last = self.last.get(key)
+        if not self.detail_open or last is None:
+            return ()
+        allocation = self.allocation
+
+        def service_of(c: ActivityCount) -> str | None:
+            if allocation.observed:  # an observer's services are the applications seen
+                return observe.service_named(c.application_name)
+            return allocation.service_for(c.application_name, c.usename, c.client_addr)
+
+        apps = {c.application_name for c in last.activity if service_of(c) == self.detail_service}
+        return tuple(sorted(apps))
 
     def _due(self, key: str, now: float, every_source: bool) -> bool:
         """One-shot, or asked for every source (`r`): each one. The console: not while backing
@@ -140,6 +182,9 @@ class Collector:
         now = self.clock()
         for key in self.sources:
             if key not in self.inflight and self._due(key, now, every_source):
+                source = self.sources[key]
+                if isinstance(source, SessionFocus):
+                    source.focus_apps = self._focus_apps(key)
                 self.inflight[key] = asyncio.ensure_future(self._read(key))
                 self.started[key] = now
         if self.inflight:

@@ -47,6 +47,8 @@ class PostgresSource:
     # One connection: a refresh and a cancel/terminate from the console take turns on it.
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
     server_name: str | None = None  # the allocation's server this source reads; None: all
+    # the applications whose idle sessions are read too (the open detail's; see SessionFocus)
+    focus_apps: tuple[str, ...] = ()
 
     async def connection(self) -> Any:
         """The open connection, (re)connecting first if there is none."""
@@ -137,7 +139,7 @@ class PostgresSource:
         await self.connection()
         t0 = time.perf_counter()
         before = self.statements_total
-        args = (self.by_client_addr, self.backend_rows, QUERY_CHARS)
+        args = (self.by_client_addr, self.backend_rows, QUERY_CHARS, list(self.focus_apps))
         try:
             rows = await self._fetch(self._activity, *args)
         except asyncpg.InsufficientPrivilegeError as exc:

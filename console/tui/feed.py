@@ -44,8 +44,13 @@ class Feed(Protocol):
     async def peaks(self, window: str = "7d") -> Peaks | None: ...
 
     def focus(self, service: str | None) -> None:
-        """The service whose pool instances are wanted one by one (its detail is open), or
-        None; a source that adds the pools up reads them from the next refresh on."""
+        """A detail is open on `service` (None: the unattributed sessions): a source that adds
+        the pools up reads its instances one by one, a server its idle sessions too, from the
+        next refresh on."""
+        ...
+
+    def unfocus(self) -> None:
+        """No detail is open."""
         ...
 
 
@@ -86,6 +91,9 @@ class ReplayFeed:
         return None
 
     def focus(self, service: str | None) -> None:
+        return None
+
+    def unfocus(self) -> None:
         return None
 
 
@@ -131,6 +139,7 @@ class CollectorFeed:
         return None if source is None else await source.peaks(window)
 
     def focus(self, service: str | None) -> None:
-        source = self.collector.pool_history
-        if source is not None:
-            source.focus = service
+        self.collector.focus(service)
+
+    def unfocus(self) -> None:
+        self.collector.unfocus()

@@ -103,25 +103,79 @@ async def test_long_running_query(pg, tmp_path):
     assert (f["service"], f["pids"]) == ("search-service", [pid])
 
 
-async def test_each_backend_shown_carries_its_own_query_text(pg):
-    """The query text of each backend shown is its own (read from its status slot alone),
-    cut at QUERY_CHARS."""
-    async with sessions(pg.dsn, {"feed-service": 3, "auth-service": 2}) as s:
+async def test_idle_sessions_are_read_for_the_open_detail_only(pg):
+    """Sessions worth a look (here an active one) are read at every refresh; idle ones only
+    for the service whose detail is open: the collector names its applications to the
+    server (focus_apps), from the sessions it counted last time. Each backend read carries
+    its own query text (from its status slot alone), cut at QUERY_CHARS."""
+    settings = Settings(dsn=pg.dsn, refresh_s=1.0)
+    async with sessions(pg.dsn, {"feed-service": 3, "auth-service": 2, "search-service": 1}) as s:
         by_pid = {}
         for name, conns in s.items():
             for i, conn in enumerate(conns):
                 pid = await conn.fetchval("SELECT pg_backend_pid()")
                 text = f"SELECT {pid} AS {name.replace('-', '_')}_{i}, '{'x' * QUERY_CHARS}'"
                 await conn.execute(text)
-                by_pid[pid] = text
-        src = PostgresSource(pg.dsn)
+                by_pid[pid] = (name, text)
+        busy = asyncio.create_task(s["search-service"][0].execute("SELECT pg_sleep(30)"))
+        source = PostgresSource(pg.dsn)
+        collector = Collector(
+            settings, load_allocation(ALLOCATION), backoff=False, sources={"pg": source}
+        )
         try:
-            await src.connect()
-            reading = await src.read()
+            while not any(b.state == "active" for b in (await collector.collect()).first.backends):
+                await asyncio.sleep(0.05)  # until the sleep has started
+            unfocused = (await collector.collect()).first.backends
+            collector.focus("feed-service")
+            focused = (await collector.collect()).first.backends
+            applications = source.focus_apps
+            collector.unfocus()
+            after = (await collector.collect()).first.backends
         finally:
-            await src.close()
-    shown = {b.pid: b.query for b in reading.backends if b.pid in by_pid}
-    assert shown == {pid: text[:QUERY_CHARS] for pid, text in by_pid.items()}
+            busy.cancel()
+            await collector.close()
+    ours = set(by_pid)
+    assert {b.application_name for b in unfocused if b.pid in ours} == {"search-service"}
+    assert applications == ("feed-service",)
+    shown = {b.pid: b.query for b in focused if b.pid in ours and b.state == "idle"}
+    assert shown == {
+        pid: text[:QUERY_CHARS] for pid, (name, text) in by_pid.items() if name == "feed-service"
+    }
+    assert {b.application_name for b in after if b.pid in ours} == {"search-service"}
+
+
+async def test_an_idle_session_holding_an_advisory_lock_is_read_as_the_holder(pg):
+    """A session-level advisory lock outlives its transaction: its holder is plain idle, yet
+    it is the culprit of the wait. It is read whatever its state (idle sessions are not,
+    without a detail open), so the blocking tree has it at its root."""
+    from console.core.locks import blocking_trees
+
+    settings = Settings(dsn=pg.dsn, refresh_s=1.0)
+    async with sessions(pg.dsn, {"auth-service": 1, "user-service": 1, "feed-service": 5}) as s:
+        holder, waiter = s["auth-service"][0], s["user-service"][0]
+        holder_pid = await holder.fetchval("SELECT pg_backend_pid() FROM pg_advisory_lock(42)")
+        waiter_pid = await waiter.fetchval("SELECT pg_backend_pid()")
+        blocked = asyncio.create_task(waiter.execute("SELECT pg_advisory_lock(42)"))
+        allocation = load_allocation(ALLOCATION)
+        collector = Collector(
+            settings, allocation, backoff=False, sources={"pg": PostgresSource(pg.dsn)}
+        )
+        try:
+            while True:  # until the waiter waits (the server's word, no deadline)
+                snapshot = (await collector.collect()).first
+                rows = {b.pid: b for b in snapshot.backends}
+                if waiter_pid in rows and rows[waiter_pid].wait_event_type == "Lock":
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            blocked.cancel()
+            await collector.close()
+    assert rows[waiter_pid].blocking_pids == (holder_pid,)
+    assert rows[holder_pid].state == "idle"
+    assert not any(b.application_name == "feed-service" for b in snapshot.backends)
+    (tree,) = blocking_trees(snapshot.backends)
+    assert tree.pid == holder_pid and tree.backend is not None
+    assert [n.pid for _, n in tree.walk()] == [holder_pid, waiter_pid]
 
 
 async def test_service_over_allocation_is_critical(pg):
@@ -422,7 +476,8 @@ async def test_reserved_connections_of_postgresql_16_and_later_are_subtracted():
 
 
 async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
-    src = PostgresSource(pg1.dsn)
+    # its detail open (signals are sent from there): its idle sessions are read too
+    src = PostgresSource(pg1.dsn, focus_apps=("search-service",))
     async with sessions(pg1.dsn, {"search-service": 2}) as s:
         slow, idle = s["search-service"]
         slow_pid = await slow.fetchval("SELECT pg_backend_pid()")

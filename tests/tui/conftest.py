@@ -81,6 +81,9 @@ class HangingFeed:
     def focus(self, service) -> None:
         return None
 
+    def unfocus(self) -> None:
+        return None
+
 
 async def settled(pilot) -> None:
     """Every worker the app started has finished, and the messages they posted are handled:

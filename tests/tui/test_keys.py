@@ -158,7 +158,7 @@ async def test_detail_and_help_and_back():
 
 async def test_an_open_detail_asks_for_its_service_instances_and_closing_it_stops():
     """Prometheus adds the pools up; the detail's service alone is read one instance at a
-    time, from the refresh after it opens until it closes."""
+    time (and its idle sessions), from the refresh after it opens until it closes."""
     from console.core.pools import totals_of
     from console.tui.feed import ReplayFeed
 
@@ -167,6 +167,9 @@ async def test_an_open_detail_asks_for_its_service_instances_and_closing_it_stop
 
         def focus(self, service):
             self.asked.append(service)
+
+        def unfocus(self):
+            self.asked.append("(closed)")
 
     snap = incident_snapshot()
     added_up = dataclasses.replace(snap, pools=(), pool_totals=totals_of(snap.pools))
@@ -183,14 +186,18 @@ async def test_an_open_detail_asks_for_its_service_instances_and_closing_it_stop
         assert "3 instance(s), added up" in str(pools.get_row_at(0)[0])
         await pilot.press("enter")  # a backend's query over the detail: not shown, not read
         await pilot.pause()
-        assert feed.asked == ["auth-service", None]
+        assert feed.asked == ["auth-service", "(closed)"]
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ServiceDetailScreen)
-        assert feed.asked == ["auth-service", None, "auth-service"]
+        assert feed.asked == ["auth-service", "(closed)", "auth-service"]
         await pilot.press("escape")
         await pilot.pause()
-        assert feed.asked == ["auth-service", None, "auth-service", None]
+        assert feed.asked == ["auth-service", "(closed)", "auth-service", "(closed)"]
+        table(app).move_cursor(row=row_of(app, "__unattributed__"))
+        await pilot.press("enter")  # the unattributed sessions: their idle ones are read too
+        await pilot.pause()
+        assert feed.asked[-1] is None
 
 
 async def test_one_detail_screen_is_retargeted_and_shows_nothing_of_the_last_service():

@@ -3,12 +3,14 @@
 --   * 'count' rows: client backends counted by application, role and state (and client
 --     address, only when $1: an allocation matches by address, e.g. a pooler's); rows are
 --     (distinct applications × roles × states [× addresses]), however many backends;
---   * 'backend' rows: the $2 backends most worth showing, most interesting first (lock waits,
---     idle in transaction, active, oldest transaction), sorted on narrow columns; the wide
---     ones (the query text, cut at $3 characters) are fetched for those rows only. Lock
+--   * 'backend' rows, sorted on narrow columns: the $2 backends most worth showing, most
+--     interesting first (lock waits; idle in transaction, and the sessions lock waiters wait
+--     on; active; oldest transaction first), and the idle backends of the applications in
+--     $4 (the service whose detail is open; none when it is empty), at most $2. The wide
+--     columns (the query text, cut at $3 characters) are fetched for those rows only. Lock
 --     waits carry their blockers and how long they have waited; pg_locks is read only when
---     one of them waits on a lock (the `waits` part: waits_pg_locks.sql, or waits_query_start.sql
---     on PostgreSQL 13 and for a role refused pg_locks).
+--     one of them waits on a lock (the `waits` part: waits_pg_locks.sql, or
+--     waits_query_start.sql on PostgreSQL 13 and for a role refused pg_locks).
 -- Every row carries the server's settings (at least one row: with no session, the other
 -- columns are NULL): read every refresh, so a promoted standby is seen at once.
 -- Our own session is left out; the collector adds it back to the cluster total.
@@ -53,22 +55,43 @@ WITH settings AS (
            count(*)::int AS n
     FROM a
     GROUP BY 1, 2, 3, 4, 5
+), waiting AS MATERIALIZED (
+    -- the lock waiters shown (the first $2, in top's order) and whom each waits on:
+    -- pg_blocking_pids reads the lock manager, so it is asked once a waiter
+    SELECT pid, pg_blocking_pids(pid) AS blocking_pids
+    FROM a
+    WHERE backend_type = 'client backend' AND wait_event_type = 'Lock'
+    ORDER BY xact_start ASC NULLS LAST, backend_start, pid
+    LIMIT $2
+), kinds AS NOT MATERIALIZED (
+    -- one small integer for the kind of session (one comparison where three booleans cost
+    -- three, on every backend): 0 waits on a lock; 1 idle in transaction, or holds a lock a
+    -- waiter waits on (an idle session holding an advisory lock is the culprit all the same);
+    -- 2 active; 3 the rest (idle)
+    SELECT a.*,
+           CASE WHEN wait_event_type = 'Lock' THEN 0
+                WHEN state LIKE 'idle in transaction%' THEN 1
+                WHEN pid IN (SELECT unnest(blocking_pids) FROM waiting) THEN 1
+                WHEN state = 'active' THEN 2
+                ELSE 3 END AS interest
+    FROM a
+    WHERE backend_type = 'client backend'
 ), top AS (
-    -- the top-N by a narrow key (a heap of $2 rows, not a sort of every backend), then
-    -- numbered in that same order; one small integer for the kind of session (one
-    -- comparison where three booleans cost three, on every backend)
+    -- each part a top-N by a narrow key (a heap of $2 rows, not a sort of every backend),
+    -- then numbered in one order; the idle ones are read only while $4 names applications
     SELECT t.*,
            row_number() OVER (ORDER BY interest, xact_start ASC NULLS LAST, backend_start, pid)
              AS rank
-    FROM (SELECT a.*,
-                 CASE WHEN wait_event_type = 'Lock' THEN 0
-                      WHEN state LIKE 'idle in transaction%' THEN 1
-                      WHEN state = 'active' THEN 2
-                      ELSE 3 END                                       AS interest
-          FROM a
-          WHERE backend_type = 'client backend'
-          ORDER BY interest, xact_start ASC NULLS LAST, backend_start, pid
-          LIMIT $2) t
+    FROM ((SELECT * FROM kinds
+           WHERE interest < 3
+           ORDER BY interest, xact_start ASC NULLS LAST, backend_start, pid
+           LIMIT $2)
+          UNION ALL
+          (SELECT * FROM kinds
+           WHERE cardinality($4::text[]) > 0 AND application_name = ANY($4::text[])
+             AND interest = 3
+           ORDER BY backend_start, pid
+           LIMIT $2)) t
 ), ids AS (
     -- each backend's status slot: the query text of a shown row is read from its slot alone
     -- (pg_stat_get_activity(pid) would walk every backend for each of the rows shown)
@@ -96,10 +119,11 @@ WITH settings AS (
            t.wait_event_type, t.wait_event,
            extract(epoch FROM now() - w.since)::float8,
            -- as text ('{12,34}'): an int[] column costs asyncpg a type lookup (3 statements more)
-           CASE WHEN t.wait_event_type = 'Lock' THEN pg_blocking_pids(t.pid)::text END,
+           wt.blocking_pids::text,
            left(coalesce(q.query, ''), $3)
     FROM top t
     LEFT JOIN waits w ON w.pid = t.pid
+    LEFT JOIN waiting wt ON wt.pid = t.pid
     LEFT JOIN ids i ON i.pid = t.pid
     LEFT JOIN LATERAL (SELECT pg_stat_get_backend_activity(i.beid) AS query) q ON true
 )

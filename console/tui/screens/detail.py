@@ -165,16 +165,16 @@ class ServiceDetailScreen(ConsoleScreen):
 
     @on(events.ScreenResume)
     def _watch_instances(self) -> None:
-        # its instances one by one while it is shown; not beneath a dialog, not once left
-        if self.service is not None:
-            self.console.feed.focus(self.service)
+        # its instances one by one and its idle sessions while it is shown; not beneath a
+        # dialog, not once left
+        self.console.feed.focus(self.service)
 
     @on(events.ScreenSuspend)
     def _unwatch_instances(self) -> None:
-        self.console.feed.focus(None)
+        self.console.feed.unfocus()
 
     def on_unmount(self) -> None:
-        self.console.feed.focus(None)
+        self.console.feed.unfocus()
 
     @work(exit_on_error=False, group="history", exclusive=True)
     async def load_remote_history(self) -> None:
