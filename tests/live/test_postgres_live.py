@@ -423,12 +423,17 @@ async def test_libpq_environment_and_pgpass_are_used(pg1, tmp_path):
     hba.write_text("host all envuser 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
     await admin.execute("SELECT pg_reload_conf()")
     await admin.close()
-    await asyncio.sleep(0.5)
-    try:
-        await asyncpg.connect(pg1.dsn.replace("postgres@", "envuser@"))
-        raise AssertionError("no password was needed")
-    except asyncpg.InvalidPasswordError:
-        pass
+    # The postmaster reloads pg_hba.conf when it gets to the signal: until a connection
+    # without the password is refused (a hang guard bounds it, not a guess of how long).
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conn = await asyncpg.connect(pg1.dsn.replace("postgres@", "envuser@"))
+        except asyncpg.InvalidPasswordError:
+            break
+        await conn.close()
+        assert time.monotonic() < deadline, "no password was ever needed"
+        await asyncio.sleep(0.05)
     pgpass = tmp_path / "pgpass"
     pgpass.write_text(f"127.0.0.1:{pg1.port}:*:envuser:from-pgpass\n")
     pgpass.chmod(0o600)
@@ -475,6 +480,18 @@ async def test_reserved_connections_of_postgresql_16_and_later_are_subtracted():
     assert doc["budget"]["headroom"] == 92 - 77
 
 
+async def until_state(conn: asyncpg.Connection, pid: int, state: str | None) -> None:
+    """Asks the server through `conn` until backend `pid` is in `state` (None: gone); a hang
+    guard bounds it."""
+    deadline = time.monotonic() + 60
+    while True:
+        now = await conn.fetchval("SELECT state FROM pg_stat_activity WHERE pid = $1", pid)
+        if now == state:
+            return
+        assert time.monotonic() < deadline, (pid, now, state)
+        await asyncio.sleep(0.02)
+
+
 async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
     # its detail open (signals are sent from there): its idle sessions are read too
     src = PostgresSource(pg1.dsn, focus_apps=("search-service",))
@@ -483,7 +500,8 @@ async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
         slow_pid = await slow.fetchval("SELECT pg_backend_pid()")
         idle_pid = await idle.fetchval("SELECT pg_backend_pid()")
         query = asyncio.create_task(slow.execute("SELECT pg_sleep(30)"))
-        await asyncio.sleep(0.3)
+        # a cancel only reaches a query that runs: until the server says it does
+        await until_state(idle, slow_pid, "active")
         try:
             # a cancel arriving while a refresh is in flight takes its turn on the connection
             reading, cancelled = await asyncio.gather(
@@ -500,7 +518,7 @@ async def test_cancel_and_terminate_a_backend_beside_a_refresh(pg1):
             # the pid with another start time is another session (a reused pid): never signalled
             assert not await src.signal_backend(idle_pid, True, idle_row.backend_start + 1)
             assert await src.signal_backend(idle_pid, True, idle_row.backend_start)
-            await asyncio.sleep(0.3)
+            await until_state(slow, idle_pid, None)  # the backend exits when it gets to it
             pids = {b.pid for b in (await src.read()).backends}
             assert idle_pid not in pids and slow_pid in pids  # terminated; cancelled lives on
         finally:
