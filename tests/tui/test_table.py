@@ -184,7 +184,7 @@ SPAN_STYLES = ["bold", "red", "on green", "italic #87afd7"]
 def test_a_row_draws_as_its_cells_fitted_and_padded_over_the_table_style(cells):
     """row_segments (a segment per run of one style for a cell that fits) draws what Rich
     draws for the row built as a Text of the fitted cells, padded, under the table's style:
-    the same characters in the same styles."""
+    the same characters in the same styles, neighbours of one style joined."""
     from rich.console import Console
     from rich.segment import Segment
     from rich.style import Style
@@ -210,4 +210,7 @@ def test_a_row_draws_as_its_cells_fitted_and_padded_over_the_table_style(cells):
         return [(s.text, s.style) for s in Segment.simplify(segments) if s.text]
 
     expected = drawn(Segment.apply_style(row.render(console), under))
-    assert drawn(row_segments(texts, widths, under, console)) == expected
+    segments = row_segments(texts, widths, under, console)
+    assert drawn(segments) == expected
+    # neighbours of one style come as one segment (each costs Textual and the terminal)
+    assert all(a.style != b.style for a, b in zip(segments, segments[1:], strict=False))
