@@ -57,10 +57,9 @@ def test_profiles_build_constant_queries():
     every = tuple(PROFILES.values())
     for profiles in [(p,) for p in every] + [every]:
         q = queries(profiles)
-        assert set(q) == {"totals", "oldest", "down"}
+        assert set(q) == {"read", "down"}
         for p in profiles:
-            assert all(name in q["totals"] for name in p.metric_names)
-            assert all(name in q["oldest"] and name in q["down"] for name in p.metric_names)
+            assert all(name in q["read"] and name in q["down"] for name in p.metric_names)
             assert all(label in q["down"] for label in p.service_labels)
 
 
@@ -170,3 +169,14 @@ def test_blocking_pids_read_from_their_text_form(pids):
 
     assert pids_of("{" + ",".join(map(str, pids)) + "}") == tuple(pids)
     assert pids_of(None) == () and pids_of("{}") == ()
+
+
+def test_a_read_is_one_query_whose_ages_are_told_apart_by_their_tag():
+    from console.sources.prometheus import AGG_LABEL, is_age, read_query
+
+    every = tuple(PROFILES.values())
+    assert read_query(every).count(f'"{AGG_LABEL}", "age"') == 1
+    assert is_age({AGG_LABEL: "age", "instance": "a:1", "service": "auth-service"})
+    assert not is_age({AGG_LABEL: "size", "service": "auth-service"})
+    # postgres_exporter's series keep their own labels: one saying `age` is not one of ours
+    assert not is_age({"__name__": "pg_settings_max_connections", AGG_LABEL: "age"})
