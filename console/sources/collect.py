@@ -120,16 +120,16 @@ class Collector:
 
     def focus(self, service: str | None) -> None:
         """A detail is open on `service` (None: the unattributed sessions)."""
-        self.detail_open, self.detail_service = True, service
+        self._detail(True, service)
+
+    def unfocus(self) -> None:
+        self._detail(False, None)
+
+    def _detail(self, open_: bool, service: str | None) -> None:
+        self.detail_open, self.detail_service = open_, service
         history = self.pool_history
         if history is not None:
             history.focus = service
-
-    def unfocus(self) -> None:
-        self.detail_open, self.detail_service = False, None
-        history = self.pool_history
-        if history is not None:
-            history.focus = None
 
     def _focus_apps(self, key: str) -> tuple[str, ...]:
         """The applications of the open detail's sessions, as this server's last reading

@@ -405,11 +405,11 @@ class PrometheusSource(BlockingRead):
         before = self.requests_total
         self._focus_read = focus = self.focus  # the UI may move it while this reads
         checks = GaugeChecks()
-        answer = self._query(read_query(self.profiles))
-        oldest = [item for item in answer if is_age(item["metric"])]
-        totals, servers = self._totals(
-            [item for item in answer if not is_age(item["metric"])], checks
-        )
+        oldest: list[dict[str, Any]] = []
+        rest: list[dict[str, Any]] = []
+        for item in self._query(read_query(self.profiles)):
+            (oldest if is_age(item["metric"]) else rest).append(item)
+        totals, servers = self._totals(rest, checks)
         if time.monotonic() - self._down_at >= DOWN_EVERY_S:
             self._down = self._query(down_query(self.profiles))
             self._down_at = time.monotonic()

@@ -357,26 +357,10 @@ def row_segments(
             fitted.append_text(_fit(cell, width))
             out.extend(Segment.apply_style(fitted.render(console), under))
         out.append(pad)
-    return _joined(out)
-
-
-def _joined(segments: list[Segment]) -> list[Segment]:
-    """Neighbours of one style as one segment (a cell's padding, the cells of no style of
-    their own): every segment costs again when Textual divides, filters and writes the line,
-    and each is a style's escape codes on the terminal."""
-    out: list[Segment] = []
-    texts: list[str] = []
-    style: Style | None = None
-    for text, each, _ in segments:
-        if texts and (each is style or each == style):
-            texts.append(text)
-            continue
-        if texts:
-            out.append(Segment("".join(texts), style))
-        texts, style = [text], each
-    if texts:
-        out.append(Segment("".join(texts), style))
-    return out
+    # Neighbours of one style as one segment (a cell's padding, the cells of no style of their
+    # own): every segment costs again when Textual divides, filters and writes the line, and
+    # each is a style's escape codes on the terminal.
+    return list(Segment.simplify(out))
 
 
 def _runs(cell: Text, plain: str, gap: int, under: Style, console: Console) -> list[Segment] | None:
