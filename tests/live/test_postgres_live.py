@@ -117,14 +117,15 @@ async def test_idle_sessions_are_read_for_the_open_detail_only(pg):
                 text = f"SELECT {pid} AS {name.replace('-', '_')}_{i}, '{'x' * QUERY_CHARS}'"
                 await conn.execute(text)
                 by_pid[pid] = (name, text)
+        (sleeper_pid,) = [pid for pid, (name, _) in by_pid.items() if name == "search-service"]
         busy = asyncio.create_task(s["search-service"][0].execute("SELECT pg_sleep(30)"))
+        # until the sleep runs, asked on a session whose query text is not looked at
+        await until_state(s["auth-service"][0], sleeper_pid, "active")
         source = PostgresSource(pg.dsn)
         collector = Collector(
             settings, load_allocation(ALLOCATION), backoff=False, sources={"pg": source}
         )
         try:
-            while not any(b.state == "active" for b in (await collector.collect()).first.backends):
-                await asyncio.sleep(0.05)  # until the sleep has started
             unfocused = (await collector.collect()).first.backends
             collector.focus("feed-service")
             focused = (await collector.collect()).first.backends
@@ -160,12 +161,14 @@ async def test_an_idle_session_holding_an_advisory_lock_is_read_as_the_holder(pg
         collector = Collector(
             settings, allocation, backoff=False, sources={"pg": PostgresSource(pg.dsn)}
         )
+        deadline = time.monotonic() + 60  # a hang guard: the server's word decides
         try:
-            while True:  # until the waiter waits (the server's word, no deadline)
+            while True:  # until the waiter waits
                 snapshot = (await collector.collect()).first
                 rows = {b.pid: b for b in snapshot.backends}
                 if waiter_pid in rows and rows[waiter_pid].wait_event_type == "Lock":
                     break
+                assert time.monotonic() < deadline, rows
                 await asyncio.sleep(0.05)
         finally:
             blocked.cancel()
