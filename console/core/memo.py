@@ -13,13 +13,14 @@ V = TypeVar("V")
 KEPT = 10_000  # answers a store keeps at most; grown to it, it starts over
 
 
-def remembered(store: dict[K, V], key: K, make: Callable[[], V]) -> V:
-    """store[key], made by make() the first time it is asked for (None is an answer too)."""
+def remembered(store: dict[K, V], key: K, make: Callable[[], V], kept: int = KEPT) -> V:
+    """store[key], made by make() the first time it is asked for (None is an answer too);
+    the store keeps `kept` answers at most."""
     try:
         return store[key]
     except KeyError:
         pass
-    if len(store) >= KEPT:
+    if len(store) >= kept:
         store.clear()
     value = store[key] = make()
     return value

@@ -342,9 +342,9 @@ def _metrics_stale(f: Facts, t: Thresholds) -> Iterator[Finding]:
         if row.pools is None:
             continue
         stale = [
-            o
-            for o in row.pools.oldest
-            if o.scrape_interval_s and o.age_s > t.stale_scrape_intervals * o.scrape_interval_s
+            (age, o)
+            for o, age in row.pools.ages(f.snapshot.taken_at)
+            if o.scrape_interval_s and age > t.stale_scrape_intervals * o.scrape_interval_s
         ]
         if row.pools.down_count:
             more = row.pools.down_count - len(row.pools.down[:3])
@@ -357,14 +357,14 @@ def _metrics_stale(f: Facts, t: Thresholds) -> Iterator[Finding]:
                 value=row.pools.down_count,
             )
         elif stale:
-            oldest = max(stale, key=lambda o: o.age_s)
+            age, oldest = max(stale, key=lambda s: s[0])
             yield Finding(
                 RuleId.METRICS_STALE,
                 WARNING,
                 row.name,
-                f"newest pool sample {oldest.age_s:.0f} s old "
+                f"newest pool sample {age:.0f} s old "
                 f"(> {t.stale_scrape_intervals:g} × {oldest.scrape_interval_s:g} s)",
-                value=oldest.age_s,
+                value=age,
             )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -171,6 +171,8 @@ class ServicePools:
     down_count: int = 0
     unlimited_on: tuple[str, ...] = ()  # the unlimited instances' names, where known
     max_of: tuple[tuple[str, float], ...] = ()  # each instance's reported max, where known
+    # when oldest's ages were measured (the collector's clock); None: as of the snapshot
+    ages_at: float | None = None
 
     # remembered (each read several times a refresh, by the facts and the rules)
     @cached_property
@@ -187,21 +189,25 @@ class ServicePools:
     def unlimited(self) -> int:
         return sum(n for m, n in self.maxes if m == 0)
 
-    def aged(self, seconds: float) -> ServicePools:
-        """As seen `seconds` later without a new answer: every sample that much older."""
-        if not seconds or not self.oldest:
+    def measured_at(self, when: float) -> ServicePools:
+        """This one with `oldest`'s ages said to be as of `when` (the collector's clock, once
+        a reading comes in): `ages` adds the time since. Every refresh between two reads
+        then shows the same object, not a copy of every service with its ages moved on (the
+        facts and the services table keep what they made of an unchanged service)."""
+        if not self.oldest:
             return self
-        # Every service, every refresh between two reads: a copy of this one's fields (and of
-        # what it remembered) with only `oldest` new, made without __init__ (replace() costs
-        # 12 µs a service, this 5).
-        older = object.__new__(ServicePools)
-        older.__dict__.update(
-            self.__dict__,
-            oldest=tuple(
-                InstanceAge(o.instance, o.age_s + seconds, o.scrape_interval_s) for o in self.oldest
-            ),
-        )
-        return older
+        # 200 services a read: a copy of this one's fields (and of what it remembered) made
+        # without __init__ (replace() costs 12 µs a service, this 2)
+        stamped = object.__new__(ServicePools)
+        stamped.__dict__.update(self.__dict__, ages_at=when)
+        return stamped
+
+    def ages(self, now: float) -> Iterator[tuple[InstanceAge, float]]:
+        """`oldest`, each with its age as seen at `now` (the snapshot's `taken_at`): as
+        measured, plus the time since (the last reading stands between two reads)."""
+        since = now - self.ages_at if self.ages_at is not None else 0.0
+        for o in self.oldest:
+            yield o, o.age_s + since
 
 
 def percent(part: float | None, whole: float | None) -> float | None:

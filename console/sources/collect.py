@@ -240,10 +240,10 @@ class Collector:
                 for p in reading.pools
                 if (p.server or self._homes.get(p.service, names[0])) == server
             )
+            # their ages were stamped when the reading came (`_status`): the same objects
+            # every refresh until the next read
             totals.extend(
-                t.aged(age)
-                for t in reading.pool_totals
-                if self._homes.get(t.service, names[0]) == server
+                t for t in reading.pool_totals if self._homes.get(t.service, names[0]) == server
             )
         said = exported.notes(
             tuple(exported_servers),
@@ -280,6 +280,9 @@ class Collector:
             h.failed(describe_error(result, self.settings.mask), now)
         elif result is not None:
             h.succeeded(now)
+            if result.pool_totals:  # their ages are as of now; the rules add the time since
+                stamped = tuple(t.measured_at(now) for t in result.pool_totals)
+                result = replace(result, pool_totals=stamped)
             self.last[key] = result
             error = None
             if result.failed:  # part of the source is down: the rest is read all the same

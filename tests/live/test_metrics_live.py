@@ -163,7 +163,8 @@ async def test_prometheus_stopped_mid_run_then_back(exporters, pg1):
         assert snap.pool_totals and snap.pool_totals[0].size == 3  # last good data, kept
         skipped += 3.5
         snap = (await collector.collect()).first
-        assert snap.pool_totals[0].oldest[0].age_s > 3  # and aged: stale after 3 × 1 s
+        ((_, age), *_) = snap.pool_totals[0].ages(snap.taken_at)
+        assert age > 3  # and aged: stale after 3 × 1 s
         from console.core.assessment import assess
 
         stale = [

@@ -60,18 +60,22 @@ def collector(source: MetricsSource, clock: Clock, backoff: bool = True) -> Coll
 async def test_read_no_more_often_than_it_can_tell_something_new():
     clock, source = Clock(), MetricsSource(every_s=2.5)
     c = collector(source, clock)
-    seen = []
+    seen, objects = [], {}
     for step in range(8):  # a refresh each second
         clock.now = 1_000_000.0 + step
         snap = (await c.collect()).first
         status = snap.source("prometheus")
         assert status.status == "ok" and status.latency_ms == 4.0
         (pools,) = snap.pool_totals
-        seen.append((source.reads, pools.oldest[0].age_s))
+        ((_, age),) = pools.ages(snap.taken_at)
+        seen.append((source.reads, age))
+        objects.setdefault(source.reads, set()).add(id(pools))
     await c.close()
     # read at 0, 3 and 6 s (2.5 s after the last read began, at the next refresh); in
     # between, the last answer aged by the time since it came
     assert seen == [(1, 1.0), (1, 2.0), (1, 3.0), (2, 1.0), (2, 2.0), (2, 3.0), (3, 1.0), (3, 2.0)]
+    # and between two reads, the same pools: what was made of them can be kept
+    assert [len(ids) for ids in objects.values()] == [1, 1, 1]
 
 
 async def test_every_refresh_when_it_says_zero_and_always_in_one_shot_mode():

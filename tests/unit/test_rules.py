@@ -9,8 +9,10 @@ from console.core.snapshot import (
     UNREACHABLE,
     ActivityCount,
     Backend,
+    InstanceAge,
     PoolInstance,
     ServerInfo,
+    ServicePools,
     Snapshot,
     SourceStatus,
 )
@@ -113,6 +115,43 @@ def test_pool_rules_and_replicas(shipped_allocation):
     assert ("pool-max-drift", "warning", "cdn-service") in found
     assert ("metrics-stale", "warning", "cdn-service") in found
     assert a.budget.allocated == 77 + 12  # auth-service: 2 live replicas × 12
+
+
+def test_pools_measured_earlier_are_as_old_as_the_time_since(shipped_allocation):
+    """A Prometheus answer's sample ages are as of its read; between reads the same pools
+    stand, and the rules add the time since (10 s old at the read, 3 × 5 s allowed)."""
+    read = ServicePools("cdn-service", 1, 1, 1, oldest=(InstanceAge("c", 10.0, 5.0),))
+    stamped = read.measured_at(1000.0)
+    assert stamped.oldest == read.oldest and stamped.ages_at == 1000.0
+
+    def stale(now):
+        a = assess(snap(taken_at=now, pool_totals=(stamped,)), shipped_allocation)
+        return [f for f in a.findings if f.rule == "metrics-stale"]
+
+    assert stale(1004.0) == []
+    (finding,) = stale(1006.0)
+    assert finding.value == 16.0 and "16 s old" in finding.message
+    # not stamped: as of the snapshot, whenever it is taken
+    a = assess(snap(taken_at=5000.0, pool_totals=(read,)), shipped_allocation)
+    assert not [f for f in a.findings if f.rule == "metrics-stale"]
+
+
+def test_a_service_whose_inputs_did_not_change_keeps_its_row(shipped_allocation):
+    """Rows are kept by what they are made of (the services table then keeps their lines);
+    any input that changes makes the row again."""
+    pools = ServicePools("auth-service", 2, 10, 4, maxes=((12.0, 2),))
+    sessions = (ActivityCount("auth-service", "idle", 3),)
+    first = assess(snap(pool_totals=(pools,), activity=sessions), shipped_allocation)
+    again = assess(snap(pool_totals=(pools,), activity=sessions), shipped_allocation)
+    assert again.service("auth-service") is first.service("auth-service")
+    busier = (ActivityCount("auth-service", "idle", 2), ActivityCount("auth-service", "active", 1))
+    moved = assess(snap(pool_totals=(pools,), activity=busier), shipped_allocation)
+    row = moved.service("auth-service")
+    assert row is not first.service("auth-service")
+    assert row.states == {"active": 1, "idle": 2} and row.server_connections == 3
+    fuller = ServicePools("auth-service", 2, 14, 4, maxes=((12.0, 2),))
+    grown = assess(snap(pool_totals=(fuller,), activity=busier), shipped_allocation)
+    assert grown.service("auth-service").pool_size == 14
 
 
 def test_an_unlimited_pool_is_its_own_finding_not_drift(shipped_allocation):
