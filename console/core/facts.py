@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from console.core import budget as budget_mod
 from console.core.allocation import Allocation
 from console.core.exported import the_server
-from console.core.memo import remembered
+from console.core.memo import KEPT
 from console.core.pools import totals_of
 from console.core.snapshot import Backend, PoolInstance, ServicePools, Snapshot, percent
 
@@ -134,11 +133,23 @@ def slots_from(snapshot: Snapshot) -> str:
     return "prometheus" if the_server(snapshot.exported) else "allocation"
 
 
-# ServiceRows by what they are made of. Between two Prometheus reads a service's pools are the
-# same object (`ServicePools.measured_at`) and most services' sessions do not change: their
-# rows are kept, not made again each refresh (200 services: ~2 ms a refresh).
-_ROWS: dict[tuple[Any, ...], ServiceRow] = {}
-ROWS_KEPT = 4096
+# Each service's last row, by name, with what it was made of. Between two Prometheus reads a
+# service's pools are the same object (`ServicePools.measured_at`) and most services' sessions
+# do not change: their rows are kept, not made again each refresh (200 services: ~1 ms a
+# refresh). One row a name (a service with pools on two servers is made again each time).
+_ROWS: dict[str, tuple[tuple[Any, ...], ServiceRow]] = {}
+
+
+def _kept_row(*inputs: Any) -> ServiceRow:
+    name = inputs[0].name
+    kept = _ROWS.get(name)
+    if kept is not None and kept[0] == inputs:
+        return kept[1]
+    row = _service_row(*inputs)
+    if len(_ROWS) >= KEPT:  # names come from outside (an observer's applications)
+        _ROWS.clear()
+    _ROWS[name] = (inputs, row)
+    return row
 
 
 def _service_row(
@@ -205,8 +216,7 @@ def derive(
         pools = totals.get(sb.name)
         states = tuple(sorted(states_by_service.get(sb.name, NO_STATES).items()))
         instances = tuple(pools_by_service.get(sb.name, ()))
-        inputs = (sb, pools, instances, states, have_activity)
-        rows.append(remembered(_ROWS, inputs, partial(_service_row, *inputs), kept=ROWS_KEPT))
+        rows.append(_kept_row(sb, pools, instances, states, have_activity))
     unattributed = Unattributed(
         server_connections=sum(unattributed_apps.values()) if have_activity else None,
         applications=tuple(sorted(unattributed_apps)),

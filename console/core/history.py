@@ -69,15 +69,22 @@ class Ring:
         return out
 
     def runs_version(self, count: int, length: int) -> object:
-        """Equal while `runs(count, length)` is, found in O(length) when the ring holds the
-        runs' whole window: runs before the newest are complete and never change, so the
-        newest run's number and its max so far say it all. A ring too small for the window
-        loses old values on every append: then the runs are their own version."""
+        """Equal while `runs(count, length)` is, found in O(length) when the ring holds every
+        value of the runs shown (so from the first value on, while it fills: a console's
+        first minute too): runs before the newest are complete and never change, so the
+        first run's and the newest's numbers and the newest's max so far say it all. A ring
+        too small for the window loses old values on every append: then the runs are their
+        own version."""
         length = max(1, length)
-        if len(self._values) < count * length:
+        if not self._size or count <= 0:
+            return None
+        oldest = self.appended - self._size  # the number of the oldest value held
+        newest_run = (self.appended - 1) // length
+        first_run = max(newest_run - count + 1, oldest // length)
+        if first_run * length < oldest:  # the first run shown has lost values
             return tuple(self.runs(count, length))
-        newest = self.runs(1, length)
-        return ((self.appended - 1) // length, newest[0] if newest else None)
+        newest = self.tail(self.appended - newest_run * length)  # the newest run's values
+        return (first_run, newest_run, max(newest))
 
     def resized(self, capacity: int) -> Ring:
         ring = Ring(capacity)

@@ -2,7 +2,7 @@
 failing source becomes an `unreachable` status (and a finding), never an exception. In the
 console's continuous mode a failed source is retried with exponential backoff, and the last good
 data is kept, marked by its age; a source is read no more often than it can tell something new
-(its `read_every_s`: Prometheus, half its targets' scrape interval), its last reading aged in
+(its `read_every_s`: Prometheus, its targets' scrape interval), its last reading aged in
 between."""
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from console.sources.base import (
 BACKOFF_MAX_S = 30.0
 SERVER_READS = 8  # server connections read at the same time, at most
 RETRY_READS = 4  # of those, for servers that failed last time (their own gate)
+TICK_JITTER_S = 0.1  # how early a refresh tick may come: a read that much early is due
 
 
 @dataclass
@@ -157,7 +158,10 @@ class Collector:
         h = self.health[key]
         if h.failures:
             return now >= h.next_try
-        return now - self.started.get(key, -math.inf) >= self.sources[key].read_every_s
+        # a refresh tick comes a few ms early as often as late: 5 ticks of 1 s are due for
+        # a source read every 5 s, not 6
+        every = self.sources[key].read_every_s - TICK_JITTER_S
+        return now - self.started.get(key, -math.inf) >= every
 
     def _resting(self, key: str) -> bool:
         """Not read this refresh because its last reading is as new as a read would give."""

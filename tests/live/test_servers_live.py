@@ -204,8 +204,8 @@ async def test_the_side_by_side_bench_runs_at_its_smallest_size():
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         str(ROOT / "bench" / "side_by_side.py"),
-        # 8 s: Prometheus is read every 3 s there (half its 5 s scrape interval, on a 1 s
-        # refresh), so that at least two reads fall in the window whatever their phase
+        # 8 s: Prometheus is read every 5–6 s there (its 5 s scrape interval, on a 1 s
+        # refresh), so that a read falls in the window whatever its phase
         *("--backends", "20", "--seconds", "8", "--fleet", "60x2", "--key-rounds", "1"),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,

@@ -128,3 +128,17 @@ async def test_refresh_now_reads_every_source_whatever_its_cadence_or_backoff():
     snap = (await c.collect(every_source=True)).first  # ...unless asked
     assert source.reads == 4 and snap.source("prometheus").status == "ok"
     await c.close()
+
+
+async def test_a_tick_a_little_early_still_reads_on_time():
+    """Refresh ticks come a few ms early as often as late: a source read every 3 s on a 1 s
+    refresh is read every third tick, not every fourth."""
+    clock, source = Clock(), MetricsSource(every_s=3.0)
+    c = collector(source, clock)
+    reads = []
+    for step in range(7):
+        clock.now = 1_000_000.0 + step * 0.999  # each tick 1 ms early
+        await c.collect()
+        reads.append(source.reads)
+    await c.close()
+    assert reads == [1, 1, 1, 2, 2, 2, 3]

@@ -165,6 +165,9 @@ def _flags(sev: Severity | None, rules: list[str]) -> Text:
     return t
 
 
+NO_MARKS: tuple[Severity | None, tuple[str, ...]] = (None, ())  # a service with no finding
+
+
 class ServicesTable(LinesTable):
     BINDINGS: ClassVar[list[BindingType]] = keys.bindings(keys.ROWS)
     DEFAULT_CSS = "ServicesTable { height: auto; max-height: 60%; }"
@@ -205,9 +208,9 @@ class ServicesTable(LinesTable):
         for f in a.findings:
             if f.service:
                 by_service.setdefault(f.service, []).append(f)
-        sev_rank = {
-            name: (max(f.severity.rank for f in fs), len(fs)) for name, fs in by_service.items()
-        }
+        # each service with findings: its worst severity and its findings' rules, made once
+        marks = {name: (worst(fs), tuple(f.rule for f in fs)) for name, fs in by_service.items()}
+        sev_rank = {name: (sev.rank if sev else -1, len(r)) for name, (sev, r) in marks.items()}
         rows = [r for r in a.services if self.filter_text.lower() in r.name.lower()]
         rows.sort(key=lambda r: SORTS[self.sort_index][1](r, sev_rank))
         wanted = [r.name for r in rows]
@@ -219,21 +222,19 @@ class ServicesTable(LinesTable):
         versions: dict[str, object] = {}
         per_char = max(1, round(TREND_CHAR_S / refresh_s))
         for r in rows:
-            fs = by_service.get(r.name, [])
             # the trend is made only for the rows drawn: its version costs O(1) a row
             trend = history.runs_version(r.name, "in_use", TREND_CHARS, per_char)
             # what the row draws: not its instances' sample ages, which move every refresh
-            versions[r.name] = (DRAWN(r), worst(fs), tuple(f.rule for f in fs), trend, threshold)
+            versions[r.name] = (DRAWN(r), marks.get(r.name, NO_MARKS), trend, threshold)
         unknown = [f for f in a.findings if f.rule == RuleId.UNKNOWN_APPLICATION]
         versions[UNATTRIBUTED] = (a.unattributed, tuple(unknown))
 
         def make(key: str) -> list[Text]:
             if key == UNATTRIBUTED:
                 return self._unattributed(a, unknown)
-            r = shown[key]
-            fs = by_service.get(key, [])
+            sev, rules = marks.get(key, NO_MARKS)
             trend = history.runs(key, "in_use", TREND_CHARS, per_char)
-            return row_cells(r, self.keys, worst(fs), [f.rule for f in fs], trend, threshold)
+            return row_cells(shown[key], self.keys, sev, list(rules), trend, threshold)
 
         selected = self.selected_key()
         self.set_rows(wanted, versions, make)
