@@ -27,6 +27,28 @@ def test_live_replicas_win_over_the_file(shipped_allocation):
     assert b.allocated == 77 + 24
 
 
+def test_an_unchanged_service_keeps_its_budget_line(shipped_allocation):
+    """Each refresh computes the budget again: a service whose pool and live replicas did not
+    change is the very same line (the facts then see it unchanged at a glance); any change,
+    or the same services under other defaults (a what-if), makes it again."""
+    first = budget.compute(shipped_allocation, live_replicas={"auth-service": 3})
+    again = budget.compute(shipped_allocation, live_replicas={"auth-service": 3})
+    assert again.service("feed-service") is first.service("feed-service")
+    assert again.service("auth-service") is first.service("auth-service")
+    scaled = budget.compute(shipped_allocation, live_replicas={"auth-service": 4})
+    assert scaled.service("auth-service").replicas == 4
+    assert scaled.service("feed-service") is first.service("feed-service")
+    messaging = first.service("messaging-service")  # its max is the library default
+    wider = dataclasses.replace(
+        shipped_allocation,
+        defaults=dataclasses.replace(shipped_allocation.defaults, max_connections=7),
+    )
+    assert wider.services[0] is shipped_allocation.services[0]  # the same Service objects
+    moved = budget.compute(wider).service("messaging-service")
+    assert (messaging.max_connections, moved.max_connections) == (2, 7)
+    assert budget.compute(shipped_allocation).service("messaging-service").max_connections == 2
+
+
 def test_reserved_line_items_and_pg16_reserved_slots(shipped_allocation):
     alloc = dataclasses.replace(shipped_allocation, reserved=(("migrations", 2), ("novapool", 1)))
     b = budget.compute(alloc, budget.Slots(100, 3, 5))

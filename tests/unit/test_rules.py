@@ -117,6 +117,28 @@ def test_pool_rules_and_replicas(shipped_allocation):
     assert a.budget.allocated == 77 + 12  # auth-service: 2 live replicas × 12
 
 
+def test_lifetimes_are_found_once_an_allocation_and_again_for_an_edited_one(shipped_allocation):
+    """The lifetime rule reads the allocation alone: kept for it, found again for another
+    (the what-if's edits are new allocations, even with the same services)."""
+    import dataclasses
+
+    def lifetimes(alloc):
+        return [f for f in assess(snap(), alloc).findings if f.rule == "lifetime-no-jitter"]
+
+    found = lifetimes(shipped_allocation)
+    assert found and lifetimes(shipped_allocation) == found
+    jittered = dataclasses.replace(
+        shipped_allocation,
+        defaults=dataclasses.replace(shipped_allocation.defaults, max_lifetime_jitter_secs=60),
+        services=tuple(
+            dataclasses.replace(s, max_lifetime_jitter_secs=None)
+            for s in shipped_allocation.services
+        ),
+    )
+    assert lifetimes(jittered) == []
+    assert lifetimes(shipped_allocation) == found
+
+
 def test_pools_measured_earlier_are_as_old_as_the_time_since(shipped_allocation):
     """A Prometheus answer's sample ages are as of its read; between reads the same pools
     stand, and the rules add the time since (10 s old at the read, 3 × 5 s allowed)."""
