@@ -144,7 +144,9 @@ class PoolInstance:
 
 @dataclass(frozen=True)
 class InstanceAge:
-    """How old an instance's newest pool sample is, against its target's scrape interval."""
+    """How old an instance's newest pool sample is, against its target's scrape interval.
+    No instance named (""): every instance of the service is at least this old (Prometheus
+    sent none of their ages: all younger than a read needs to know)."""
 
     instance: str
     age_s: float

@@ -138,17 +138,20 @@ def _age(profiles: tuple[MetricsProfile, ...], matcher: str = "") -> str:
     return f"max by ({_instance_labels(profiles)}) (time() - ({newest}))"
 
 
-def oldest_query(profiles: tuple[MetricsProfile, ...]) -> str:
+def oldest_query(profiles: tuple[MetricsProfile, ...], older_than_s: float = 0.0) -> str:
     """Query 2: the OLDEST_PER_SERVICE instances of each service label set whose newest
-    pool sample is the oldest, with its age."""
+    pool sample is the oldest, with its age; only those older than `older_than_s` (the
+    others cannot turn stale before the next read: `PrometheusSource.age_floor_s`)."""
     by = ", ".join(_service_labels(profiles))
-    return f"topk by ({by}) ({OLDEST_PER_SERVICE}, {_age(profiles)})"
+    ages = _age(profiles) + (f" > {older_than_s:g}" if older_than_s > 0 else "")
+    return f"topk by ({by}) ({OLDEST_PER_SERVICE}, {ages})"
 
 
-def read_query(profiles: tuple[MetricsProfile, ...]) -> str:
+def read_query(profiles: tuple[MetricsProfile, ...], older_than_s: float = 0.0) -> str:
     """Queries 1 and 2 as one (`or`: their label sets never match), the ages tagged `age`:
     one request a read, not two (each costs the client a few ms of CPU)."""
-    return f"{totals_query(profiles)} or {_tagged(oldest_query(profiles), 'age')}"
+    oldest = oldest_query(profiles, older_than_s)
+    return f"{totals_query(profiles)} or {_tagged(oldest, 'age')}"
 
 
 def is_age(labels: dict[str, str]) -> bool:
@@ -316,6 +319,8 @@ class PrometheusSource(BlockingRead):
     _series_service: dict[
         tuple[str | None, ...], tuple[str | None, tuple[str, str, str] | None]
     ] = field(default_factory=dict)
+    # metrics-stale's threshold, in scrape intervals: which sample ages a read must ask for
+    stale_after_intervals: float = 3.0
     focus: str | None = None  # the service whose instances are read one by one (its detail)
     _focus_read: str | None = None  # the focus the last read began with
     _down: list[dict[str, Any]] = field(default_factory=list)  # the last down answer
@@ -402,6 +407,17 @@ class PrometheusSource(BlockingRead):
         return min(self._intervals.values(), default=0.0)
 
     @property
+    def age_floor_s(self) -> float:
+        """Sample ages a read leaves out: an instance whose newest sample is younger than
+        (threshold − 1) shortest scrape intervals cannot turn stale before the next read, one
+        interval later. A healthy fleet's ages are then not sent at all (200 services: 600
+        series of 1,400 a read); each service is at least as old as the time since the read
+        (`_at_least_fresh`), so a Prometheus that stops answering still shows every service
+        stale in time. 0 (every age) while the intervals are not known."""
+        shortest = min(self._intervals.values(), default=0.0)
+        return max(0.0, self.stale_after_intervals - 1) * shortest
+
+    @property
     def wait_s(self) -> float:
         # the read, down, focus and the targets API at most, each bounded by the client
         return 4 * self.timeout_s + GRACE_S
@@ -414,7 +430,8 @@ class PrometheusSource(BlockingRead):
         checks = GaugeChecks()
         oldest: list[dict[str, Any]] = []
         rest: list[dict[str, Any]] = []
-        for item in self._query(read_query(self.profiles)):
+        floor = self.age_floor_s
+        for item in self._query(read_query(self.profiles, floor)):
             (oldest if is_age(item["metric"]) else rest).append(item)
         totals, servers = self._totals(rest, checks)
         if time.monotonic() - self._down_at >= DOWN_EVERY_S:
@@ -433,6 +450,8 @@ class PrometheusSource(BlockingRead):
                 totals[service].oldest.append(
                     InstanceAge(inst[0] or inst[1], age, self._interval(*inst))
                 )
+        if floor > 0:
+            self._at_least_fresh(totals)
         for item in self._down:
             labels = item["metric"]
             service = self._service_of(labels, totals, known_only=False)
@@ -521,6 +540,15 @@ class PrometheusSource(BlockingRead):
         if found or known_only:
             return found[0] if found else None
         return services[0] if services else None
+
+    def _at_least_fresh(self, totals: dict[str, _Adding]) -> None:
+        """A service none of whose ages were sent (all younger than the floor): its newest
+        samples are at least 0 s old now, and that much older as time goes by without a new
+        read — a lower bound the stale rule can go by (one entry, no instance named)."""
+        shortest = min(self._intervals.values())
+        for adding in totals.values():
+            if not adding.oldest:
+                adding.oldest.append(InstanceAge("", 0.0, shortest))
 
     def _interval(self, instance: str, job: str) -> float:
         return self._intervals.get((instance, job), DEFAULT_INTERVAL_S)
@@ -628,6 +656,7 @@ def from_settings(s: Settings, allocation: Allocation) -> PrometheusSource | Non
         s.prometheus_timeout_s,
         s.prometheus_headers,
         s.prometheus_verify_tls,
+        stale_after_intervals=s.thresholds.stale_scrape_intervals,
     )
 
 

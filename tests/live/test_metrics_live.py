@@ -12,7 +12,7 @@ from console.core.settings import Settings
 from console.core.snapshot import SourceName
 from console.demo.promserver import LocalPrometheus
 from console.sources.collect import Collector
-from console.sources.prometheus import PrometheusSource
+from console.sources.prometheus import PrometheusSource, read_query
 from tests.conftest import ALLOCATION
 from tests.live.conftest import (
     novapool,
@@ -94,6 +94,50 @@ async def test_prometheus_answers_grow_with_services_not_instances(prometheus, e
     assert len(focused.pools) == 20 and focused.requests == 2
     assert {p.service for p in focused.pools} == {"auth-service"}
     assert all(p.up and p.sample_age_s is not None for p in focused.pools)
+
+
+async def test_fresh_instances_ages_are_not_sent_and_still_turn_stale(prometheus, exporters):
+    """Once the scrape interval is known (1 s here), a read asks only for ages that could turn
+    stale (3 intervals) before the next read: a healthy fleet's are not sent. Each service is
+    then at least as old as the time since the read — so with no new read, metrics-stale
+    fires all the same once 3 intervals have passed."""
+    from console.core.assessment import assess
+    from console.core.snapshot import InstanceAge, Snapshot
+
+    started = [exporters("auth-service", 2, 1, 12) for _ in range(4)]
+    urls = [e.url for e in started]
+    prometheus.set_targets(urls)
+    await asyncio.to_thread(wait_for_targets, prometheus.url, urls)
+    await asyncio.to_thread(wait_for_series, prometheus.url, "db_pool_size", len(urls))
+    src = PrometheusSource(prometheus.url, (PROFILES["nova-db-pool"],), timeout_s=5)
+    first = src.read_blocking()  # the intervals are not known yet: every age is asked for
+    (every,) = first.pool_totals
+    assert len(every.oldest) == 3 and all(o.instance for o in every.oldest)
+    assert src.age_floor_s == 2.0  # (3 − 1) × 1 s
+    before = src.answer_bytes_total
+    src._query(read_query(src.profiles))  # what a read without the floor is sent
+    unfiltered = src.answer_bytes_total - before
+    give_up = time.monotonic() + 60  # a hang guard: a loaded machine may scrape late once
+    while True:
+        before = src.answer_bytes_total
+        (fresh,) = src.read_blocking().pool_totals
+        sent = [o for o in fresh.oldest if o.instance]
+        assert all(o.age_s > 2.0 for o in sent), sent  # only ages that could turn stale
+        if not sent or time.monotonic() > give_up:
+            break
+    assert fresh.oldest == (InstanceAge("", 0.0, 1.0),)  # none sent: all younger than 2 s
+    assert src.answer_bytes_total - before + 300 < unfiltered  # three ages' series fewer
+    read_at = time.time()
+    stamped = fresh.measured_at(read_at)
+
+    def stale(seconds_later):
+        snap = Snapshot(taken_at=read_at + seconds_later, pool_totals=(stamped,))
+        found = assess(snap, load_allocation(ALLOCATION)).findings
+        return [f for f in found if f.rule == "metrics-stale"]
+
+    assert stale(2.5) == []
+    (f,) = stale(3.5)
+    assert f.service == "auth-service" and "newest pool sample 4 s old (> 3 × 1 s)" in f.message
 
 
 async def test_promql_totals_are_the_instances_added_up(prometheus, exporters):
