@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from console.core import yamlfile
-from console.core.memo import KEPT, remembered
+from console.core.memo import kept_while_same, remembered
 from console.core.poolers import LIMITS as POOLER_LIMITS
 from console.core.poolers import MODES as POOLER_MODES
 from console.core.poolers import Pooler
@@ -241,9 +241,9 @@ class Allocation:
     _by_name: dict[str, Service] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    # id(service) → (the service, its effective pool): asked for each service several times a
-    # refresh; by identity, as hashing a Service (every field) costs more than the answer
-    _effective: dict[int, tuple[Service, EffectivePool]] = field(
+    # id(service) → its effective pool: asked for each service several times a refresh; by
+    # identity, as hashing a Service (every field) costs more than the answer
+    _effective: dict[int, tuple[tuple[Any, ...], EffectivePool]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -334,14 +334,7 @@ class Allocation:
     def effective(self, svc: Service) -> EffectivePool:
         """The pool a service runs with: its own settings, the defaults where it has none
         (remembered: every refresh asks for each service's several times)."""
-        kept = self._effective.get(id(svc))
-        if kept is not None and kept[0] is svc:  # the very service (kept: its id is its own)
-            return kept[1]
-        pool = self._effective_of(svc)
-        if len(self._effective) >= KEPT:  # the what-if's edited services are new objects
-            self._effective.clear()
-        self._effective[id(svc)] = (svc, pool)
-        return pool
+        return kept_while_same(self._effective, id(svc), (svc,), lambda: self._effective_of(svc))
 
     def _effective_of(self, svc: Service) -> EffectivePool:
         d = self.defaults

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from console.core.allocation import Allocation, EffectivePool, Service
-from console.core.memo import KEPT
+from console.core.memo import kept_while_same
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,21 @@ def slots_of(allocation: Allocation) -> Slots:
     return Slots(c.max_connections, c.superuser_reserved_connections, c.reserved_connections)
 
 
-# id(service) → (the service, its effective pool, its live replicas, its ServiceBudget): the
-# last budget line made for each service object (the entry holds the object: its id is its own)
-_KEPT: dict[int, tuple[Service, EffectivePool, int | None, ServiceBudget]] = {}
+# a service's name → the last budget line made for it, with what it was made of (one a name:
+# an observer's services are new objects every refresh, and must not pile up)
+_KEPT: dict[str, tuple[tuple[Any, ...], ServiceBudget]] = {}
+
+
+def _line(svc: Service, pool: EffectivePool, live: int | None) -> ServiceBudget:
+    return ServiceBudget(
+        name=svc.name,
+        tier=svc.tier,
+        max_connections=pool.max_connections,
+        min_connections=pool.min_connections,
+        replicas=live if live else svc.replicas,
+        replicas_source="metrics" if live else "allocation",
+        allocation_source=pool.source,
+    )
 
 
 def compute(
@@ -137,23 +149,9 @@ def compute(
         live = live_replicas.get(svc.name)
         # the same service, pool and live count as last time: the same ServiceBudget (the
         # facts then see an unchanged service at a glance: it is the very object)
-        kept = _KEPT.get(id(svc))
-        if kept is not None and kept[0] is svc and kept[1] is pool and kept[2] == live:
-            services.append(kept[3])
-            continue
-        sb = ServiceBudget(
-            name=svc.name,
-            tier=svc.tier,
-            max_connections=pool.max_connections,
-            min_connections=pool.min_connections,
-            replicas=live if live else svc.replicas,
-            replicas_source="metrics" if live else "allocation",
-            allocation_source=pool.source,
+        services.append(
+            kept_while_same(_KEPT, svc.name, (svc, pool, live), partial(_line, svc, pool, live))
         )
-        if len(_KEPT) >= KEPT:  # the what-if's edited services are new objects
-            _KEPT.clear()
-        _KEPT[id(svc)] = (svc, pool, live, sb)
-        services.append(sb)
     return Budget(
         slots=slots or slots_of(allocation), services=tuple(services), reserved=allocation.reserved
     )

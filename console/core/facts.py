@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from console.core import budget as budget_mod
 from console.core.allocation import Allocation
 from console.core.exported import the_server
-from console.core.memo import KEPT
+from console.core.memo import kept_while_same
 from console.core.pools import totals_of
 from console.core.snapshot import Backend, PoolInstance, ServicePools, Snapshot, percent
 
@@ -140,18 +141,6 @@ def slots_from(snapshot: Snapshot) -> str:
 _ROWS: dict[str, tuple[tuple[Any, ...], ServiceRow]] = {}
 
 
-def _kept_row(*inputs: Any) -> ServiceRow:
-    name = inputs[0].name
-    kept = _ROWS.get(name)
-    if kept is not None and kept[0] == inputs:
-        return kept[1]
-    row = _service_row(*inputs)
-    if len(_ROWS) >= KEPT:  # names come from outside (an observer's applications)
-        _ROWS.clear()
-    _ROWS[name] = (inputs, row)
-    return row
-
-
 def _service_row(
     sb: budget_mod.ServiceBudget,
     pools: ServicePools | None,
@@ -216,7 +205,8 @@ def derive(
         pools = totals.get(sb.name)
         states = tuple(sorted(states_by_service.get(sb.name, NO_STATES).items()))
         instances = tuple(pools_by_service.get(sb.name, ()))
-        rows.append(_kept_row(sb, pools, instances, states, have_activity))
+        inputs = (sb, pools, instances, states, have_activity)
+        rows.append(kept_while_same(_ROWS, sb.name, inputs, partial(_service_row, *inputs)))
     unattributed = Unattributed(
         server_connections=sum(unattributed_apps.values()) if have_activity else None,
         applications=tuple(sorted(unattributed_apps)),

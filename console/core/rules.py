@@ -12,6 +12,7 @@ from console.core.allocation import STANDBY_SETTINGS, Allocation, Server
 from console.core.facts import Facts
 from console.core.findings import CRITICAL, INFO, WARNING, Finding, RuleId, Severity, first_few
 from console.core.locks import blocking_trees
+from console.core.memo import kept_while_same
 from console.core.settings import Levels, Thresholds
 from console.core.snapshot import UNREACHABLE, Backend, ServerInfo
 
@@ -523,15 +524,13 @@ def _allocation_library_default(f: Facts, t: Thresholds) -> Iterator[Finding]:
 )
 def _lifetime_no_jitter(f: Facts, t: Thresholds) -> Iterator[Finding]:
     # of the allocation alone: found once for it, not every refresh (200 services: 0.2 ms)
-    kept = _LIFETIMES.get(id(f.allocation))
-    if kept is None or kept[0] is not f.allocation:
-        if len(_LIFETIMES) >= 16:  # the what-if's allocations: each edit a new one
-            _LIFETIMES.clear()
-        kept = _LIFETIMES[id(f.allocation)] = (f.allocation, tuple(_lifetimes(f.allocation)))
-    return iter(kept[1])
+    alloc = f.allocation
+    found = kept_while_same(_LIFETIMES, 0, (alloc,), lambda: tuple(_lifetimes(alloc)))
+    return iter(found)
 
 
-_LIFETIMES: dict[int, tuple[Allocation, tuple[Finding, ...]]] = {}
+# the last allocation's (one: an observer's allocation is a new one every refresh)
+_LIFETIMES: dict[int, tuple[tuple[Any, ...], tuple[Finding, ...]]] = {}
 
 
 def _lifetimes(alloc: Allocation) -> Iterator[Finding]:
