@@ -49,7 +49,15 @@ from console.demo.pgserver import LocalPostgres  # noqa: E402
 
 NOVAPOOL = str(ROOT / ".venv" / "bin" / "novapool")
 VENV = ROOT / ".cache" / "pg_activity"
-DURATION = re.compile(r"^(novapool|pg_activity)\|LOG:  duration: ([\d.]+) ms")
+DURATION = re.compile(r"^(novapool|pg_activity)\|LOG:  duration: ([\d.]+) ms  (\w+)[^:]*: ?(.*)")
+# A refresh of each console, in the statement log: novapool runs one statement a refresh;
+# pg_activity several, of which its server-information statement once a refresh.
+REFRESH = {"novapool": "", "pg_activity": "WITH dbinfo AS("}
+# The bare scan of pg_stat_activity (PostgreSQL looks each backend's process up in its process
+# array: the scan grows with the square of the backends): no console that reads the view can
+# cost less per read. pg_activity reads it twice a refresh, novapool once.
+SCAN_SQL = "SELECT count(*) FROM pg_stat_get_activity(NULL)"
+SCAN = re.compile(r"^(scan-alone)\|LOG:  duration: ([\d.]+) ms  execute")
 
 
 def pg_activity() -> str:
@@ -138,6 +146,35 @@ async def fleet(dsn: str, n: int, services: list[str] | None = None) -> list[asy
     for c in conns[active + idle_tx + 1 : active + idle_tx + 4]:
         _background(c.execute("UPDATE t SET id = 1 WHERE id = 1"))
     return conns
+
+
+def server_time(log: str) -> tuple[dict[str, float], dict[str, int]]:
+    """Each console's server time (every duration the log shows: parse, bind, execute) and
+    its refreshes, in a stretch of the statement log."""
+    server = {"novapool": 0.0, "pg_activity": 0.0}
+    refreshes = {"novapool": 0, "pg_activity": 0}
+    for line in log.splitlines():
+        m = DURATION.match(line)
+        if m:
+            app, ms, step, text = m.groups()
+            server[app] += float(ms)
+            refreshes[app] += step == "execute" and text.startswith(REFRESH[app])
+    return server, refreshes
+
+
+async def bare_scans(dsn: str, seconds: float) -> int:
+    """The bare scan once a second for `seconds` (timed by the server's log, application
+    scan-alone); how many ran."""
+    conn = await asyncpg.connect(dsn, server_settings={"application_name": "scan-alone"})
+    try:
+        scan = await conn.prepare(SCAN_SQL)
+        runs = int(seconds)
+        for _ in range(runs):
+            await scan.fetchval()
+            await asyncio.sleep(1)
+        return runs
+    finally:
+        await conn.close()
 
 
 def _background(coro: object) -> None:
@@ -520,25 +557,31 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, Any]:
             sessions[1],
             f"{pga} --refresh 1 -h 127.0.0.1 -p {pg.port} -U postgres -d postgres --no-app-name",
         )
-        await asyncio.sleep(10)  # both started and refreshing (their start-up is not measured)
-        log_at = len((pg.workdir / "server.log").read_text(errors="replace"))
+        # Both started and refreshing (their start-up is not measured). Meanwhile, under the
+        # same load, the floor of any statement that reads pg_stat_activity: the bare scan.
+        scan_at = len((pg.workdir / "server.log").read_text(errors="replace"))
+        scans = await bare_scans(pg.dsn, seconds=10)
+        scan_log = (pg.workdir / "server.log").read_text(errors="replace")[scan_at:]
+        log_at = scan_at + len(scan_log)
         c0 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
         t0 = time.monotonic()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - t0
         c1 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
+        log = (pg.workdir / "server.log").read_text(errors="replace")[log_at:]
         died = exited({"novapool": sessions[0], "pg_activity": sessions[1]})
         collections, coalesced = (0, 0) if died else quit_and_count(sessions[0], state)
-        log = (pg.workdir / "server.log").read_text(errors="replace")[log_at:]
-        server = {"novapool": 0.0, "pg_activity": 0.0}
-        for line in log.splitlines():
-            m = DURATION.match(line)
-            if m:
-                server[m.group(1)] += float(m.group(2))
+        server, refreshes = server_time(log)
+        scan_ms = [float(m.group(2)) for ln in scan_log.splitlines() if (m := SCAN.match(ln))]
         return {
             "first_frame_s": first_frame,
-            "nv_server_ms": server["novapool"] / elapsed,  # 1 refresh per second
-            "pa_server_ms": server["pg_activity"] / elapsed,
+            # per refresh: each console's refreshes counted in the log (a console whose
+            # refresh takes longer refreshes less often than once a second)
+            "nv_server_ms": server["novapool"] / max(1, refreshes["novapool"]),
+            "pa_server_ms": server["pg_activity"] / max(1, refreshes["pg_activity"]),
+            "nv_refresh_hz": refreshes["novapool"] / elapsed,
+            "pa_refresh_hz": refreshes["pg_activity"] / elapsed,
+            "scan_ms": statistics.median(scan_ms[:scans]) if scan_ms else float("nan"),
             **usage(c0, c1, elapsed),
             "died": died,
             "collections": collections,
@@ -566,18 +609,21 @@ def main() -> None:
     rows = [(n, asyncio.run(measure(n, args.seconds, pga))) for n in args.backends]
     print(f"novapool beside pg_activity, 1 s refresh, {args.seconds:g} s each, tmux 160x48")
     print(
-        "| backends | server ms/refresh novapool / pg_activity | ratio | CPU % novapool / "
-        "pg_activity | ratio | RSS MB novapool (start → end) / pg_activity | first frame s | "
-        "novapool refreshes (skipped) |"
+        "| backends | server ms/refresh novapool / pg_activity | ratio | bare scan ms (÷ "
+        "pg_activity) | refreshes/s novapool / pg_activity | CPU % novapool / pg_activity | "
+        "ratio | RSS MB novapool (start → end) / pg_activity | first frame s | novapool "
+        "refreshes (skipped) |"
     )
-    print("|---:|---|---:|---|---:|---|---:|---:|")
+    print("|---:|---|---:|---|---|---|---:|---|---:|---:|")
     for n, r in rows:
         if r["died"]:
             print(f"| {n} | {r['died']} (no measure) |")
             continue
-        sr = r["nv_server_ms"] / r["pa_server_ms"] if r["pa_server_ms"] else float("nan")
         print(
-            f"| {n} | {r['nv_server_ms']:.1f} / {r['pa_server_ms']:.1f} | {sr:.2f} | "
+            f"| {n} | {r['nv_server_ms']:.1f} / {r['pa_server_ms']:.1f} | "
+            f"{_ratio(r['nv_server_ms'], r['pa_server_ms'])} | "
+            f"{r['scan_ms']:.1f} ({_ratio(r['scan_ms'], r['pa_server_ms'])}) | "
+            f"{r['nv_refresh_hz']:.2f} / {r['pa_refresh_hz']:.2f} | "
             f"{_cpu_and_rss(r)} | {r['first_frame_s']:.2f} | {_refreshes(r)} |"
         )
     if args.fleet:
@@ -589,7 +635,7 @@ def main() -> None:
         )
         print(
             f"| {services} services × {instances} (Prometheus), {args.fleet_backends} backends "
-            f"| — | — | {_cpu_and_rss(r)} | {r['first_frame_s']:.2f} | {_refreshes(r)} |"
+            f"| — | — | — | — | {_cpu_and_rss(r)} | {r['first_frame_s']:.2f} | {_refreshes(r)} |"
         )
         print(
             f"\nPrometheus, per second (1 refresh): {r['prom_queries']:.2f} queries, "
@@ -603,6 +649,10 @@ def main() -> None:
         print(f"  {'issue 14 set':<13} {_stats(goal)}  ({', '.join(sorted(GOAL_KEYS))})")
         for label, values in r["keys"].items():
             print(f"  {label:<13} {_stats(values)}")
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "—"
 
 
 def _cpu_and_rss(r: dict[str, Any]) -> str:

@@ -151,7 +151,17 @@ class PostgresSource:
             rows = await self._fetch(self._activity, *args)
         self.server = self._settings(rows[0])  # every row has them; there is always one
         latency = (time.perf_counter() - t0) * 1000
-        counts = [r for r in rows if r["kind"] == "count"]
+        counts = sorted(
+            (r for r in rows if r["kind"] == "count"),
+            key=lambda r: (
+                r["application_name"],
+                r["state"],
+                r["usename"],
+                r["client_addr"],
+                r["wal_sender"],
+            ),
+        )
+        shown = sorted((r for r in rows if r["kind"] == "backend"), key=lambda r: r["rank"])
         return Reading(
             latency_ms=latency,
             requests=self.statements_total - before,
@@ -165,7 +175,7 @@ class PostgresSource:
                 for r in counts
                 if not r["wal_sender"]
             ),
-            backends=tuple(_backend(r) for r in rows if r["kind"] == "backend"),
+            backends=tuple(_backend(r) for r in shown),
             self_connections=1,
             wal_senders=sum(r["n"] for r in counts if r["wal_sender"]),
         )

@@ -181,6 +181,48 @@ async def test_an_idle_session_holding_an_advisory_lock_is_read_as_the_holder(pg
     assert [n.pid for _, n in tree.walk()] == [holder_pid, waiter_pid]
 
 
+async def test_backends_come_most_interesting_first(pg):
+    """The statement returns its rows in no order (a sort there cost the server more than the
+    rest of its last step); the source orders the backends shown by the statement's rank: lock
+    waiters, then idle in transaction and the session they wait on, then active ones, oldest
+    transaction first within each; idle sessions not at all (no detail open)."""
+    async with sessions(pg.dsn, {"auth-service": 4, "feed-service": 3}) as s:
+        holder, waiter, lingering, busy = s["auth-service"]
+        await holder.execute("CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+        pid = {
+            name: await c.fetchval("SELECT pg_backend_pid()")
+            for name, c in (
+                ("holder", holder),
+                ("waiter", waiter),
+                ("idle tx", lingering),
+                ("active", busy),
+            )
+        }
+        await lingering.execute("BEGIN; SELECT 1")  # the older transaction of the two
+        await holder.execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        tasks = [
+            asyncio.create_task(waiter.execute("UPDATE t SET id = 2")),
+            asyncio.create_task(busy.execute("SELECT pg_sleep(60)")),
+        ]
+        src = PostgresSource(pg.dsn)
+        deadline = time.monotonic() + 60  # a hang guard: the server's word decides
+        try:
+            while True:
+                reading = await src.read()
+                shown = [b.pid for b in reading.backends]
+                waits = {b.pid: b.wait_event_type for b in reading.backends}
+                if waits.get(pid["waiter"]) == "Lock" and pid["active"] in shown:
+                    break
+                assert time.monotonic() < deadline, reading.backends
+                await asyncio.sleep(0.05)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await src.close()
+    assert shown == [pid["waiter"], pid["idle tx"], pid["holder"], pid["active"]]
+    assert not any(b.application_name == "feed-service" for b in reading.backends)
+
+
 async def test_service_over_allocation_is_critical(pg):
     async with sessions(pg.dsn, {"cdn-service": 3}):  # allocated 2 × 1 replica
         code, doc, err = await novapool("check", "--json", "--dsn", pg.dsn)

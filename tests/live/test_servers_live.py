@@ -219,6 +219,9 @@ async def test_the_side_by_side_bench_runs_at_its_smallest_size():
     server = row.split("|")[2]  # "novapool / pg_activity" server ms per refresh
     ours, theirs = (float(x) for x in server.split("/"))
     assert ours > 0 and theirs > 0  # both consoles refreshed against the server
+    scan = float(row.split("|")[4].split("(")[0])  # the bare scan, timed beside them
+    rates = [float(x) for x in row.split("|")[5].split("/")]  # refreshes per second
+    assert scan > 0 and all(r > 0 for r in rates), row
     collections, skipped = row.split("|")[-2].replace("(", " ").replace(")", " ").split()
     assert int(collections) > 0 and int(skipped) >= 0  # as the console logged them, on quit
     assert "| 60 services × 2 (Prometheus)" in text
