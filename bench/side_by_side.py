@@ -73,16 +73,17 @@ def pg_activity() -> str:
 
 def tree_cpu_rss(pid: int) -> tuple[float, float]:
     """CPU seconds and RSS (MB) of a process and its descendants."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):  # once: thousands of backends are there
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
     pids, frontier = {pid}, [pid]
     while frontier:
-        parent = frontier.pop()
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            child = int(stat.parent.name)
-            if int(fields[1]) == parent and child not in pids:
+        for child in children.get(frontier.pop(), []):
+            if child not in pids:
                 pids.add(child)
                 frontier.append(child)
     cpu = rss = 0.0
@@ -562,13 +563,13 @@ async def measure(n: int, seconds: float, pga: str) -> dict[str, Any]:
         scan_at = len((pg.workdir / "server.log").read_text(errors="replace"))
         scans = await bare_scans(pg.dsn, seconds=10)
         scan_log = (pg.workdir / "server.log").read_text(errors="replace")[scan_at:]
-        log_at = scan_at + len(scan_log)
         c0 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
+        log_at = len((pg.workdir / "server.log").read_text(errors="replace"))
         t0 = time.monotonic()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - t0
-        c1 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
         log = (pg.workdir / "server.log").read_text(errors="replace")[log_at:]
+        c1 = {k: tree_cpu_rss(p) for k, p in (("nv", nv), ("pa", pa))}
         died = exited({"novapool": sessions[0], "pg_activity": sessions[1]})
         collections, coalesced = (0, 0) if died else quit_and_count(sessions[0], state)
         server, refreshes = server_time(log)
