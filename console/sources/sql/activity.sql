@@ -98,6 +98,13 @@ WITH settings AS (
     SELECT beid, pg_stat_get_backend_pid(beid) AS pid FROM pg_stat_get_backend_idset() beid
 ), waits AS (
 {{waits}}
+), blocked AS (
+    -- the waiters shown, whom each waits on and since when, as arrays on one row: a shown row
+    -- finds its own by position (a join of the rows shown to the waiters shown is planned as a
+    -- loop over both, as estimates of a function's rows go: 40,000 steps in a pile-up)
+    SELECT array_agg(wt.pid) AS pids, array_agg(wt.blocking_pids::text) AS blocking,
+           array_agg(extract(epoch FROM now() - w.since)::float8) AS waited_s
+    FROM waiting wt LEFT JOIN waits w ON w.pid = wt.pid
 ), sessions AS (
     SELECT 'count' AS kind, 0::bigint AS rank, application_name, state,
            coalesce(pg_get_userbyid(usesysid)::text, '') AS usename, client_addr, wal_sender,
@@ -117,13 +124,12 @@ WITH settings AS (
            extract(epoch FROM now() - t.query_start)::float8,
            extract(epoch FROM now() - t.state_change)::float8,
            t.wait_event_type, t.wait_event,
-           extract(epoch FROM now() - w.since)::float8,
+           b.waited_s[array_position(b.pids, t.pid)],
            -- as text ('{12,34}'): an int[] column costs asyncpg a type lookup (3 statements more)
-           wt.blocking_pids::text,
+           b.blocking[array_position(b.pids, t.pid)],
            left(coalesce(q.query, ''), $3)
     FROM top t
-    LEFT JOIN waits w ON w.pid = t.pid
-    LEFT JOIN waiting wt ON wt.pid = t.pid
+    CROSS JOIN blocked b
     LEFT JOIN ids i ON i.pid = t.pid
     LEFT JOIN LATERAL (SELECT pg_stat_get_backend_activity(i.beid) AS query) q ON true
 )
