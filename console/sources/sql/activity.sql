@@ -1,13 +1,15 @@
--- The one statement of a refresh. pg_stat_activity is read once (its scan is most of the
--- cost: the server builds every backend's row, a few µs each), and from that one read come
+-- The one statement of a refresh. pg_stat_activity is read once (its scan is about half the
+-- cost at 3,000 backends, and grows with the square of the backends: the server builds every
+-- backend's row and looks its process up in the process array), and from that one read come
 --   * 'count' rows: client backends counted by application, role and state (and client
 --     address, only when $1: an allocation matches by address, e.g. a pooler's); rows are
 --     (distinct applications × roles × states [× addresses]), however many backends;
---   * 'backend' rows, sorted on narrow columns: the $2 backends most worth showing, most
---     interesting first (lock waits; idle in transaction, and the sessions lock waiters wait
---     on; active; oldest transaction first), and the idle backends of the applications in
---     $4 (the service whose detail is open; none when it is empty), at most $2. The wide
---     columns (the query text, cut at $3 characters) are fetched for those rows only. Lock
+--   * 'backend' rows, picked by a top-N on narrow columns and ranked (rank 1 the most
+--     interesting; the rows come unordered): the $2 backends most worth showing (lock waits;
+--     idle in transaction, and the sessions lock waiters wait on; active; oldest transaction
+--     first), and the idle backends of the applications in $4 (the service whose detail is
+--     open; none when it is empty), at most $2. The wide columns (the query text, cut at $3
+--     characters) are fetched for those rows only. Lock
 --     waits carry their blockers and how long they have waited; pg_locks is read only when
 --     one of them waits on a lock (the `waits` part: waits_pg_locks.sql, or
 --     waits_query_start.sql on PostgreSQL 13 and for a role refused pg_locks).
