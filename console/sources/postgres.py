@@ -13,6 +13,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from importlib import resources
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
@@ -23,6 +24,7 @@ from console.core.snapshot import ActivityCount, Backend, ServerInfo, SourceName
 from console.sources.base import Reading
 
 BACKEND_ROWS = 200
+COUNT_KEY = itemgetter("application_name", "state", "usename", "client_addr", "wal_sender")
 QUERY_CHARS = 1000
 
 
@@ -151,17 +153,9 @@ class PostgresSource:
             rows = await self._fetch(self._activity, *args)
         self.server = self._settings(rows[0])  # every row has them; there is always one
         latency = (time.perf_counter() - t0) * 1000
-        counts = sorted(
-            (r for r in rows if r["kind"] == "count"),
-            key=lambda r: (
-                r["application_name"],
-                r["state"],
-                r["usename"],
-                r["client_addr"],
-                r["wal_sender"],
-            ),
-        )
-        shown = sorted((r for r in rows if r["kind"] == "backend"), key=lambda r: r["rank"])
+        # the statement's rows come unordered: the backends by rank, the counts by their key
+        counts = sorted((r for r in rows if r["kind"] == "count"), key=COUNT_KEY)
+        shown = sorted((r for r in rows if r["kind"] == "backend"), key=itemgetter("rank"))
         return Reading(
             latency_ms=latency,
             requests=self.statements_total - before,

@@ -404,6 +404,11 @@ class PrometheusSource(BlockingRead):
         a service not read one by one yet."""
         if self.focus is not None and self.focus != self._focus_read:
             return 0.0
+        return self.shortest_interval_s
+
+    @property
+    def shortest_interval_s(self) -> float:
+        """The targets' shortest scrape interval; 0 while the intervals are not known."""
         return min(self._intervals.values(), default=0.0)
 
     @property
@@ -414,8 +419,7 @@ class PrometheusSource(BlockingRead):
         series of 1,400 a read); each service is at least as old as the time since the read
         (`_at_least_fresh`), so a Prometheus that stops answering still shows every service
         stale in time. 0 (every age) while the intervals are not known."""
-        shortest = min(self._intervals.values(), default=0.0)
-        return max(0.0, self.stale_after_intervals - 1) * shortest
+        return max(0.0, self.stale_after_intervals - 1) * self.shortest_interval_s
 
     @property
     def wait_s(self) -> float:
@@ -545,7 +549,7 @@ class PrometheusSource(BlockingRead):
         """A service none of whose ages were sent (all younger than the floor): its newest
         samples are at least 0 s old now, and that much older as time goes by without a new
         read — a lower bound the stale rule can go by (one entry, no instance named)."""
-        shortest = min(self._intervals.values())
+        shortest = self.shortest_interval_s
         for adding in totals.values():
             if not adding.oldest:
                 adding.oldest.append(InstanceAge("", 0.0, shortest))
