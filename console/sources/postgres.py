@@ -51,6 +51,9 @@ class PostgresSource:
     server_name: str | None = None  # the allocation's server this source reads; None: all
     # the applications whose idle sessions are read too (the open detail's; see SessionFocus)
     focus_apps: tuple[str, ...] = ()
+    # when each lock wait shown began, by wait (see wait_key in activity.sql): a wait seen
+    # before is not looked up in pg_locks again
+    _wait_since: dict[str, float] = field(default_factory=dict)
 
     async def connection(self) -> Any:
         """The open connection, (re)connecting first if there is none."""
@@ -81,9 +84,10 @@ class PostgresSource:
         version = self.conn.get_server_version()  # from the connection: no query
         locks = version.major >= 14 and "locks" not in self.disabled
         waits = sql("waits_pg_locks.sql" if locks else "waits_query_start.sql")
-        self._activity = await self.conn.prepare(
-            sql("activity.sql").replace("{{waits}}", waits.rstrip("\n"))
-        )
+        ids = sql("ids_by_position.sql" if version.major <= 15 else "ids_from_idset.sql")
+        text = sql("activity.sql").replace("{{waits}}", waits.rstrip("\n"))
+        self._activity = await self.conn.prepare(text.replace("{{ids}}", ids.rstrip("\n")))
+        self._wait_since = {}  # a new connection reads every wait's start afresh
 
     async def _fetch(self, statement: Any, *args: Any) -> list[Any]:
         """The prepared statement. The client-side timeout backs up the server-side
@@ -116,7 +120,7 @@ class PostgresSource:
             return await self._read()
 
     def _settings(self, r: Any) -> ServerInfo:
-        """The server's settings, as the activity statement's rows carry them."""
+        """The server's settings, from the activity statement's settings row."""
         info = ServerInfo(
             r["server_version"].split()[0],
             r["server_version_num"],
@@ -141,7 +145,13 @@ class PostgresSource:
         await self.connection()
         t0 = time.perf_counter()
         before = self.statements_total
-        args = (self.by_client_addr, self.backend_rows, QUERY_CHARS, list(self.focus_apps))
+        args = (
+            self.by_client_addr,
+            self.backend_rows,
+            QUERY_CHARS,
+            list(self.focus_apps),
+            list(self._wait_since),
+        )
         try:
             rows = await self._fetch(self._activity, *args)
         except asyncpg.InsufficientPrivilegeError as exc:
@@ -150,12 +160,16 @@ class PostgresSource:
             # pg_locks refused (a hardened role): lock waits are timed from their query's start
             self.disabled["locks"] = f"lock waits timed from their query's start: {exc}"
             await self._prepare()
-            rows = await self._fetch(self._activity, *args)
-        self.server = self._settings(rows[0])  # every row has them; there is always one
+            rows = await self._fetch(self._activity, *args[:4], [])
         latency = (time.perf_counter() - t0) * 1000
+        settings = next(r for r in rows if r["kind"] is None)  # there is always one
+        self.server = self._settings(settings)
+        now = settings["now"]
         # the statement's rows come unordered: the backends by rank, the counts by their key
         counts = sorted((r for r in rows if r["kind"] == "count"), key=COUNT_KEY)
         shown = sorted((r for r in rows if r["kind"] == "backend"), key=itemgetter("rank"))
+        backends = tuple(self._backend(r, now) for r in shown)
+        self._wait_since = self._seen_waits(shown)
         return Reading(
             latency_ms=latency,
             requests=self.statements_total - before,
@@ -169,9 +183,44 @@ class PostgresSource:
                 for r in counts
                 if not r["wal_sender"]
             ),
-            backends=tuple(_backend(r) for r in shown),
+            backends=backends,
             self_connections=1,
             wal_senders=sum(r["n"] for r in counts if r["wal_sender"]),
+        )
+
+    def _since(self, r: Any) -> float | None:
+        """When a shown lock wait began: read this time, or known from before."""
+        if r["lock_since"] is not None:
+            return float(r["lock_since"])
+        return self._wait_since.get(r["wait_key"]) if r["wait_key"] else None
+
+    def _seen_waits(self, shown: list[Any]) -> dict[str, float]:
+        """The waits shown now with a known start (the ones no longer shown are forgotten)."""
+        out = {}
+        for r in shown:
+            since = self._since(r)
+            if r["wait_key"] and since is not None:
+                out[r["wait_key"]] = since
+        return out
+
+    def _backend(self, r: Any, now: float) -> Backend:
+        since = self._since(r)
+        return Backend(
+            pid=r["pid"],
+            application_name=r["application_name"],
+            usename=r["usename"],
+            client_addr=r["client_addr"],
+            state=r["state"],
+            backend_age_s=None if r["backend_start"] is None else now - r["backend_start"],
+            xact_age_s=r["xact_age_s"],
+            query_age_s=r["query_age_s"],
+            state_age_s=r["state_age_s"],
+            wait_event_type=r["wait_event_type"],
+            wait_event=r["wait_event"],
+            lock_wait_s=None if since is None else now - since,
+            blocking_pids=pids_of(r["blocking_pids"]),
+            query=r["query"],
+            backend_start=r["backend_start"],
         )
 
     async def signal_backend(
@@ -185,7 +234,7 @@ class PostgresSource:
             conn = await self.connection()
             sent = await conn.fetchval(
                 f"SELECT {fn}(pid) FROM pg_stat_activity WHERE pid = $1 "
-                "AND ($2::float8 IS NULL OR extract(epoch FROM backend_start)::float8 = $2)",
+                "AND ($2::float8 IS NULL OR date_part('epoch', backend_start) = $2)",
                 pid,
                 backend_start,
             )
@@ -227,23 +276,3 @@ def pids_of(text: str | None) -> tuple[int, ...]:
         return ()
     inner = text.strip("{}")
     return tuple(int(p) for p in inner.split(",") if p.strip())
-
-
-def _backend(r: Any) -> Backend:
-    return Backend(
-        pid=r["pid"],
-        application_name=r["application_name"],
-        usename=r["usename"],
-        client_addr=r["client_addr"],
-        state=r["state"],
-        backend_age_s=r["backend_age_s"],
-        xact_age_s=r["xact_age_s"],
-        query_age_s=r["query_age_s"],
-        state_age_s=r["state_age_s"],
-        wait_event_type=r["wait_event_type"],
-        wait_event=r["wait_event"],
-        lock_wait_s=r["lock_wait_s"],
-        blocking_pids=pids_of(r["blocking_pids"]),
-        query=r["query"],
-        backend_start=r["backend_start"],
-    )

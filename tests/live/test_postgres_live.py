@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import asyncpg
@@ -87,6 +88,60 @@ async def test_lock_wait_names_the_blocker(pg, tmp_path):
     assert f["pids"] == [waiter_pid, holder_pid]
     assert f"blocked by pid {holder_pid}" in f["message"]
     assert "long-running-query" not in rules_of(doc)  # a lock wait is not a long query
+
+
+def _loops_of(plan: dict, function: str) -> list[int]:
+    """How many times each scan of `function` in an EXPLAIN ANALYZE plan ran."""
+    found = [plan["Actual Loops"]] if plan.get("Function Name") == function else []
+    for child in plan.get("Plans", []):
+        found += _loops_of(child, function)
+    return found
+
+
+async def test_a_lock_waits_start_is_read_from_pg_locks_once(pg):
+    """pg_locks is walked whole every time it is read (~1 ms at 3,000 connections, however few
+    wait), and a wait's start never moves: the source reads it for a wait it has not seen and
+    remembers it; the lock wait shown keeps growing from the same start."""
+    async with sessions(pg.dsn, {"auth-service": 2}) as s:
+        holder, waiter = s["auth-service"]
+        await holder.execute("CREATE TABLE t (id int); INSERT INTO t VALUES (1)")
+        waiter_pid = await waiter.fetchval("SELECT pg_backend_pid()")
+        await holder.execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        blocked = asyncio.create_task(waiter.execute("UPDATE t SET id = 2"))
+        src = PostgresSource(pg.dsn)
+        deadline = time.monotonic() + 60  # a hang guard: the server's word decides
+        try:
+            while True:  # until the waiter waits
+                first = {b.pid: b for b in (await src.read()).backends}.get(waiter_pid)
+                if first is not None and first.wait_event_type == "Lock":
+                    break
+                assert time.monotonic() < deadline, first
+                await asyncio.sleep(0.05)
+            known = list(src._wait_since)
+            second = {b.pid: b for b in (await src.read()).backends}[waiter_pid]
+            statement = "EXPLAIN (ANALYZE, FORMAT JSON) " + src._activity.get_query()
+            other = await asyncpg.connect(pg.dsn)
+            plans = {
+                name: await other.fetchval(statement, False, 200, QUERY_CHARS, [], keys)
+                for name, keys in (("new", []), ("known", known))
+            }
+            await other.close()
+        finally:
+            blocked.cancel()
+            await src.close()
+    assert len(known) == 1 and known == list(src._wait_since)
+    assert first.lock_wait_s is not None and second.lock_wait_s is not None
+    # the same start: the wait grew by exactly what the session's age did
+    grown = second.lock_wait_s - first.lock_wait_s
+    assert grown > 0
+    assert abs(grown - (second.backend_age_s - first.backend_age_s)) < 1e-3
+    loops = {
+        name: _loops_of(json.loads(p)[0]["Plan"], "pg_lock_status") for name, p in plans.items()
+    }
+    if pg.version >= 14:
+        assert loops == {"new": [1], "known": [0]}
+    else:  # PostgreSQL 13's pg_locks has no wait start: never read
+        assert loops == {"new": [], "known": []}
 
 
 async def test_long_running_query(pg, tmp_path):
