@@ -53,7 +53,7 @@ class PostgresSource:
     focus_apps: tuple[str, ...] = ()
     # when each lock wait shown began, by wait (see wait_key in activity.sql): a wait seen
     # before is not looked up in pg_locks again
-    _wait_since: dict[str, float] = field(default_factory=dict)
+    _wait_since: dict[str, float] = field(default_factory=dict, repr=False)
 
     async def connection(self) -> Any:
         """The open connection, (re)connecting first if there is none."""
@@ -168,8 +168,9 @@ class PostgresSource:
         # the statement's rows come unordered: the backends by rank, the counts by their key
         counts = sorted((r for r in rows if r["kind"] == "count"), key=COUNT_KEY)
         shown = sorted((r for r in rows if r["kind"] == "backend"), key=itemgetter("rank"))
-        backends = tuple(self._backend(r, now) for r in shown)
-        self._wait_since = self._seen_waits(shown)
+        timed = [(r, self._since(r)) for r in shown]
+        # the waits shown now with a known start (the ones no longer shown are forgotten)
+        self._wait_since = {r["wait_key"]: s for r, s in timed if r["wait_key"] and s is not None}
         return Reading(
             latency_ms=latency,
             requests=self.statements_total - before,
@@ -183,45 +184,17 @@ class PostgresSource:
                 for r in counts
                 if not r["wal_sender"]
             ),
-            backends=backends,
+            backends=tuple(_backend(r, now, s) for r, s in timed),
             self_connections=1,
             wal_senders=sum(r["n"] for r in counts if r["wal_sender"]),
         )
 
     def _since(self, r: Any) -> float | None:
-        """When a shown lock wait began: read this time, or known from before."""
+        """When a shown lock wait began (the server's clock, epoch seconds): read this time,
+        or known from before."""
         if r["lock_since"] is not None:
             return float(r["lock_since"])
         return self._wait_since.get(r["wait_key"]) if r["wait_key"] else None
-
-    def _seen_waits(self, shown: list[Any]) -> dict[str, float]:
-        """The waits shown now with a known start (the ones no longer shown are forgotten)."""
-        out = {}
-        for r in shown:
-            since = self._since(r)
-            if r["wait_key"] and since is not None:
-                out[r["wait_key"]] = since
-        return out
-
-    def _backend(self, r: Any, now: float) -> Backend:
-        since = self._since(r)
-        return Backend(
-            pid=r["pid"],
-            application_name=r["application_name"],
-            usename=r["usename"],
-            client_addr=r["client_addr"],
-            state=r["state"],
-            backend_age_s=None if r["backend_start"] is None else now - r["backend_start"],
-            xact_age_s=r["xact_age_s"],
-            query_age_s=r["query_age_s"],
-            state_age_s=r["state_age_s"],
-            wait_event_type=r["wait_event_type"],
-            wait_event=r["wait_event"],
-            lock_wait_s=None if since is None else now - since,
-            blocking_pids=pids_of(r["blocking_pids"]),
-            query=r["query"],
-            backend_start=r["backend_start"],
-        )
 
     async def signal_backend(
         self, pid: int, terminate: bool, backend_start: float | None = None
@@ -276,3 +249,24 @@ def pids_of(text: str | None) -> tuple[int, ...]:
         return ()
     inner = text.strip("{}")
     return tuple(int(p) for p in inner.split(",") if p.strip())
+
+
+def _backend(r: Any, now: float, since: float | None) -> Backend:
+    """A backend row; its ages from the server's clock (`now`) where the row has a start."""
+    return Backend(
+        pid=r["pid"],
+        application_name=r["application_name"],
+        usename=r["usename"],
+        client_addr=r["client_addr"],
+        state=r["state"],
+        backend_age_s=None if r["backend_start"] is None else now - r["backend_start"],
+        xact_age_s=r["xact_age_s"],
+        query_age_s=r["query_age_s"],
+        state_age_s=r["state_age_s"],
+        wait_event_type=r["wait_event_type"],
+        wait_event=r["wait_event"],
+        lock_wait_s=None if since is None else now - since,
+        blocking_pids=pids_of(r["blocking_pids"]),
+        query=r["query"],
+        backend_start=r["backend_start"],
+    )
