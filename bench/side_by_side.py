@@ -146,7 +146,29 @@ async def fleet(dsn: str, n: int, services: list[str] | None = None) -> list[asy
     await holder.execute("BEGIN; UPDATE t SET id = 1 WHERE id = 1")
     for c in conns[active + idle_tx + 1 : active + idle_tx + 4]:
         _background(c.execute("UPDATE t SET id = 1 WHERE id = 1"))
+    await settled(dsn, active)
     return conns
+
+
+async def settled(dsn: str, active: int) -> None:
+    """Until the server shows the fleet as built: its active statements running and its
+    three lock waiters waiting (a console launched before would time the fleet's start-up,
+    not its own)."""
+    conn = await asyncpg.connect(dsn)
+    deadline = time.monotonic() + 300  # a hang guard: the server's word decides
+    try:
+        while True:
+            running, waiting = await conn.fetchrow(
+                "SELECT count(*) FILTER (WHERE query = 'SELECT pg_sleep(3600)'), "
+                "count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity"
+            )
+            if running == active and waiting == 3:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the fleet never settled: {running}/{active} active")
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
 
 
 def server_time(log: str) -> tuple[dict[str, float], dict[str, int]]:
