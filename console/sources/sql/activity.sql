@@ -1,4 +1,4 @@
--- The one statement of a refresh. pg_stat_activity is read once (its scan is about half the
+-- The one statement of a refresh. pg_stat_activity is read once (its scan is two thirds of the
 -- cost at 3,000 backends, and grows with the square of the backends: the server builds every
 -- backend's row and looks its process up in the process array), and from that one read come
 --   * 'count' rows: client backends counted by application, role and state (and client
@@ -113,7 +113,8 @@ WITH settings AS (
     FROM (SELECT * FROM candidates UNION ALL SELECT * FROM extra) c
 ), top AS (
     -- the first $2 of the sessions worth a look (as if the blockers had ranked 1 from the
-    -- start: the candidates hold every row that can make it), then the idle ones asked for
+    -- start: the candidates and the extra rows hold every row that can make it), then the
+    -- idle ones asked for
     SELECT t.*,
            row_number() OVER (ORDER BY rank_interest, xact_start ASC NULLS LAST,
                                        backend_start, pid) AS rank
