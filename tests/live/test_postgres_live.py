@@ -111,9 +111,10 @@ async def test_a_lock_waits_start_is_read_from_pg_locks_once(pg):
         src = PostgresSource(pg.dsn)
         deadline = time.monotonic() + 60  # a hang guard: the server's word decides
         try:
-            while True:  # until the waiter waits
+            while True:  # until the waiter waits, and pg_locks has its start
+                # (a waiter reports its wait event a moment before it stamps its wait start)
                 first = {b.pid: b for b in (await src.read()).backends}.get(waiter_pid)
-                if first is not None and first.wait_event_type == "Lock":
+                if first is not None and first.lock_wait_s is not None:
                     break
                 assert time.monotonic() < deadline, first
                 await asyncio.sleep(0.05)
@@ -129,8 +130,9 @@ async def test_a_lock_waits_start_is_read_from_pg_locks_once(pg):
         finally:
             blocked.cancel()
             await src.close()
-    assert len(known) == 1 and known == list(src._wait_since)
-    assert first.lock_wait_s is not None and second.lock_wait_s is not None
+    assert first.wait_event_type == "Lock" and len(known) == 1
+    assert known == list(src._wait_since)  # the same wait at the second read
+    assert second.lock_wait_s is not None
     # the same start: the wait grew by exactly what the session's age did
     grown = second.lock_wait_s - first.lock_wait_s
     assert grown > 0
